@@ -1,0 +1,61 @@
+"""The denormalised search document of a track: title, artists, album and genres in one text.
+
+It is derived data, rebuilt by the import in bulk and by :func:`track_search_documents_refresh`
+after a curator edits a track, its credits or its genres.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import connection
+
+
+def search_documents_update_sql(ids_sql: str) -> str:
+    """SQL that rewrites the documents of the tracks whose ids ``ids_sql`` selects.
+
+    Aggregates per table and joins by hash (no per-row subqueries) so that a whole catalog is
+    rebuilt in seconds; rows whose document did not change are not written.
+    """
+    return f"""
+    WITH ids AS ({ids_sql}),
+    credits AS (
+        SELECT ta.track_id, string_agg(a.name, ', ' ORDER BY ta.position) AS names
+        FROM catalog_trackartist ta
+        JOIN ids ON ids.id = ta.track_id
+        JOIN catalog_artist a ON a.id = ta.artist_id
+        GROUP BY ta.track_id
+    ),
+    genres AS (
+        SELECT tg.track_id, string_agg(g.name, ' ' ORDER BY g.name) AS names
+        FROM catalog_track_genres tg
+        JOIN ids ON ids.id = tg.track_id
+        JOIN catalog_genre g ON g.id = tg.genre_id
+        GROUP BY tg.track_id
+    ),
+    documents AS (
+        SELECT t2.id, concat_ws(E'\\n', t2.title, c.names, al.name, g.names) AS document
+        FROM catalog_track t2
+        JOIN ids ON ids.id = t2.id
+        LEFT JOIN credits c ON c.track_id = t2.id
+        LEFT JOIN genres g ON g.track_id = t2.id
+        LEFT JOIN catalog_album al ON al.id = t2.album_id
+    )
+    UPDATE catalog_track t SET search_document = d.document
+    FROM documents d
+    WHERE d.id = t.id AND t.search_document IS DISTINCT FROM d.document
+    """
+
+
+def track_search_documents_refresh(*, track_ids: Iterable[int]) -> int:
+    """Rebuild the search documents of the given tracks; return how many changed."""
+    ids = list(track_ids)
+    if not ids:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(search_documents_update_sql("SELECT unnest(%s::bigint[]) AS id"), [ids])
+        return cursor.rowcount
+
+
+
