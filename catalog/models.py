@@ -7,6 +7,7 @@ Range constraints accept every row of the real Spotify tracks data (tempo 0, tim
 from __future__ import annotations
 
 from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -171,6 +172,11 @@ class Track(models.Model):
 
     # Denormalised "title / artists / album / genres" text that search indexes (see catalog.search).
     search_document = models.TextField(blank=True, default="", editable=False)
+    search_vector = models.GeneratedField(
+        expression=SearchVector("search_document"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -216,7 +222,7 @@ class Track(models.Model):
                 OpClass(ImmutableUnaccent(Lower("search_document")), name="gin_trgm_ops"),
                 name="catalog_track_search_trgm",
             ),
-            GinIndex(SearchVector("search_document"), name="catalog_track_search_fts"),
+            GinIndex(fields=["search_vector"], name="catalog_track_search_fts"),
         ]
 
     def __str__(self) -> str:
@@ -255,3 +261,22 @@ class TrackArtist(models.Model):
 
     def __str__(self) -> str:
         return f"{self.artist} on {self.track}"
+
+
+class ImportUpload(models.Model):
+    """A file uploaded to the admin import, kept between its preview and its confirmation.
+
+    It lives in the database rather than on local disk or in the cache so that the confirm
+    request can be served by any web process and the file survives a Redis flush (see
+    ``catalog.tmp_storage``). Rows older than a day are abandoned previews and are purged.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    content = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name

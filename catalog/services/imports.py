@@ -40,7 +40,7 @@ from catalog.models import (
     RELEASE_YEAR_RANGE,
     UNIT_FEATURES,
 )
-from catalog.services.search_documents import search_documents_update_sql
+from catalog.services.search_documents import search_documents_update_sql, search_terms_refresh
 from musicrec.errors import ApplicationError
 
 REQUIRED_COLUMNS = ("track_id", "track_name", "artists")
@@ -171,7 +171,7 @@ def _number(raw: Mapping[str, str], name: str, *, integer: bool = False) -> floa
     return value
 
 
-def _in_range(name: str, value: float | int | None, low: float, high: float) -> float | int | None:
+def _in_range(name: str, value: float | None, low: float, high: float) -> float | int | None:
     if value is not None and not (low <= value <= high):
         raise RowRejected(f"{name}: {value} is outside {low}–{high}")
     return value
@@ -285,6 +285,8 @@ def catalog_import_rows(
             _upsert_from_stage(cursor, summary)
         if dry_run:
             transaction.set_rollback(True)
+    if not dry_run and (summary.created or summary.updated):
+        search_terms_refresh()
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -350,7 +352,7 @@ def check_columns(columns: Iterable[str]) -> None:
         )
 
 
-class open_catalog_csv:  # noqa: N801 (used as a context manager, like open())
+class open_catalog_csv:
     """Open ``path`` as text for the csv module, transparently un-gzipping ``*.gz`` files.
 
     ``position()`` reports how many bytes of the file on disk have been read, for a progress bar.

@@ -1,0 +1,246 @@
+"""Reads of the catalog: browsing, detail pages and ranked search."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.db.models import Count, QuerySet
+
+from catalog.models import Artist, Genre, Track
+from catalog.search import SEARCH_CONFIG, edit_distance, normalise_query
+from musicrec.errors import ApplicationError
+
+SEARCH_MIN_LENGTH = 2
+SEARCH_MAX_LENGTH = 200
+# pg_trgm word similarity a document must reach to be a candidate. 0.5 lets one or two typos
+# through ("beatels" → "beatles", "rapsody" → "rhapsody") while keeping the candidate set small.
+SEARCH_WORD_SIMILARITY = 0.5
+SEARCH_MAX_CANDIDATES = 300  # the most popular matches of each kind are scored
+SEARCH_MAX_RESULTS = 500
+SEARCH_FEW = 5  # fewer full-text matches than this: widen the search
+
+
+def track_list() -> QuerySet[Track]:
+    return Track.objects.with_related()
+
+
+def track_get(*, track_id: int) -> Track:
+    try:
+        return track_list().get(pk=track_id)
+    except Track.DoesNotExist:
+        raise ApplicationError("No track with this id.", code="not_found", status=404) from None
+
+
+def artist_list() -> QuerySet[Artist]:
+    return Artist.objects.annotate(track_count=Count("track_credits"))
+
+
+def artist_get(*, artist_id: int) -> Artist:
+    try:
+        return artist_list().get(pk=artist_id)
+    except Artist.DoesNotExist:
+        raise ApplicationError("No artist with this id.", code="not_found", status=404) from None
+
+
+def artist_tracks(*, artist: Artist) -> QuerySet[Track]:
+    return track_list().filter(track_artists__artist=artist).order_by("-popularity", "id")
+
+
+def genre_list() -> QuerySet[Genre]:
+    return Genre.objects.annotate(track_count=Count("tracks")).order_by("name")
+
+
+def search_query_clean(*, query: str | None) -> str:
+    """Validate a search query; raise ApplicationError (400) for empty or 1-character queries."""
+    text = normalise_query(query or "")
+    if len(text) < SEARCH_MIN_LENGTH:
+        raise ApplicationError(
+            f"Type at least {SEARCH_MIN_LENGTH} characters to search.",
+            code="query_too_short",
+            extra={"min_length": SEARCH_MIN_LENGTH},
+        )
+    if len(text) > SEARCH_MAX_LENGTH:
+        raise ApplicationError(
+            f"A search is at most {SEARCH_MAX_LENGTH} characters.",
+            code="query_too_long",
+            extra={"max_length": SEARCH_MAX_LENGTH},
+        )
+    return text
+
+
+def _tsquery_term(term: str, *, prefix: bool = False) -> str:
+    quoted = "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
+    return f"{quoted}:*" if prefix else quoted
+
+
+def _allowed_typos(token: str) -> int:
+    return 0 if len(token) <= 3 else 1 if len(token) <= 5 else 2
+
+
+@dataclass
+class ParsedQuery:
+    """A query as the catalog understands it: each word with its spelling alternatives."""
+
+    text: str
+    alternatives: list[list[tuple[str, bool]]]  # per word: (lexeme, is_prefix)
+    corrected: str  # the query with every misspelt word replaced by its best correction
+
+    def tsquery(self, *, operator: str = "&") -> str:
+        groups = [
+            "(" + " | ".join(_tsquery_term(term, prefix=prefix) for term, prefix in alts) + ")"
+            for alts in self.alternatives
+        ]
+        return f" {operator} ".join(groups)
+
+
+_TERMS_SQL = f"""
+WITH tokens AS (
+    SELECT lexeme AS token
+    FROM unnest(to_tsvector('{SEARCH_CONFIG}'::regconfig, public.immutable_unaccent(%(q)s)))
+)
+SELECT tokens.token, c.term, c.ndoc
+FROM tokens
+LEFT JOIN LATERAL (
+    SELECT term, ndoc FROM catalog_search_term
+    WHERE term %% tokens.token
+    ORDER BY similarity(term, tokens.token) DESC, ndoc DESC
+    LIMIT 40
+) AS c ON true
+"""
+
+
+def search_query_parse(*, text: str) -> ParsedQuery:
+    """Split a query into catalog words and find spelling corrections for unknown ones.
+
+    Candidates come from the trigram index of the catalog's words; the edit distance (with
+    transpositions) picks among them, and the number of tracks a word appears in breaks ties,
+    so "beatels" becomes "beatles" rather than "beaten".
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('pg_trgm.similarity_threshold', '0.3', true)")
+        cursor.execute(_TERMS_SQL, {"q": text})
+        rows = cursor.fetchall()
+    candidates: dict[str, list[tuple[str, int]]] = {}
+    for token, term, ndoc in rows:
+        candidates.setdefault(token, [])
+        if term is not None:
+            candidates[token].append((term, ndoc))
+    alternatives: list[list[tuple[str, bool]]] = []
+    corrected: list[str] = []
+    for token, terms in candidates.items():
+        known = {term for term, _ in terms}
+        alts: list[tuple[str, bool]] = []
+        if token in known:
+            alts.append((token, False))
+            corrected.append(token)
+        else:
+            limit = _allowed_typos(token)
+            ranked = sorted(
+                (edit_distance(token, term), -ndoc, term)
+                for term, ndoc in terms
+                if abs(len(term) - len(token)) <= limit
+            )
+            fixes = [term for distance, _, term in ranked if distance <= limit][:3]
+            alts.extend((term, False) for term in fixes)
+            corrected.append(fixes[0] if fixes else token)
+            if not fixes:
+                alts.append((token, False))
+        if len(token) >= 3:
+            alts.append((token, True))  # a word still being typed: "bohem" → "bohemian"
+        alternatives.append(alts)
+    return ParsedQuery(text=text, alternatives=alternatives, corrected=" ".join(corrected))
+
+
+_RANK_SQL = f"""
+WITH q AS (
+    SELECT to_tsquery('{SEARCH_CONFIG}', %(tsquery)s) AS ts,
+           public.immutable_unaccent(lower(%(corrected)s)) AS fixed
+)
+SELECT t.id,
+       0.20 * word_similarity(q.fixed, public.immutable_unaccent(lower(t.search_document)))
+     + 0.25 * similarity(q.fixed, public.immutable_unaccent(lower(t.title)))
+     + 0.15 * word_similarity(q.fixed, public.immutable_unaccent(lower(
+                  split_part(t.search_document, E'\\n', 2))))
+     + 0.20 * ts_rank_cd(t.search_vector, q.ts, 32) * 2
+     + 0.20 * t.popularity / 100.0 AS score
+FROM catalog_track t, q
+WHERE t.id = ANY(%(ids)s)
+ORDER BY score DESC, t.popularity DESC, t.id
+LIMIT {SEARCH_MAX_RESULTS}
+"""
+
+# MATERIALIZED: find the matches through the GIN index first, then keep the most popular.
+# Left to itself the planner walks the popularity index and tests every track (60+ ms).
+_FULL_TEXT_SQL = f"""
+WITH matches AS MATERIALIZED (
+    SELECT t.id, t.popularity FROM catalog_track t
+    WHERE t.search_vector @@ to_tsquery('{SEARCH_CONFIG}', %(tsquery)s)
+)
+SELECT id FROM matches ORDER BY popularity DESC, id LIMIT {SEARCH_MAX_CANDIDATES}
+"""
+
+# Substring-like matches for what full text cannot split (Japanese and Chinese titles have no
+# spaces) or what is too garbled to correct word by word.
+_TRIGRAM_SQL = f"""
+WITH matches AS MATERIALIZED (
+    SELECT t.id, t.popularity FROM catalog_track t
+    WHERE public.immutable_unaccent(lower(%(text)s))
+          <%% public.immutable_unaccent(lower(t.search_document))
+       OR public.immutable_unaccent(lower(t.search_document))
+          LIKE '%%' || public.immutable_unaccent(lower(%(like)s)) || '%%'
+)
+SELECT id FROM matches ORDER BY popularity DESC, id LIMIT {SEARCH_MAX_CANDIDATES}
+"""
+
+
+def track_search_ranked_ids(*, query: str) -> list[tuple[int, float]]:
+    """(track id, score) of the best matches for ``query``, best first.
+
+    1. Words are corrected against the catalog's own words (:func:`search_query_parse`).
+    2. Candidates: full text with every word (or one of its corrections) present; when that
+       finds few, any of the words, and trigram similarity on the whole document.
+    3. Score: how well the corrected query matches the whole document and the title alone (an
+       exact title beats a longer one containing it), full-text rank, popularity.
+    """
+    text = search_query_clean(query=query)
+    parsed = search_query_parse(text=text)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)",
+            [str(SEARCH_WORD_SIMILARITY)],
+        )
+        ids: list[int] = []
+        if parsed.alternatives:
+            cursor.execute(_FULL_TEXT_SQL, {"tsquery": parsed.tsquery()})
+            ids = [row[0] for row in cursor.fetchall()]
+            if len(ids) < SEARCH_FEW and len(parsed.alternatives) > 1:
+                cursor.execute(_FULL_TEXT_SQL, {"tsquery": parsed.tsquery(operator="|")})
+                ids += [row[0] for row in cursor.fetchall()]
+        if len(ids) < SEARCH_FEW:
+            like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            cursor.execute(_TRIGRAM_SQL, {"text": text, "like": like})
+            ids += [row[0] for row in cursor.fetchall()]
+        if not ids:
+            return []
+        cursor.execute(
+            _RANK_SQL,
+            {
+                "tsquery": parsed.tsquery(operator="|") if parsed.alternatives else "",
+                "corrected": parsed.corrected or text,
+                "ids": list(dict.fromkeys(ids)),
+            },
+        )
+        return [(row[0], float(row[1])) for row in cursor.fetchall()]
+
+
+def tracks_in_order(*, track_ids: list[int]) -> list[Track]:
+    """Load tracks (with artists, album, genres) in the order of ``track_ids``."""
+    tracks = track_list().in_bulk(track_ids)
+    return [tracks[track_id] for track_id in track_ids if track_id in tracks]
+
+
+def track_search(*, query: str, limit: int | None = None) -> list[Track]:
+    """The best matches as Track objects, best first (``limit`` of them, or all)."""
+    ranked = track_search_ranked_ids(query=query)[:limit]
+    return tracks_in_order(track_ids=[track_id for track_id, _ in ranked])
