@@ -1,6 +1,28 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from musicrec.health import health
+
+api_v1 = [
+    path("", include("catalog.api.urls")),
+]
 
 urlpatterns = [
+    path("", include("catalog.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", include((api_v1, "api"), namespace="v1")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("health/", health, name="health"),
 ]
+
+handler400 = "musicrec.views.bad_request"
+handler403 = "musicrec.views.permission_denied"
+handler404 = "musicrec.views.page_not_found"
+handler500 = "musicrec.views.server_error"
+
+admin.site.site_header = "musicrec curation"
+admin.site.site_title = "musicrec admin"
+admin.site.index_title = "Catalog and listeners"

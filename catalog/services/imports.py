@@ -283,6 +283,9 @@ def catalog_import_rows(
             if on_progress:
                 on_progress(summary.rows_read)
             _upsert_from_stage(cursor, summary)
+            # ON COMMIT DROP is not enough when the import runs inside an outer transaction
+            # (a test, or a request): drop them now so a second import can create them again.
+            cursor.execute(f"DROP TABLE IF EXISTS {', '.join(TEMP_TABLES)}")
         if dry_run:
             transaction.set_rollback(True)
     if not dry_run and (summary.created or summary.updated):
@@ -335,7 +338,17 @@ def catalog_import_stream(
     on_progress: Callable[[int], None] | None = None,
 ) -> ImportSummary:
     reader = csv.DictReader(stream)
-    check_columns(reader.fieldnames or [])
+    try:
+        columns = reader.fieldnames or []
+    except UnicodeDecodeError:
+        raise ApplicationError(
+            "The file is not UTF-8 text; nothing was imported.", code="file_not_utf8"
+        ) from None
+    except csv.Error as exc:
+        raise ApplicationError(
+            f"The file is not valid CSV ({exc}); nothing was imported.", code="file_not_csv"
+        ) from None
+    check_columns(columns)
     return catalog_import_rows(rows=reader, dry_run=dry_run, on_progress=on_progress)
 
 
@@ -394,7 +407,19 @@ class open_catalog_csv:
 # --------------------------------------------------------------------------- SQL
 
 
+TEMP_TABLES = (
+    "import_stage",
+    "import_track",
+    "import_result",
+    "import_ids",
+    "import_credit",
+    "import_credit_changed",
+    "import_genre_added",
+)
+
+
 def _create_stage(cursor: Any) -> None:
+    cursor.execute(f"DROP TABLE IF EXISTS {', '.join(TEMP_TABLES)}")
     cursor.execute(
         """
         CREATE TEMPORARY TABLE import_stage (

@@ -59,12 +59,3 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body["retry_after"] = int(exc.wait)
     response.data = body
     return response
-
-
-def not_found_view(request: Any, exception: Exception | None = None) -> Response:
-    """JSON 404 for unknown /api/ paths (Django's URL resolver never reaches DRF for them)."""
-    from django.http import JsonResponse
-
-    return JsonResponse(
-        {"error": "Not found.", "code": "not_found"}, status=status.HTTP_404_NOT_FOUND
-    )

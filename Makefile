@@ -1,0 +1,71 @@
+# musicrec — see README.md. Needs only Python 3.11 and make; everything else is installed here.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+# Exported so that implicit (OpenMP) and numpy's OpenBLAS do not fight over the two cores.
+export OPENBLAS_NUM_THREADS ?= 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help run test services stop lint format check-deploy bench-import browser clean
+
+help:
+	@echo "make run           start musicrec on http://127.0.0.1:8000 (Ctrl-C stops everything)"
+	@echo "make test          run the whole test suite against its own PostgreSQL and Redis"
+	@echo "make services      start only the embedded PostgreSQL and Redis (for manage.py)"
+	@echo "make stop          stop a running 'make run' and the embedded services"
+	@echo "make lint          ruff check + ruff format --check"
+	@echo "make format        ruff format + ruff check --fix"
+	@echo "make bench-import  import benchmark (CATALOG=path/to/spotify_tracks.csv)"
+
+$(VENV)/bin/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# Reinstall only when a requirements file changed.
+$(VENV)/.installed-run: requirements.txt | $(VENV)/bin/activate
+	$(PIP) install -q -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(VENV)/bin/activate
+	$(PIP) install -q -r requirements-dev.txt
+	@touch $@ $(VENV)/.installed-run
+
+run: $(VENV)/.installed-run
+	$(PY) -m musicrec.stack run
+
+services: $(VENV)/.installed-run
+	$(PY) -m musicrec.stack services
+
+stop:
+	@if [ -x $(PY) ]; then $(PY) -m musicrec.stack stop; fi
+
+# Browser tests drive Debian's Chromium; install it when missing and we may (root + apt).
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's chromium for the browser tests …"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "!!! could not install chromium: the browser tests will be SKIPPED"; \
+	else \
+		echo "!!! /usr/bin/chromium is missing and this user cannot apt-get install it:"; \
+		echo "!!! the browser tests will be SKIPPED (install Debian's chromium to run them)"; \
+	fi
+
+test: $(VENV)/.installed-dev browser
+	$(PY) -m musicrec.stack test $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+CATALOG ?= ../shared/datasets/catalog/spotify_tracks.csv
+bench-import: $(VENV)/.installed-dev
+	$(PY) -m musicrec.stack bench -- $(PY) scripts/bench_import.py $(CATALOG)
+
+clean:
+	rm -rf $(VENV) var

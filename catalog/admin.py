@@ -1,0 +1,436 @@
+"""The catalog admin: what curators use to search, edit, import and export the catalog.
+
+Kept thin: writes go through ``catalog.services`` (the CSV import is the same service as
+``manage.py import_catalog``, see ``catalog.resources``), and every list runs a constant number
+of queries whatever the page size.
+
+A track's search document is derived from its title, credits, album and genres, so it is rebuilt
+after a track is saved and after an artist, album or genre is renamed or deleted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.files.uploadedfile import UploadedFile
+from django.db.models import Count, Max, Min, Model, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils.html import format_html
+from import_export.admin import ImportExportModelAdmin
+from import_export.formats.base_formats import CSV
+from import_export.forms import ConfirmImportForm, ImportForm
+from import_export.results import Result
+
+from catalog.models import Album, Artist, Genre, Track, TrackArtist
+from catalog.resources import CatalogImportResult, TrackResource
+from catalog.services.search_documents import (
+    search_terms_refresh,
+    track_search_documents_refresh,
+)
+from catalog.tmp_storage import UploadMissing
+
+IMPORT_FORMATS = [CSV]
+KEY_NAMES = ("C", "C♯/D♭", "D", "D♯/E♭", "E", "F", "F♯/G♭", "G", "G♯/A♭", "A", "A♯/B♭", "B")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _count_of(model: type[Model], field: str) -> Coalesce:
+    """A per-row count as a correlated subquery.
+
+    Unlike ``annotate(Count(...))`` it needs no GROUP BY over the whole table, and PostgreSQL
+    evaluates it only for the rows of the page (the autocomplete views share the queryset).
+    """
+    counts = (
+        model._default_manager.filter(**{field: OuterRef("pk")})
+        .order_by()
+        .values(field)
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counts), 0)
+
+
+def format_duration(ms: int | None) -> str:
+    """``215000`` → ``3:35`` (``1:02:03`` past an hour)."""
+    if ms is None:
+        return ""
+    minutes, seconds = divmod(ms // 1000, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+class ReleaseDecadeFilter(admin.SimpleListFilter):
+    """Decades present in ``release_year`` (a list of single years would run to a hundred)."""
+
+    title = "release decade"
+    parameter_name = "decade"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        span = model_admin.model._default_manager.aggregate(
+            first=Min("release_year"), last=Max("release_year")
+        )
+        if span["first"] is None:
+            return []
+        decades = range(span["first"] // 10 * 10, span["last"] // 10 * 10 + 1, 10)
+        return [(str(decade), f"{decade}s") for decade in reversed(decades)] + [
+            ("unknown", "unknown")
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value == "unknown":
+            return queryset.filter(release_year__isnull=True)
+        if value and value.isdigit() and len(value) == 4:
+            decade = int(value)
+            return queryset.filter(release_year__gte=decade, release_year__lt=decade + 10)
+        return queryset
+
+
+class KeyFilter(admin.SimpleListFilter):
+    """Keys by pitch name rather than the 0–11 pitch class stored."""
+
+    title = "key"
+    parameter_name = "key"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [(str(pitch), name) for pitch, name in enumerate(KEY_NAMES)] + [
+            ("-1", "no key detected")
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value in {str(pitch) for pitch in range(-1, len(KEY_NAMES))}:
+            return queryset.filter(key=int(value))
+        return queryset
+
+
+class TrackSearchRefreshMixin:
+    """Rebuild the search documents of the tracks an artist, album or genre belongs to.
+
+    The documents hold the artist, album and genre names, so a rename or a deletion here would
+    otherwise leave search finding tracks under the old name.
+    """
+
+    track_relation: str  # the Track field that points at this admin's model
+
+    def _track_ids(self, objects: QuerySet | list[Any]) -> list[int]:
+        tracks = Track.objects.filter(**{f"{self.track_relation}__in": objects})
+        return list(tracks.order_by().values_list("pk", flat=True).distinct())
+
+    def save_model(self, request: HttpRequest, obj: Model, form: forms.ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)  # type: ignore[misc]
+        if change and "name" in form.changed_data:
+            track_search_documents_refresh(track_ids=self._track_ids([obj.pk]))
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        track_ids = self._track_ids([obj.pk])
+        super().delete_model(request, obj)  # type: ignore[misc]
+        track_search_documents_refresh(track_ids=track_ids)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        track_ids = self._track_ids(queryset.values("pk"))
+        super().delete_queryset(request, queryset)  # type: ignore[misc]
+        track_search_documents_refresh(track_ids=track_ids)
+
+
+# --------------------------------------------------------------------------- genre, artist, album
+
+
+@admin.register(Genre)
+class GenreAdmin(TrackSearchRefreshMixin, admin.ModelAdmin):
+    track_relation = "genres"
+    list_display = ("name", "slug", "track_count")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    ordering = ("name",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Genre]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(track_count=_count_of(Track.genres.through, "genre"))
+        )
+
+    @admin.display(description="tracks", ordering="track_count")
+    def track_count(self, obj: Genre) -> int:
+        return obj.track_count  # type: ignore[attr-defined]
+
+
+@admin.register(Artist)
+class ArtistAdmin(TrackSearchRefreshMixin, admin.ModelAdmin):
+    track_relation = "artists"
+    list_display = ("name", "track_count", "created_at")
+    search_fields = ("name",)
+    ordering = ("name",)
+    readonly_fields = ("created_at",)
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Artist]:
+        return super().get_queryset(request).annotate(track_count=_count_of(TrackArtist, "artist"))
+
+    @admin.display(description="tracks", ordering="track_count")
+    def track_count(self, obj: Artist) -> int:
+        return obj.track_count  # type: ignore[attr-defined]
+
+
+@admin.register(Album)
+class AlbumAdmin(TrackSearchRefreshMixin, admin.ModelAdmin):
+    track_relation = "album"
+    list_display = ("name", "primary_artist", "release_year", "track_count")
+    list_filter = (ReleaseDecadeFilter,)
+    list_select_related = ("primary_artist",)
+    search_fields = ("name", "primary_artist__name")
+    search_help_text = "Album or primary artist name."
+    autocomplete_fields = ("primary_artist",)
+    ordering = ("name", "id")
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Album]:
+        # str(album) names the primary artist: the autocomplete list needs the join too.
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("primary_artist")
+            .annotate(track_count=_count_of(Track, "album"))
+        )
+
+    @admin.display(description="tracks", ordering="track_count")
+    def track_count(self, obj: Album) -> int:
+        return obj.track_count  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------- track
+
+
+class TrackArtistInline(admin.TabularInline):
+    model = TrackArtist
+    fields = ("position", "artist")
+    autocomplete_fields = ("artist",)
+    ordering = ("position",)
+    min_num = 1
+    extra = 0
+    verbose_name = "artist credit"
+    verbose_name_plural = "artists (position 0 is the primary artist)"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TrackArtist]:
+        return super().get_queryset(request).select_related("artist")
+
+
+class CatalogImportForm(ImportForm):
+    """The upload form, refusing files larger than ``CATALOG_UPLOAD_MAX_BYTES``.
+
+    The whole file is held in memory and in one database row while previewed; the catalog-sized
+    files go through ``manage.py import_catalog``, which streams.
+    """
+
+    def clean_import_file(self) -> UploadedFile:
+        upload = self.cleaned_data["import_file"]
+        limit = settings.CATALOG_UPLOAD_MAX_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                f"The file is {filesizeformat(upload.size)}; the admin imports up to "
+                f"{filesizeformat(limit)}. Use `manage.py import_catalog` for larger files."
+            )
+        return upload
+
+
+class CatalogConfirmImportForm(ConfirmImportForm):
+    """The confirm form, with ``format`` checked so that a tampered value is a form error."""
+
+    format = forms.ChoiceField(
+        choices=[(str(index), fmt().get_title()) for index, fmt in enumerate(IMPORT_FORMATS)],
+        widget=forms.HiddenInput(),
+    )
+
+
+@admin.register(Track)
+class TrackAdmin(ImportExportModelAdmin):
+    list_display = (
+        "title",
+        "artists_column",
+        "album_column",
+        "popularity",
+        "explicit",
+        "duration",
+        "spotify_link",
+    )
+    list_select_related = ("album",)
+    list_filter = ("explicit", "genres", ReleaseDecadeFilter, "mode", KeyFilter)
+    search_fields = ("title", "=spotify_id", "artists__name", "album__name")
+    search_help_text = "Title, artist or album name (contains), or an exact Spotify id."
+    ordering = ("-popularity", "id")
+    list_per_page = 50
+    # The exact total of a filtered 100k-row table is a second full COUNT on every page.
+    show_full_result_count = False
+    autocomplete_fields = ("album", "genres")
+    inlines = (TrackArtistInline,)
+    readonly_fields = ("search_document", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("title", "spotify_id", "album", "genres")}),
+        ("Details", {"fields": (("duration_ms", "popularity"), ("explicit", "release_year"))}),
+        (
+            "Audio features",
+            {
+                "description": "As measured by Spotify; empty when unknown. The unit features "
+                "run from 0 to 1.",
+                "fields": (
+                    ("danceability", "energy", "valence"),
+                    ("acousticness", "instrumentalness", "speechiness"),
+                    "liveness",
+                    ("tempo", "loudness"),
+                    ("key", "mode", "time_signature"),
+                ),
+            },
+        ),
+        (
+            "Search",
+            {
+                "classes": ("collapse",),
+                "fields": ("search_document", "created_at", "updated_at"),
+            },
+        ),
+    )
+    actions = ("recompute_search_documents",)
+
+    # CSV import / export (django-import-export), through the catalog import service.
+    resource_classes = [TrackResource]
+    formats = IMPORT_FORMATS
+    import_form_class = CatalogImportForm
+    confirm_form_class = CatalogConfirmImportForm
+    # The service writes in bulk SQL; a LogEntry per row would cost as much as the import.
+    skip_admin_log = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Track]:
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(
+                Prefetch(
+                    "track_artists",
+                    queryset=TrackArtist.objects.select_related("artist").order_by("position"),
+                )
+            )
+        )
+
+    @admin.display(description="artists")
+    def artists_column(self, obj: Track) -> str:
+        return obj.artist_names
+
+    @admin.display(description="album", ordering="album__name")
+    def album_column(self, obj: Track) -> str | None:
+        return obj.album.name if obj.album else None
+
+    @admin.display(description="duration", ordering="duration_ms")
+    def duration(self, obj: Track) -> str:
+        return format_duration(obj.duration_ms)
+
+    @admin.display(description="Spotify id", ordering="spotify_id")
+    def spotify_link(self, obj: Track) -> str:
+        if not obj.spotify_id:
+            return ""
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
+            obj.spotify_url,
+            obj.spotify_id,
+        )
+
+    def save_related(
+        self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool
+    ) -> None:
+        """Credits and genres are saved here, after the track: only now is the document known."""
+        super().save_related(request, form, formsets, change)
+        track_search_documents_refresh(track_ids=[form.instance.pk])
+
+    @admin.action(
+        description="Recompute search documents for the selected tracks", permissions=["change"]
+    )
+    def recompute_search_documents(self, request: HttpRequest, queryset: QuerySet[Track]) -> None:
+        track_ids = list(queryset.prefetch_related(None).values_list("pk", flat=True))
+        changed = track_search_documents_refresh(track_ids=track_ids)
+        if changed:
+            # The typo-correction dictionary is built from the documents (about a second).
+            search_terms_refresh()
+        self.message_user(
+            request,
+            f"Search documents recomputed for {len(track_ids)} tracks; {changed} had changed.",
+            messages.SUCCESS,
+        )
+
+    # ------------------------------------------------------------------ import steps
+
+    def get_import_data_kwargs(self, **kwargs: Any) -> dict[str, Any]:
+        """An admin import is all or nothing: what the preview showed is what gets imported."""
+        data_kwargs = super().get_import_data_kwargs(**kwargs)
+        data_kwargs["rollback_on_validation_errors"] = True
+        return data_kwargs
+
+    def import_action(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        """The preview step; adds a summary of the dry run above the per-row table."""
+        response = super().import_action(request, **kwargs)
+        result = (getattr(response, "context_data", None) or {}).get("result")
+        if isinstance(result, CatalogImportResult) and result.summary is not None:
+            self._preview_message(request, result)
+        return response
+
+    def process_import(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        """The confirm step; a second click, or a preview older than a day, finds no upload."""
+        try:
+            return super().process_import(request, **kwargs)
+        except UploadMissing:
+            messages.error(
+                request,
+                "This upload is no longer available: it was already imported, or its preview "
+                "is more than a day old. Please upload the file again.",
+            )
+            return HttpResponseRedirect(reverse("admin:catalog_track_import"))
+
+    def add_success_message(self, result: Result, request: HttpRequest) -> None:
+        """Report in tracks, as the management command does, and never claim a failed import."""
+        summary = getattr(result, "summary", None)
+        if result.has_errors() or summary is None:
+            problems = "; ".join(str(error.error) for error in result.base_errors)
+            messages.error(request, f"Nothing was imported: {problems or 'the import failed'}.")
+            return
+        if summary.rejected:
+            messages.error(
+                request,
+                f"Nothing was imported: {summary.rejected_count} rows were rejected "
+                f"(first: row {summary.rejected[0].row}, {summary.rejected[0].reason}).",
+            )
+            return
+        messages.success(
+            request,
+            f"Import finished: {summary.created} tracks created, {summary.updated} updated, "
+            f"{summary.unchanged} unchanged ({summary.genres_created} new genres, "
+            f"{summary.artists_created} new artists, {summary.albums_created} new albums).",
+        )
+
+    def _preview_message(self, request: HttpRequest, result: CatalogImportResult) -> None:
+        summary = result.summary
+        assert summary is not None
+        outcome = (
+            f"{summary.created} tracks to create, {summary.updated} to update and "
+            f"{summary.unchanged} unchanged, from {summary.rows_read} rows"
+        )
+        not_listed = (
+            f" Only the first rows are listed below; {result.rows_not_listed} more are not."
+            if result.rows_not_listed
+            else ""
+        )
+        if summary.rejected:
+            messages.warning(
+                request,
+                f"Nothing can be imported yet: {summary.rejected_count} rows are rejected, listed "
+                f"below with their reasons. Fix them and upload the file again (the other rows "
+                f"would give {outcome}).{not_listed}",
+            )
+        else:
+            messages.info(request, f"Preview: {outcome}. Nothing is saved until you confirm.{not_listed}")

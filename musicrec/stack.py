@@ -1,0 +1,203 @@
+"""The launcher behind ``make run``, ``make test``, ``make services`` and ``make stop``.
+
+``run``: start the embedded services unless ``DATABASE_URL`` / ``REDIS_URL`` are set, migrate,
+load the demo data when the database is empty, then run the ASGI server (HTTP + WebSockets),
+a Celery worker and Celery beat until Ctrl-C, and stop everything it started.
+
+``test``: the same services but a separate instance (``var/test/``), so a test run never
+touches the data of a running ``make run``; then pytest with the given arguments.
+
+Each child runs in its own process group: Ctrl-C reaches only this launcher, which then stops
+the children in order (and their own children, e.g. Celery's pool) and waits for them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from musicrec import embedded
+
+BASE_DIR = embedded.BASE_DIR
+PYTHON = sys.executable
+HOST = os.environ.get("HOST", "127.0.0.1")
+PORT = os.environ.get("PORT", "8000")
+STOP_TIMEOUT = 15.0
+
+
+def _say(message: str) -> None:
+    print(f"[musicrec] {message}", flush=True)
+
+
+def _services(instance: embedded.Instance) -> dict[str, bool]:
+    """Start whatever is not given by URL; put the URLs in our environment (for children)."""
+    started = {"postgres": False, "redis": False}
+    env = os.environ
+    if not env.get("DATABASE_URL"):
+        url, started["postgres"] = embedded.start_postgres(instance)
+        env["DATABASE_URL"] = url
+    if not env.get("REDIS_URL"):
+        url, started["redis"] = embedded.start_redis(instance)
+        env["REDIS_URL"] = url
+    if started["postgres"] or started["redis"] or not instance.env_file.exists():
+        instance.env_file.parent.mkdir(parents=True, exist_ok=True)
+        instance.env_file.write_text(
+            f"DATABASE_URL={env['DATABASE_URL']}\nREDIS_URL={env['REDIS_URL']}\nDEBUG=1\n"
+        )
+    env.setdefault("DEBUG", "1")
+    env["MUSICREC_INSTANCE"] = instance.name
+    return started
+
+
+def _stop_services(instance: embedded.Instance, started: dict[str, bool]) -> None:
+    if started.get("redis"):
+        embedded.stop_redis(instance)
+    if started.get("postgres"):
+        embedded.stop_postgres(instance)
+    if started.get("redis") or started.get("postgres"):
+        instance.env_file.unlink(missing_ok=True)
+
+
+def _manage(*args: str) -> None:
+    subprocess.run([PYTHON, str(BASE_DIR / "manage.py"), *args], check=True, cwd=BASE_DIR)
+
+
+def _terminate(processes: dict[str, subprocess.Popen]) -> None:
+    for name, proc in reversed(list(processes.items())):
+        if proc.poll() is None:
+            _say(f"stopping {name}")
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + STOP_TIMEOUT
+    for proc in processes.values():
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+
+
+def _pids_file(instance: embedded.Instance) -> Path:
+    return instance.root / "stack.pids"
+
+
+def run() -> int:
+    instance = embedded.Instance("dev")
+    instance.log_dir.mkdir(parents=True, exist_ok=True)
+    started = _services(instance)
+    processes: dict[str, subprocess.Popen] = {}
+    interrupted = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal interrupted
+        interrupted = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        _say("migrating the database")
+        _manage("migrate", "--noinput", "-v", "0")
+        _manage("bootstrap_demo")
+        worker_log = instance.log_dir / "celery-worker.log"
+        beat_log = instance.log_dir / "celery-beat.log"
+        commands = {
+            "web": [
+                PYTHON, "-m", "uvicorn", "musicrec.asgi:application",
+                "--host", HOST, "--port", PORT, "--lifespan", "off",
+            ],
+            "worker": [
+                PYTHON, "-m", "celery", "-A", "musicrec", "worker", "-l", "INFO",
+                "--concurrency", "2", "--logfile", str(worker_log),
+            ],
+            "beat": [
+                PYTHON, "-m", "celery", "-A", "musicrec", "beat", "-l", "INFO",
+                "--logfile", str(beat_log),
+                "--pidfile", str(instance.root / "celerybeat.pid"),
+            ],
+        }  # fmt: skip
+        for name, command in commands.items():
+            processes[name] = subprocess.Popen(command, cwd=BASE_DIR, start_new_session=True)
+        _pids_file(instance).write_text(
+            "\n".join(str(proc.pid) for proc in processes.values()) + "\n"
+        )
+        _say(f"serving on http://{HOST}:{PORT}/  (API docs: http://{HOST}:{PORT}/api/docs/)")
+        _say(f"logs: web in this terminal; worker {worker_log}; beat {beat_log}")
+        _say(f"database: {os.environ['DATABASE_URL']}")
+        _say("press Ctrl-C to stop everything")
+        while not interrupted:
+            for name, proc in processes.items():
+                if proc.poll() is not None:
+                    _say(f"{name} exited with status {proc.returncode}; stopping")
+                    interrupted = True
+                    break
+            time.sleep(0.5)
+    except subprocess.CalledProcessError as exc:
+        _say(f"start-up step failed: {' '.join(map(str, exc.cmd[1:]))}")
+        return 1
+    finally:
+        _terminate(processes)
+        _pids_file(instance).unlink(missing_ok=True)
+        _stop_services(instance, started)
+        _say("stopped")
+    return 0
+
+
+def services() -> int:
+    """Start the dev services and leave them running (``make stop`` stops them)."""
+    instance = embedded.Instance("dev")
+    _services(instance)
+    _say(f"DATABASE_URL={os.environ['DATABASE_URL']}")
+    _say(f"REDIS_URL={os.environ['REDIS_URL']}")
+    return 0
+
+
+def stop() -> int:
+    """Stop a running ``make run`` (its processes) and the dev services."""
+    instance = embedded.Instance("dev")
+    pids_file = _pids_file(instance)
+    if pids_file.exists():
+        for line in pids_file.read_text().split():
+            try:
+                os.killpg(int(line), signal.SIGTERM)
+            except (ProcessLookupError, ValueError):
+                pass
+        pids_file.unlink(missing_ok=True)
+    embedded.stop(instance)
+    _say("stopped the dev services")
+    return 0
+
+
+def test(pytest_args: list[str]) -> int:
+    instance = embedded.Instance("test")
+    started = _services(instance)
+    try:
+        return subprocess.call([PYTHON, "-m", "pytest", *pytest_args], cwd=BASE_DIR)
+    finally:
+        _stop_services(instance, started)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"run", "test", "services", "stop"}:
+        print("usage: python -m musicrec.stack run|test|services|stop [pytest args]")
+        return 2
+    command, rest = argv[0], argv[1:]
+    if command == "run":
+        return run()
+    if command == "test":
+        return test(rest)
+    if command == "services":
+        return services()
+    return stop()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
