@@ -7,15 +7,17 @@ class UsernameOrEmailBackend(ModelBackend):
     """Sign in with a username or an e-mail address, either in any case."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
-        User = get_user_model()
+        user_model = get_user_model()
         if username is None:
-            username = kwargs.get(User.USERNAME_FIELD)
+            username = kwargs.get(user_model.USERNAME_FIELD)
         if not username or password is None:
             return None
-        user = User.objects.filter(Q(username__iexact=username) | Q(email__iexact=username)).first()
+        user = user_model.objects.filter(
+            Q(username__iexact=username) | Q(email__iexact=username)
+        ).first()
         if user is None:
             # Run the hasher anyway so that timing does not reveal which accounts exist.
-            User().set_password(password)
+            user_model().set_password(password)
             return None
         if user.check_password(password) and self.user_can_authenticate(user):
             return user

@@ -31,7 +31,7 @@ UNIT_FEATURES = (
     "liveness",
 )
 FEATURE_RANGES: dict[str, tuple[float, float]] = {
-    **{name: (0.0, 1.0) for name in UNIT_FEATURES},
+    **dict.fromkeys(UNIT_FEATURES, (0.0, 1.0)),
     "tempo": (0.0, 300.0),
     "loudness": (-70.0, 10.0),
     "key": (-1, 11),
@@ -78,7 +78,7 @@ class Artist(models.Model):
 
 
 class Album(models.Model):
-    """Album names repeat across artists ("Greatest Hits"), so an album is (name, primary artist)."""
+    """Album names repeat across artists ("Greatest Hits"): an album is (name, primary artist)."""
 
     name = models.CharField(max_length=1000)
     primary_artist = models.ForeignKey(Artist, on_delete=models.PROTECT, related_name="albums")
@@ -147,24 +147,38 @@ class Track(models.Model):
     )
 
     # Audio features (null when unknown, e.g. a track a curator added by hand).
-    danceability = models.FloatField(null=True, blank=True, validators=_range_validators("danceability"))
+    danceability = models.FloatField(
+        null=True, blank=True, validators=_range_validators("danceability")
+    )
     energy = models.FloatField(null=True, blank=True, validators=_range_validators("energy"))
     valence = models.FloatField(null=True, blank=True, validators=_range_validators("valence"))
-    acousticness = models.FloatField(null=True, blank=True, validators=_range_validators("acousticness"))
+    acousticness = models.FloatField(
+        null=True, blank=True, validators=_range_validators("acousticness")
+    )
     instrumentalness = models.FloatField(
         null=True, blank=True, validators=_range_validators("instrumentalness")
     )
-    speechiness = models.FloatField(null=True, blank=True, validators=_range_validators("speechiness"))
+    speechiness = models.FloatField(
+        null=True, blank=True, validators=_range_validators("speechiness")
+    )
     liveness = models.FloatField(null=True, blank=True, validators=_range_validators("liveness"))
-    tempo = models.FloatField("tempo (BPM)", null=True, blank=True, validators=_range_validators("tempo"))
+    tempo = models.FloatField(
+        "tempo (BPM)", null=True, blank=True, validators=_range_validators("tempo")
+    )
     loudness = models.FloatField(
         "loudness (dB)", null=True, blank=True, validators=_range_validators("loudness")
     )
     key = models.SmallIntegerField(
-        null=True, blank=True, validators=_range_validators("key"), help_text="0 = C … 11 = B, -1 none"
+        null=True,
+        blank=True,
+        validators=_range_validators("key"),
+        help_text="0 = C … 11 = B, -1 none",
     )
     mode = models.SmallIntegerField(
-        null=True, blank=True, choices=[(1, "major"), (0, "minor")], validators=_range_validators("mode")
+        null=True,
+        blank=True,
+        choices=[(1, "major"), (0, "minor")],
+        validators=_range_validators("mode"),
     )
     time_signature = models.SmallIntegerField(
         null=True, blank=True, validators=_range_validators("time_signature")
@@ -192,7 +206,9 @@ class Track(models.Model):
                 violation_error_message="A track with this Spotify id already exists.",
             ),
             models.CheckConstraint(
-                condition=Q(popularity__gte=POPULARITY_RANGE[0], popularity__lte=POPULARITY_RANGE[1]),
+                condition=Q(
+                    popularity__gte=POPULARITY_RANGE[0], popularity__lte=POPULARITY_RANGE[1]
+                ),
                 name="catalog_track_popularity_range",
             ),
             models.CheckConstraint(
@@ -201,7 +217,9 @@ class Track(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(release_year__isnull=True)
-                | Q(release_year__gte=RELEASE_YEAR_RANGE[0], release_year__lte=RELEASE_YEAR_RANGE[1]),
+                | Q(
+                    release_year__gte=RELEASE_YEAR_RANGE[0], release_year__lte=RELEASE_YEAR_RANGE[1]
+                ),
                 name="catalog_track_release_year_range",
             ),
             *[

@@ -33,7 +33,9 @@ class ImmutableUnaccent(models.Func):
 class SearchVector(models.Func):
     """``to_tsvector('simple', immutable_unaccent(expr))``."""
 
-    template = f"to_tsvector('{SEARCH_CONFIG}'::regconfig, public.immutable_unaccent(%(expressions)s))"
+    template = (
+        f"to_tsvector('{SEARCH_CONFIG}'::regconfig, public.immutable_unaccent(%(expressions)s))"
+    )
     output_field = SearchVectorField()
 
 

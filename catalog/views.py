@@ -37,7 +37,7 @@ def search(request: HttpRequest) -> HttpResponse:
     try:
         ranked = selectors.track_search_ranked_ids(query=query)
     except ApplicationError as exc:
-        context["hint"] = exc.message if query.strip() else ""
+        context["hint"] = exc.message if "q" in request.GET else ""
         return render(request, "catalog/search.html", context, status=200)
     page = Paginator([track_id for track_id, _ in ranked], PAGE_SIZE).get_page(
         _page_number(request)

@@ -126,7 +126,7 @@ def _ensure_database(admin_url: str, name: str) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\'')
+            conn.execute(f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8'")
 
 
 def stop_postgres(instance: Instance, timeout: float = 30.0) -> bool:
@@ -241,9 +241,7 @@ def start(instance: Instance) -> dict[str, str | bool]:
     database_url, pg_started = start_postgres(instance)
     redis_url, redis_started = start_redis(instance)
     # The embedded services exist for development and tests only, hence DEBUG=1 beside them.
-    instance.env_file.write_text(
-        f"DATABASE_URL={database_url}\nREDIS_URL={redis_url}\nDEBUG=1\n"
-    )
+    instance.env_file.write_text(f"DATABASE_URL={database_url}\nREDIS_URL={redis_url}\nDEBUG=1\n")
     return {
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,

@@ -29,7 +29,7 @@ for _key, _value in embedded.read_env_file(
 DEBUG = env.bool("DEBUG", default=False)
 
 # --------------------------------------------------------------------------- security
-_DEV_SECRET_KEY = "django-insecure-development-only-key-never-used-with-debug-off"
+_DEV_SECRET_KEY = "django-insecure-development-only-key-never-used-with-debug-off"  # noqa: S105
 SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured(

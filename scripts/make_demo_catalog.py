@@ -23,11 +23,18 @@ SEED = 20261123
 OUT = Path(__file__).resolve().parent.parent / "catalog" / "data" / "demo_catalog.csv.gz"
 
 
-def _non_latin(text: str) -> bool:
-    return any(
-        "\uac00" <= ch <= "\ud7af" or "\u3040" <= ch <= "\u30ff" or "\u0400" <= ch <= "\u04ff"
-        for ch in text
-    )
+SCRIPTS = {  # script: (first, last code point, how many titles to keep)
+    "hangul": ("\uac00", "\ud7af", 15),
+    "kana": ("\u3040", "\u30ff", 25),
+    "cyrillic": ("\u0400", "\u04ff", 15),
+}
+
+
+def _script(text: str) -> str | None:
+    for name, (first, last, _) in SCRIPTS.items():
+        if any(first <= ch <= last for ch in text):
+            return name
+    return None
 
 
 def main(source: str) -> None:
@@ -46,15 +53,15 @@ def main(source: str) -> None:
         chosen.update(r["track_id"] for r in ranked[:TOP_PER_GENRE])
         rest = ranked[TOP_PER_GENRE:]
         chosen.update(r["track_id"] for r in rng.sample(rest, min(RANDOM_PER_GENRE, len(rest))))
-    non_latin = 0
-    for row in rows:
+    kept_per_script: dict[str, int] = defaultdict(int)
+    for row in sorted(rows, key=lambda r: (-int(r["popularity"]), r["track_id"])):
+        script = _script(row["track_name"])
         if "beatles" in row["artists"].lower() or "bohemian rhapsody" in row["track_name"].lower():
             chosen.add(row["track_id"])
-        elif row["track_genre"] in {"k-pop", "j-pop", "j-rock", "anime"} and _non_latin(
-            row["track_name"]
-        ) and non_latin < 40 and int(row["popularity"]) >= 40:
+        elif script and kept_per_script[script] < SCRIPTS[script][2]:
+            if row["track_id"] not in chosen:
+                kept_per_script[script] += 1
             chosen.add(row["track_id"])
-            non_latin += 1
 
     kept = [row for row in rows if row["track_id"] in chosen]
     OUT.parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ DEMO_CATALOG = BASE_DIR / "catalog" / "data" / "demo_catalog.csv.gz"
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """The demo catalog (3,220 real tracks) is loaded once and committed: search, API and
+    """The demo catalog (3,236 real tracks) is loaded once and committed: search, API and
     browser tests read it; each test's own writes are rolled back around it."""
     with django_db_blocker.unblock():
         call_command("import_catalog", str(DEMO_CATALOG), "--no-progress", verbosity=0)

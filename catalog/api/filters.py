@@ -17,7 +17,11 @@ class TrackFilter(django_filters.FilterSet):
     year = django_filters.RangeFilter(field_name="release_year")
     popularity = django_filters.RangeFilter()
     duration_ms = django_filters.RangeFilter()
-    explicit = django_filters.BooleanFilter()
+    explicit = django_filters.TypedChoiceFilter(
+        choices=[("true", "true"), ("false", "false"), ("1", "1"), ("0", "0")],
+        coerce=lambda value: value in ("true", "1"),
+        help_text="true or false",
+    )
     spotify_id = django_filters.CharFilter()
 
     class Meta:

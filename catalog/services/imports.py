@@ -205,7 +205,9 @@ def parse_row(raw: Mapping[str, str]) -> dict[str, Any]:
         raise RowRejected("artists: missing")
     album = _text(raw, "album_name", MAX_TITLE)
 
-    popularity = _in_range("popularity", _number(raw, "popularity", integer=True), *POPULARITY_RANGE)
+    popularity = _in_range(
+        "popularity", _number(raw, "popularity", integer=True), *POPULARITY_RANGE
+    )
     duration = _number(raw, "duration_ms", integer=True)
     if duration is None:
         raise RowRejected("duration_ms: missing")
@@ -307,7 +309,8 @@ def _guarded(
             return
         except UnicodeDecodeError:
             raise ApplicationError(
-                f"Row {first_row_number + index}: the file is not UTF-8 text; nothing was imported.",
+                f"Row {first_row_number + index}: the file is not UTF-8 text; "
+                "nothing was imported.",
                 code="file_not_utf8",
             ) from None
         except csv.Error as exc:
@@ -327,7 +330,7 @@ def catalog_import_file(
     on_progress: Callable[[int], None] | None = None,
 ) -> ImportSummary:
     """Import a CSV or gzip-compressed CSV file (see :func:`catalog_import_rows`)."""
-    with open_catalog_csv(path) as handle:
+    with CatalogCsv(path) as handle:
         return catalog_import_stream(stream=handle, dry_run=dry_run, on_progress=on_progress)
 
 
@@ -365,7 +368,7 @@ def check_columns(columns: Iterable[str]) -> None:
         )
 
 
-class open_catalog_csv:
+class CatalogCsv:
     """Open ``path`` as text for the csv module, transparently un-gzipping ``*.gz`` files.
 
     ``position()`` reports how many bytes of the file on disk have been read, for a progress bar.
@@ -506,9 +509,7 @@ def _upsert_from_stage(cursor: Any, summary: ImportSummary) -> None:
 
     # Tracks: insert new ones; update existing ones only where a value differs.
     columns = ", ".join(TRACK_FIELDS)
-    source = ", ".join(
-        "al.id" if name == "album_id" else f"s.{name}" for name in TRACK_FIELDS
-    )
+    source = ", ".join("al.id" if name == "album_id" else f"s.{name}" for name in TRACK_FIELDS)
     assignments = ", ".join(f"{name} = EXCLUDED.{name}" for name in TRACK_FIELDS)
     current = ", ".join(f"catalog_track.{name}" for name in TRACK_FIELDS)
     incoming = ", ".join(f"EXCLUDED.{name}" for name in TRACK_FIELDS)
@@ -530,9 +531,11 @@ def _upsert_from_stage(cursor: Any, summary: ImportSummary) -> None:
         SELECT * FROM upserted
         """
     )
-    cursor.execute("CREATE TEMPORARY TABLE import_ids ON COMMIT DROP AS "
-                   "SELECT t.id, t.spotify_id FROM catalog_track t "
-                   "JOIN import_track s ON s.spotify_id = t.spotify_id")
+    cursor.execute(
+        "CREATE TEMPORARY TABLE import_ids ON COMMIT DROP AS "
+        "SELECT t.id, t.spotify_id FROM catalog_track t "
+        "JOIN import_track s ON s.spotify_id = t.spotify_id"
+    )
     cursor.execute("CREATE UNIQUE INDEX ON import_ids (id)")
     cursor.execute("ANALYZE import_ids")
 

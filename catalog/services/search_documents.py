@@ -57,9 +57,6 @@ def track_search_documents_refresh(*, track_ids: Iterable[int]) -> int:
         return cursor.rowcount
 
 
-
-
-
 def search_terms_refresh() -> None:
     """Rebuild the dictionary of catalog words that typo correction uses (about 1 s for 90k
     tracks). CONCURRENTLY: searches keep reading the previous version meanwhile."""

@@ -121,9 +121,11 @@ def test_rejected_rows_carry_row_number_and_reason(tmp_path):
         8: "tempo: 'fast' is not a number",
         9: "artists: missing",
     }
-    assert not Track.objects.filter(spotify_id__startswith="AAAAAAAAAAAAAAAAAAAAA").exclude(
-        spotify_id__in=["AAAAAAAAAAAAAAAAAAAAA1", "AAAAAAAAAAAAAAAAAAAAA2"]
-    ).exists()
+    assert (
+        not Track.objects.filter(spotify_id__startswith="AAAAAAAAAAAAAAAAAAAAA")
+        .exclude(spotify_id__in=["AAAAAAAAAAAAAAAAAAAAA1", "AAAAAAAAAAAAAAAAAAAAA2"])
+        .exists()
+    )
 
 
 def test_multi_genre_and_multi_artist_rows_make_one_track(tmp_path):
@@ -132,7 +134,9 @@ def test_multi_genre_and_multi_artist_rows_make_one_track(tmp_path):
     track = Track.objects.get(spotify_id="AAAAAAAAAAAAAAAAAAAAA1")
     assert sorted(track.genres.values_list("slug", flat=True)) == ["import-genre", "second-genre"]
     credits = list(
-        TrackArtist.objects.filter(track=track).order_by("position").values_list("artist__name", "position")
+        TrackArtist.objects.filter(track=track)
+        .order_by("position")
+        .values_list("artist__name", "position")
     )
     assert credits == [("Import Artist A", 0), ("Import Artist B", 1)]
     assert track.album.name == "Import Album"
@@ -164,7 +168,9 @@ def test_changed_credits_count_as_update(tmp_path):
 
     assert summary.updated == 1
     track = Track.objects.get(spotify_id="AAAAAAAAAAAAAAAAAAAAA2")
-    assert list(track.track_artists.order_by("position").values_list("artist__name", flat=True)) == [
+    assert list(
+        track.track_artists.order_by("position").values_list("artist__name", flat=True)
+    ) == [
         "Import Artist C",
         "Guest",
     ]
@@ -267,7 +273,9 @@ def test_command_prints_summary_and_writes_rejects(tmp_path):
     rejects = tmp_path / "rejects.csv"
     out = io.StringIO()
 
-    call_command("import_catalog", str(path), "--rejects", str(rejects), "--no-progress", stdout=out)
+    call_command(
+        "import_catalog", str(path), "--rejects", str(rejects), "--no-progress", stdout=out
+    )
 
     text = out.getvalue()
     assert "created:          2" in text

@@ -1,4 +1,5 @@
-"""``manage.py import_catalog FILE.csv[.gz]``: stream a Spotify-style tracks CSV into the catalog."""
+"""``manage.py import_catalog FILE.csv[.gz]``: stream a Spotify-style tracks CSV into the
+catalog."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from catalog.services.imports import ImportSummary, catalog_import_stream, open_catalog_csv
+from catalog.services.imports import CatalogCsv, ImportSummary, catalog_import_stream
 from musicrec.errors import ApplicationError
 
 SHOW_REJECTS = 20
@@ -33,18 +34,22 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    def handle(self, *args, path: Path, rejects: Path | None, dry_run: bool, no_progress: bool,
-               **options) -> None:
-        source = open_catalog_csv(path)
+    def handle(
+        self, *args, path: Path, rejects: Path | None, dry_run: bool, no_progress: bool, **options
+    ) -> None:
+        source = CatalogCsv(path)
         try:
-            with source as stream, tqdm(
-                total=source.size(),
-                unit="B",
-                unit_scale=True,
-                desc=f"Importing {path.name}",
-                disable=no_progress or None,
-                file=self.stderr._out,
-            ) as bar:
+            with (
+                source as stream,
+                tqdm(
+                    total=source.size(),
+                    unit="B",
+                    unit_scale=True,
+                    desc=f"Importing {path.name}",
+                    disable=no_progress or None,
+                    file=self.stderr._out,
+                ) as bar,
+            ):
 
                 def on_progress(rows: int) -> None:
                     bar.n = source.position()
@@ -59,7 +64,9 @@ class Command(BaseCommand):
         except ApplicationError as exc:
             raise CommandError(exc.message) from None
         except KeyboardInterrupt:
-            raise CommandError("Interrupted: the import was rolled back, nothing changed.") from None
+            raise CommandError(
+                "Interrupted: the import was rolled back, nothing changed."
+            ) from None
         self._report(summary, rejects)
 
     def _report(self, summary: ImportSummary, rejects: Path | None) -> None:

@@ -33,15 +33,15 @@ class Command(BaseCommand):
         self._admin()
 
     def _admin(self) -> None:
-        User = get_user_model()
+        user_model = get_user_model()
         secret_file = Path(settings.BASE_DIR) / "var" / "demo-admin-password.txt"
-        if not User.objects.filter(is_superuser=True).exists():
+        if not user_model.objects.filter(is_superuser=True).exists():
             password = secrets.token_urlsafe(12)
-            User.objects.create_superuser(ADMIN_USERNAME, "admin@example.com", password)
+            user_model.objects.create_superuser(ADMIN_USERNAME, "admin@example.com", password)
             secret_file.parent.mkdir(parents=True, exist_ok=True)
             secret_file.write_text(password + "\n")
             secret_file.chmod(0o600)
-        admin = User.objects.filter(username=ADMIN_USERNAME, is_superuser=True).first()
+        admin = user_model.objects.filter(username=ADMIN_USERNAME, is_superuser=True).first()
         if admin and secret_file.exists() and admin.check_password(secret_file.read_text().strip()):
             self.stdout.write(
                 self.style.SUCCESS(

@@ -1,0 +1,245 @@
+"""The catalog API: filters, ordering, pagination, errors, search, schema."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from catalog.models import Artist, Genre, Track
+from tests.catalog.factories import ArtistFactory, GenreFactory, TrackFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_track_list_is_paginated_with_track_shape(api_client):
+    response = api_client.get("/api/v1/tracks/", {"page_size": 5})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == Track.objects.count()
+    assert len(body["results"]) == 5
+    track = body["results"][0]
+    assert set(track) >= {
+        "id", "spotify_id", "title", "artists", "album", "genres", "duration_ms",
+        "popularity", "explicit", "release_year", "audio_features", "spotify_url",
+    }  # fmt: skip
+    assert set(track["audio_features"]) >= {"danceability", "energy", "tempo", "loudness", "key"}
+    # default order: most popular first
+    pops = [t["popularity"] for t in body["results"]]
+    assert pops == sorted(pops, reverse=True)
+
+
+def test_track_list_query_count_does_not_grow_with_page_size(api_client):
+    with CaptureQueriesContext(connection) as small:
+        assert api_client.get("/api/v1/tracks/", {"page_size": 2}).status_code == 200
+    with CaptureQueriesContext(connection) as large:
+        assert api_client.get("/api/v1/tracks/", {"page_size": 100}).status_code == 200
+
+    assert len(small) == len(large) <= 5
+
+
+def test_filter_by_genre_slug_and_id(api_client):
+    genre = Genre.objects.get(slug="k-pop")
+
+    by_slug = api_client.get("/api/v1/tracks/", {"genre": "k-pop", "page_size": 100}).json()
+    by_id = api_client.get("/api/v1/tracks/", {"genre": genre.pk, "page_size": 100}).json()
+
+    assert by_slug["count"] == genre.tracks.count() == by_id["count"] > 0
+    assert all("k-pop" in [g["slug"] for g in t["genres"]] for t in by_slug["results"])
+
+
+def test_filter_by_artist_explicit_and_feature_ranges(api_client):
+    artist = ArtistFactory(name="Filter Artist")
+    TrackFactory(artists=[artist], energy=0.9, explicit=True, release_year=1999, title="Loud")
+    TrackFactory(artists=[artist], energy=0.2, explicit=False, release_year=2010, title="Quiet")
+
+    def titles(**params):
+        response = api_client.get("/api/v1/tracks/", {"artist": artist.pk, **params})
+        assert response.status_code == 200
+        return sorted(t["title"] for t in response.json()["results"])
+
+    assert titles() == ["Loud", "Quiet"]
+    assert titles(energy_min=0.8) == ["Loud"]
+    assert titles(energy_max=0.5) == ["Quiet"]
+    assert titles(explicit="true") == ["Loud"]
+    assert titles(year_min=2000) == ["Quiet"]
+    assert titles(year_max=2000, energy_min=0.1) == ["Loud"]
+
+
+def test_ordering(api_client):
+    response = api_client.get("/api/v1/tracks/", {"ordering": "tempo", "page_size": 20})
+
+    tempos = [t["audio_features"]["tempo"] for t in response.json()["results"]]
+    assert tempos == sorted(tempos)
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"ordering": "password"}, "ordering"),
+        ({"energy_min": "loud"}, "energy"),
+        ({"explicit": "maybe"}, "explicit"),
+        ({"page_size": "0"}, "page_size"),
+        ({"page_size": "abc"}, "page_size"),
+        ({"page_size": "1000"}, "page_size"),
+        ({"page": "-1"}, "page"),
+        ({"artist": "x"}, "artist"),
+    ],
+)
+def test_bad_query_parameters_are_400_with_the_field(api_client, params, field):
+    response = api_client.get("/api/v1/tracks/", params)
+
+    assert response.status_code == 400
+    assert field in response.json()
+
+
+def test_page_past_the_end_is_404_in_error_format(api_client):
+    response = api_client.get("/api/v1/tracks/", {"page": 100000})
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_track_detail_and_missing_track(api_client):
+    track = Track.objects.filter(spotify_id__gt="").first()
+
+    ok = api_client.get(f"/api/v1/tracks/{track.pk}/")
+    missing = api_client.get("/api/v1/tracks/999999999/")
+    malformed = api_client.get("/api/v1/tracks/abc/")
+
+    assert ok.status_code == 200
+    assert ok.json()["spotify_url"] == f"https://open.spotify.com/track/{track.spotify_id}"
+    assert missing.status_code == 404
+    assert missing.json() == {"error": "No track with this id.", "code": "not_found"}
+    assert malformed.status_code == 404
+    assert malformed.json()["code"] == "not_found"
+
+
+def test_unknown_api_path_is_json_404(api_client):
+    response = api_client.get("/api/v1/no-such-thing/")
+
+    assert response.status_code == 404
+    assert response.json() == {"error": "Not found.", "code": "not_found"}
+
+
+def test_writes_are_not_allowed_on_catalog(api_client, user):
+    api_client.force_authenticate(user)
+
+    response = api_client.post("/api/v1/tracks/", {"title": "x"}, format="json")
+
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+
+
+def test_artists_list_detail_and_genres(api_client):
+    beatles = Artist.objects.get(name="The Beatles")
+
+    listing = api_client.get("/api/v1/artists/", {"name": "beatles"}).json()
+    detail = api_client.get(f"/api/v1/artists/{beatles.pk}/").json()
+    genres = api_client.get("/api/v1/genres/").json()
+
+    assert [a["name"] for a in listing["results"]] == ["The Beatles"]
+    assert detail["track_count"] == beatles.track_credits.count() > 0
+    assert len(detail["top_tracks"]) == 10
+    assert detail["genres"]
+    assert len(genres) == Genre.objects.count() >= 114
+    assert {"id", "name", "slug", "track_count"} <= set(genres[0])
+    assert api_client.get("/api/v1/artists/0/").status_code == 404
+
+
+# --------------------------------------------------------------------------- search
+
+
+def _search(api_client, q, **params):
+    response = api_client.get("/api/v1/search/", {"q": q, **params})
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_search_typo_finds_the_beatles(api_client):
+    body = _search(api_client, "beatels")
+
+    top = body["results"][:5]
+    assert top
+    assert all("The Beatles" in [a["name"] for a in t["artists"]] for t in top)
+    assert body["recommendation"] is None
+
+
+def test_search_typo_puts_bohemian_rhapsody_first(api_client):
+    body = _search(api_client, "bohemian rapsody")
+
+    assert body["results"][0]["title"] == "Bohemian Rhapsody"
+    assert body["results"][0]["artists"][0]["name"] == "Queen"
+
+
+def test_search_is_accent_insensitive(api_client):
+    GenreFactory(name="test-accents")
+    TrackFactory(title="Café Olé Searchable", genres=[Genre.objects.get(slug="test-accents")])
+
+    body = _search(api_client, "cafe ole searchable")
+
+    assert body["results"][0]["title"] == "Café Olé Searchable"
+
+
+def test_search_finds_non_latin_titles(api_client):
+    hangul = Track.objects.filter(title__regex=r"[가-힣]").order_by("-popularity").first()
+    kana = Track.objects.filter(title__regex=r"[ぁ-ヿ]").order_by("-popularity").first()
+    assert hangul and kana
+
+    for track in (hangul, kana):
+        body = _search(api_client, track.title)
+        assert track.pk in [t["id"] for t in body["results"][:5]], track.title
+
+
+def test_search_by_genre_and_album_words(api_client):
+    body = _search(api_client, "k-pop")
+
+    assert body["count"] > 0
+    assert "k-pop" in [g["slug"] for g in body["results"][0]["genres"]]
+
+
+def test_search_pagination(api_client):
+    first = _search(api_client, "love", page_size=5)
+    second = _search(api_client, "love", page_size=5, page=2)
+
+    assert first["count"] > 10
+    assert len(first["results"]) == 5
+    assert first["next"] and "page=2" in first["next"]
+    assert not {t["id"] for t in first["results"]} & {t["id"] for t in second["results"]}
+
+
+@pytest.mark.parametrize("q", ["", " ", "a", "x" * 201])
+def test_search_rejects_empty_short_and_long_queries(api_client, q):
+    response = api_client.get("/api/v1/search/", {"q": q})
+
+    assert response.status_code == 400
+    assert response.json()["code"] in {"query_too_short", "query_too_long"}
+
+
+def test_search_with_no_match_is_empty_not_an_error(api_client):
+    body = _search(api_client, "zzqxjv wkpfq")
+
+    assert body["count"] == 0
+    assert body["results"] == []
+
+
+def test_search_survives_tsquery_syntax_in_the_query(api_client):
+    for q in ["rock & roll", "'quoted'", "a:*b", "(!love)", "back\\slash", "100% pure_"]:
+        assert api_client.get("/api/v1/search/", {"q": q}).status_code == 200, q
+
+
+# --------------------------------------------------------------------------- schema and docs
+
+
+def test_openapi_schema_and_docs_without_cdn(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    docs = client.get("/api/docs/")
+
+    assert schema.status_code == 200
+    assert "/api/v1/search/" in schema.json()["paths"]
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "swagger-ui" in html
+    assert "cdn" not in html.lower()
+    assert "//unpkg" not in html
