@@ -27,16 +27,14 @@ from import_export.formats.base_formats import CSV
 from import_export.forms import ConfirmImportForm, ImportForm
 from import_export.results import Result
 
-from catalog.models import Album, Artist, Genre, Track, TrackArtist
+from catalog.models import KEY_NAMES, Album, Artist, Genre, Track, TrackArtist
 from catalog.resources import CatalogImportResult, TrackResource
 from catalog.services.search_documents import (
-    search_terms_refresh,
-    track_search_documents_refresh,
+    track_search_index_update,
 )
-from catalog.tmp_storage import UploadMissing
+from catalog.tmp_storage import UploadMissingError
 
 IMPORT_FORMATS = [CSV]
-KEY_NAMES = ("C", "C♯/D♭", "D", "D♯/E♭", "E", "F", "F♯/G♭", "G", "G♯/A♭", "A", "A♯/B♭", "B")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -67,6 +65,10 @@ def format_duration(ms: int | None) -> str:
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
+def _tracks(count: int) -> str:
+    return f"{count} track" if count == 1 else f"{count} tracks"
+
+
 class ReleaseDecadeFilter(admin.SimpleListFilter):
     """Decades present in ``release_year`` (a list of single years would run to a hundred)."""
 
@@ -95,7 +97,7 @@ class ReleaseDecadeFilter(admin.SimpleListFilter):
 
 
 class KeyFilter(admin.SimpleListFilter):
-    """Keys by pitch name rather than the 0–11 pitch class stored."""
+    """Keys by pitch name rather than the pitch class (0 to 11) stored."""
 
     title = "key"
     parameter_name = "key"
@@ -125,20 +127,22 @@ class TrackSearchRefreshMixin:
         tracks = Track.objects.filter(**{f"{self.track_relation}__in": objects})
         return list(tracks.order_by().values_list("pk", flat=True).distinct())
 
-    def save_model(self, request: HttpRequest, obj: Model, form: forms.ModelForm, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: Model, form: forms.ModelForm, change: bool
+    ) -> None:
         super().save_model(request, obj, form, change)  # type: ignore[misc]
         if change and "name" in form.changed_data:
-            track_search_documents_refresh(track_ids=self._track_ids([obj.pk]))
+            track_search_index_update(track_ids=self._track_ids([obj.pk]))
 
     def delete_model(self, request: HttpRequest, obj: Model) -> None:
         track_ids = self._track_ids([obj.pk])
         super().delete_model(request, obj)  # type: ignore[misc]
-        track_search_documents_refresh(track_ids=track_ids)
+        track_search_index_update(track_ids=track_ids)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         track_ids = self._track_ids(queryset.values("pk"))
         super().delete_queryset(request, queryset)  # type: ignore[misc]
-        track_search_documents_refresh(track_ids=track_ids)
+        track_search_index_update(track_ids=track_ids)
 
 
 # --------------------------------------------------------------------------- genre, artist, album
@@ -223,6 +227,11 @@ class TrackArtistInline(admin.TabularInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet[TrackArtist]:
         return super().get_queryset(request).select_related("artist")
 
+    def get_formset(self, request: HttpRequest, obj: Track | None = None, **kwargs: Any) -> Any:
+        # min_num alone only shows an empty form; a track must keep at least one credit.
+        kwargs.setdefault("validate_min", True)
+        return super().get_formset(request, obj, **kwargs)
+
 
 class CatalogImportForm(ImportForm):
     """The upload form, refusing files larger than ``CATALOG_UPLOAD_MAX_BYTES``.
@@ -243,10 +252,15 @@ class CatalogImportForm(ImportForm):
 
 
 class CatalogConfirmImportForm(ConfirmImportForm):
-    """The confirm form, with ``format`` checked so that a tampered value is a form error."""
+    """The confirm form, with its indexes checked so that a tampered value is a form error."""
 
     format = forms.ChoiceField(
         choices=[(str(index), fmt().get_title()) for index, fmt in enumerate(IMPORT_FORMATS)],
+        widget=forms.HiddenInput(),
+    )
+    resource = forms.ChoiceField(
+        choices=[("0", TrackResource.get_display_name())],
+        required=False,
         widget=forms.HiddenInput(),
     )
 
@@ -347,17 +361,14 @@ class TrackAdmin(ImportExportModelAdmin):
     ) -> None:
         """Credits and genres are saved here, after the track: only now is the document known."""
         super().save_related(request, form, formsets, change)
-        track_search_documents_refresh(track_ids=[form.instance.pk])
+        track_search_index_update(track_ids=[form.instance.pk])
 
     @admin.action(
         description="Recompute search documents for the selected tracks", permissions=["change"]
     )
     def recompute_search_documents(self, request: HttpRequest, queryset: QuerySet[Track]) -> None:
         track_ids = list(queryset.prefetch_related(None).values_list("pk", flat=True))
-        changed = track_search_documents_refresh(track_ids=track_ids)
-        if changed:
-            # The typo-correction dictionary is built from the documents (about a second).
-            search_terms_refresh()
+        changed = track_search_index_update(track_ids=track_ids)
         self.message_user(
             request,
             f"Search documents recomputed for {len(track_ids)} tracks; {changed} had changed.",
@@ -375,16 +386,23 @@ class TrackAdmin(ImportExportModelAdmin):
     def import_action(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         """The preview step; adds a summary of the dry run above the per-row table."""
         response = super().import_action(request, **kwargs)
-        result = (getattr(response, "context_data", None) or {}).get("result")
+        context = getattr(response, "context_data", None) or {}
+        result = context.get("result")
         if isinstance(result, CatalogImportResult) and result.summary is not None:
             self._preview_message(request, result)
+        if not context.get("confirm_form"):
+            # Nothing to confirm: the stored upload would only wait for the daily purge.
+            upload = getattr(context.get("form"), "cleaned_data", {}).get("import_file")
+            name = getattr(upload, "tmp_storage_name", None)
+            if name:
+                self.get_tmp_storage_class()(name=name).remove()
         return response
 
     def process_import(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         """The confirm step; a second click, or a preview older than a day, finds no upload."""
         try:
             return super().process_import(request, **kwargs)
-        except UploadMissing:
+        except UploadMissingError:
             messages.error(
                 request,
                 "This upload is no longer available: it was already imported, or its preview "
@@ -408,7 +426,7 @@ class TrackAdmin(ImportExportModelAdmin):
             return
         messages.success(
             request,
-            f"Import finished: {summary.created} tracks created, {summary.updated} updated, "
+            f"Import finished: {_tracks(summary.created)} created, {summary.updated} updated, "
             f"{summary.unchanged} unchanged ({summary.genres_created} new genres, "
             f"{summary.artists_created} new artists, {summary.albums_created} new albums).",
         )
@@ -417,8 +435,8 @@ class TrackAdmin(ImportExportModelAdmin):
         summary = result.summary
         assert summary is not None
         outcome = (
-            f"{summary.created} tracks to create, {summary.updated} to update and "
-            f"{summary.unchanged} unchanged, from {summary.rows_read} rows"
+            f"{_tracks(summary.created)} to create, {summary.updated} to update and "
+            f"{summary.unchanged} unchanged"
         )
         not_listed = (
             f" Only the first rows are listed below; {result.rows_not_listed} more are not."
@@ -428,9 +446,13 @@ class TrackAdmin(ImportExportModelAdmin):
         if summary.rejected:
             messages.warning(
                 request,
-                f"Nothing can be imported yet: {summary.rejected_count} rows are rejected, listed "
-                f"below with their reasons. Fix them and upload the file again (the other rows "
-                f"would give {outcome}).{not_listed}",
+                f"Nothing can be imported yet: {summary.rejected_count} of the "
+                f"{summary.rows_read} rows cannot be imported (reasons below). Fix them and upload "
+                f"the file again; the other rows would give {outcome}.{not_listed}",
             )
         else:
-            messages.info(request, f"Preview: {outcome}. Nothing is saved until you confirm.{not_listed}")
+            messages.info(
+                request,
+                f"Preview: {outcome}, from {summary.rows_read} rows. Nothing is saved until you "
+                f"confirm.{not_listed}",
+            )

@@ -38,6 +38,8 @@ FEATURE_RANGES: dict[str, tuple[float, float]] = {
     "mode": (0, 1),
     "time_signature": (0, 7),
 }
+# Spotify's pitch classes: 0 = C … 11 = B (-1: no key detected).
+KEY_NAMES = ("C", "C♯/D♭", "D", "D♯/E♭", "E", "F", "F♯/G♭", "G", "G♯/A♭", "A", "A♯/B♭", "B")
 POPULARITY_RANGE = (0, 100)
 RELEASE_YEAR_RANGE = (1860, 2100)
 MAX_DURATION_MS = 6 * 60 * 60 * 1000  # six hours; the longest real track is under ninety minutes

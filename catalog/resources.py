@@ -276,7 +276,10 @@ def _text(value: object) -> str:
 
 
 def _row_dict(headers: list[str], values: Iterable[Any]) -> dict[str, str]:
-    return {name: "" if value is None else str(value) for name, value in zip(headers, values)}
+    return {
+        name: "" if value is None else str(value)
+        for name, value in zip(headers, values, strict=False)
+    }
 
 
 def _validation_error(rejected: RejectedRow) -> ValidationError:
@@ -285,4 +288,3 @@ def _validation_error(rejected: RejectedRow) -> ValidationError:
     if message and column in CSV_COLUMNS:
         return ValidationError({column: [message]})
     return ValidationError({NON_FIELD_ERRORS: [rejected.reason]})
-

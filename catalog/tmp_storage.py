@@ -20,7 +20,7 @@ from catalog.models import ImportUpload
 UPLOAD_LIFETIME = timedelta(days=1)
 
 
-class UploadMissing(LookupError):
+class UploadMissingError(LookupError):
     """The upload was already imported, purged as stale, or never existed."""
 
 
@@ -46,12 +46,12 @@ class DatabaseTempStorage(BaseStorage):
         ImportUpload.objects.update_or_create(name=self.name, defaults={"content": data})
 
     def read(self) -> bytes | str:
-        """Return the content, as text unless the format reads binary; raise UploadMissing."""
+        """Return the content, as text unless the format reads binary; raise UploadMissingError."""
         content = (
             ImportUpload.objects.filter(name=self.name).values_list("content", flat=True).first()
         )
         if content is None:
-            raise UploadMissing(f"No upload named {self.name!r}.")
+            raise UploadMissingError(f"No upload named {self.name!r}.")
         data = bytes(content)  # psycopg returns memoryview for bytea
         if "b" in self.read_mode:
             return data

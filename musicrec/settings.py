@@ -175,6 +175,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Synced into the database by django-celery-beat's scheduler (editable in the admin).
+CELERY_BEAT_SCHEDULE = {
+    "catalog.refresh_search_terms": {
+        "task": "catalog.refresh_search_terms",
+        "schedule": timedelta(hours=1),
+    },
+}
 
 # --------------------------------------------------------------------------- auth
 AUTH_USER_MODEL = "accounts.User"

@@ -13,6 +13,7 @@ the children in order (and their own children, e.g. Celery's pool) and waits for
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -70,19 +71,15 @@ def _terminate(processes: dict[str, subprocess.Popen]) -> None:
     for name, proc in reversed(list(processes.items())):
         if proc.poll() is None:
             _say(f"stopping {name}")
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
     deadline = time.monotonic() + STOP_TIMEOUT
     for proc in processes.values():
         try:
             proc.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             proc.wait()
 
 
@@ -166,10 +163,8 @@ def stop() -> int:
     pids_file = _pids_file(instance)
     if pids_file.exists():
         for line in pids_file.read_text().split():
-            try:
+            with contextlib.suppress(ProcessLookupError, ValueError):
                 os.killpg(int(line), signal.SIGTERM)
-            except (ProcessLookupError, ValueError):
-                pass
         pids_file.unlink(missing_ok=True)
     embedded.stop(instance)
     _say("stopped the dev services")
@@ -185,15 +180,65 @@ def test(pytest_args: list[str]) -> int:
         _stop_services(instance, started)
 
 
+def _recreate_database(database_url: str) -> None:
+    """Drop and re-create the database of ``database_url`` (through the server's ``postgres``
+    database), so that a benchmark always starts from an empty catalog."""
+    import psycopg
+    from psycopg import conninfo, sql
+
+    name = conninfo.conninfo_to_dict(database_url).get("dbname") or embedded.DATABASE_NAME
+    admin = conninfo.make_conninfo(database_url, dbname="postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+        conn.execute(drop.format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8'").format(
+                sql.Identifier(name)
+            )
+        )
+
+
+def bench(argv: list[str]) -> int:
+    """``bench -- COMMAND [ARGS]``: run COMMAND against a fresh, migrated, empty database.
+
+    Always the embedded services of its own instance (``var/bench/``): DATABASE_URL / REDIS_URL
+    from the environment are ignored, because the database is dropped at every run.
+    """
+    command = argv[1:] if argv[:1] == ["--"] else argv
+    if not command:
+        print("usage: python -m musicrec.stack bench -- COMMAND [ARGS]")
+        return 2
+    instance = embedded.Instance("bench")
+    for key in ("DATABASE_URL", "REDIS_URL"):
+        if os.environ.pop(key, None):
+            _say(f"ignoring {key}: the benchmark uses its own services under var/bench/")
+    started = _services(instance)
+    try:
+        _say("re-creating an empty database (var/bench/)")
+        _recreate_database(os.environ["DATABASE_URL"])
+        _manage("migrate", "--noinput", "-v", "0")
+        return subprocess.call(command)
+    except subprocess.CalledProcessError as exc:
+        _say(f"start-up step failed: {' '.join(map(str, exc.cmd[1:]))}")
+        return 1
+    finally:
+        _stop_services(instance, started)
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"run", "test", "services", "stop"}:
-        print("usage: python -m musicrec.stack run|test|services|stop [pytest args]")
+    if not argv or argv[0] not in {"run", "test", "services", "stop", "bench"}:
+        print(
+            "usage: python -m musicrec.stack run|test|services|stop [pytest args]\n"
+            "       python -m musicrec.stack bench -- COMMAND [ARGS]"
+        )
         return 2
     command, rest = argv[0], argv[1:]
     if command == "run":
         return run()
     if command == "test":
         return test(rest)
+    if command == "bench":
+        return bench(rest)
     if command == "services":
         return services()
     return stop()

@@ -12,202 +12,565 @@ from catalog.search import CREATE_IMMUTABLE_UNACCENT, DROP_IMMUTABLE_UNACCENT
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         TrigramExtension(),
         UnaccentExtension(),
         migrations.RunSQL(CREATE_IMMUTABLE_UNACCENT, DROP_IMMUTABLE_UNACCENT),
         migrations.CreateModel(
-            name='Genre',
+            name="Genre",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('slug', models.SlugField(max_length=100, unique=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("slug", models.SlugField(max_length=100, unique=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Artist',
+            name="Artist",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=600, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=600, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
-                'indexes': [django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Upper('name'), name='gin_trgm_ops'), name='catalog_artist_name_trgm')],
+                "ordering": ["name"],
+                "indexes": [
+                    django.contrib.postgres.indexes.GinIndex(
+                        django.contrib.postgres.indexes.OpClass(
+                            django.db.models.functions.text.Upper("name"), name="gin_trgm_ops"
+                        ),
+                        name="catalog_artist_name_trgm",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Album',
+            name="Album",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=1000)),
-                ('release_year', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1860), django.core.validators.MaxValueValidator(2100)])),
-                ('primary_artist', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='albums', to='catalog.artist')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=1000)),
+                (
+                    "release_year",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(1860),
+                            django.core.validators.MaxValueValidator(2100),
+                        ],
+                    ),
+                ),
+                (
+                    "primary_artist",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="albums",
+                        to="catalog.artist",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Track',
+            name="Track",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('spotify_id', models.CharField(blank=True, default='', help_text='Empty for tracks a curator adds by hand.', max_length=22, validators=[django.core.validators.RegexValidator('^[0-9A-Za-z]{22}$', 'A Spotify track id is 22 letters and digits.', code='invalid_spotify_id')])),
-                ('title', models.CharField(max_length=1000)),
-                ('duration_ms', models.PositiveIntegerField(validators=[django.core.validators.MaxValueValidator(21600000)])),
-                ('popularity', models.PositiveSmallIntegerField(default=0, validators=[django.core.validators.MaxValueValidator(100)])),
-                ('explicit', models.BooleanField(default=False)),
-                ('release_year', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1860), django.core.validators.MaxValueValidator(2100)])),
-                ('danceability', models.FloatField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)])),
-                ('energy', models.FloatField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)])),
-                ('valence', models.FloatField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)])),
-                ('acousticness', models.FloatField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)])),
-                ('instrumentalness', models.FloatField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)])),
-                ('speechiness', models.FloatField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)])),
-                ('liveness', models.FloatField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)])),
-                ('tempo', models.FloatField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(300.0)], verbose_name='tempo (BPM)')),
-                ('loudness', models.FloatField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(-70.0), django.core.validators.MaxValueValidator(10.0)], verbose_name='loudness (dB)')),
-                ('key', models.SmallIntegerField(blank=True, help_text='0 = C … 11 = B, -1 none', null=True, validators=[django.core.validators.MinValueValidator(-1), django.core.validators.MaxValueValidator(11)])),
-                ('mode', models.SmallIntegerField(blank=True, choices=[(1, 'major'), (0, 'minor')], null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)])),
-                ('time_signature', models.SmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(7)])),
-                ('search_document', models.TextField(blank=True, default='', editable=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('album', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='tracks', to='catalog.album')),
-                ('genres', models.ManyToManyField(blank=True, related_name='tracks', to='catalog.genre')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "spotify_id",
+                    models.CharField(
+                        blank=True,
+                        default="",
+                        help_text="Empty for tracks a curator adds by hand.",
+                        max_length=22,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[0-9A-Za-z]{22}$",
+                                "A Spotify track id is 22 letters and digits.",
+                                code="invalid_spotify_id",
+                            )
+                        ],
+                    ),
+                ),
+                ("title", models.CharField(max_length=1000)),
+                (
+                    "duration_ms",
+                    models.PositiveIntegerField(
+                        validators=[django.core.validators.MaxValueValidator(21600000)]
+                    ),
+                ),
+                (
+                    "popularity",
+                    models.PositiveSmallIntegerField(
+                        default=0, validators=[django.core.validators.MaxValueValidator(100)]
+                    ),
+                ),
+                ("explicit", models.BooleanField(default=False)),
+                (
+                    "release_year",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(1860),
+                            django.core.validators.MaxValueValidator(2100),
+                        ],
+                    ),
+                ),
+                (
+                    "danceability",
+                    models.FloatField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(0.0),
+                            django.core.validators.MaxValueValidator(1.0),
+                        ],
+                    ),
+                ),
+                (
+                    "energy",
+                    models.FloatField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(0.0),
+                            django.core.validators.MaxValueValidator(1.0),
+                        ],
+                    ),
+                ),
+                (
+                    "valence",
+                    models.FloatField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(0.0),
+                            django.core.validators.MaxValueValidator(1.0),
+                        ],
+                    ),
+                ),
+                (
+                    "acousticness",
+                    models.FloatField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(0.0),
+                            django.core.validators.MaxValueValidator(1.0),
+                        ],
+                    ),
+                ),
+                (
+                    "instrumentalness",
+                    models.FloatField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(0.0),
+                            django.core.validators.MaxValueValidator(1.0),
+                        ],
+                    ),
+                ),
+                (
+                    "speechiness",
+                    models.FloatField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(0.0),
+                            django.core.validators.MaxValueValidator(1.0),
+                        ],
+                    ),
+                ),
+                (
+                    "liveness",
+                    models.FloatField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(0.0),
+                            django.core.validators.MaxValueValidator(1.0),
+                        ],
+                    ),
+                ),
+                (
+                    "tempo",
+                    models.FloatField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(0.0),
+                            django.core.validators.MaxValueValidator(300.0),
+                        ],
+                        verbose_name="tempo (BPM)",
+                    ),
+                ),
+                (
+                    "loudness",
+                    models.FloatField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(-70.0),
+                            django.core.validators.MaxValueValidator(10.0),
+                        ],
+                        verbose_name="loudness (dB)",
+                    ),
+                ),
+                (
+                    "key",
+                    models.SmallIntegerField(
+                        blank=True,
+                        help_text="0 = C … 11 = B, -1 none",
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(-1),
+                            django.core.validators.MaxValueValidator(11),
+                        ],
+                    ),
+                ),
+                (
+                    "mode",
+                    models.SmallIntegerField(
+                        blank=True,
+                        choices=[(1, "major"), (0, "minor")],
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(1),
+                        ],
+                    ),
+                ),
+                (
+                    "time_signature",
+                    models.SmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(7),
+                        ],
+                    ),
+                ),
+                ("search_document", models.TextField(blank=True, default="", editable=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "album",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="tracks",
+                        to="catalog.album",
+                    ),
+                ),
+                (
+                    "genres",
+                    models.ManyToManyField(blank=True, related_name="tracks", to="catalog.genre"),
+                ),
             ],
             options={
-                'ordering': ['-popularity', 'id'],
+                "ordering": ["-popularity", "id"],
             },
         ),
         migrations.CreateModel(
-            name='TrackArtist',
+            name="TrackArtist",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('artist', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='track_credits', to='catalog.artist')),
-                ('track', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='track_artists', to='catalog.track')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "artist",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="track_credits",
+                        to="catalog.artist",
+                    ),
+                ),
+                (
+                    "track",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="track_artists",
+                        to="catalog.track",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['track', 'position'],
+                "ordering": ["track", "position"],
             },
         ),
         migrations.AddField(
-            model_name='track',
-            name='artists',
-            field=models.ManyToManyField(related_name='tracks', through='catalog.TrackArtist', to='catalog.artist'),
+            model_name="track",
+            name="artists",
+            field=models.ManyToManyField(
+                related_name="tracks", through="catalog.TrackArtist", to="catalog.artist"
+            ),
         ),
         migrations.AddIndex(
-            model_name='album',
-            index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Upper('name'), name='gin_trgm_ops'), name='catalog_album_name_trgm'),
+            model_name="album",
+            index=django.contrib.postgres.indexes.GinIndex(
+                django.contrib.postgres.indexes.OpClass(
+                    django.db.models.functions.text.Upper("name"), name="gin_trgm_ops"
+                ),
+                name="catalog_album_name_trgm",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='album',
-            constraint=models.UniqueConstraint(fields=('name', 'primary_artist'), name='catalog_album_name_artist_unique'),
+            model_name="album",
+            constraint=models.UniqueConstraint(
+                fields=("name", "primary_artist"), name="catalog_album_name_artist_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='trackartist',
-            index=models.Index(fields=['artist', 'track'], name='catalog_trackartist_artist_idx'),
+            model_name="trackartist",
+            index=models.Index(fields=["artist", "track"], name="catalog_trackartist_artist_idx"),
         ),
         migrations.AddConstraint(
-            model_name='trackartist',
-            constraint=models.UniqueConstraint(fields=('track', 'artist'), name='catalog_trackartist_unique'),
+            model_name="trackartist",
+            constraint=models.UniqueConstraint(
+                fields=("track", "artist"), name="catalog_trackartist_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='track',
-            index=models.Index(models.OrderBy(models.F('popularity'), descending=True), models.F('id'), name='catalog_track_popularity_idx'),
+            model_name="track",
+            index=models.Index(
+                models.OrderBy(models.F("popularity"), descending=True),
+                models.F("id"),
+                name="catalog_track_popularity_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='track',
-            index=models.Index(fields=['release_year'], name='catalog_track_year_idx'),
+            model_name="track",
+            index=models.Index(fields=["release_year"], name="catalog_track_year_idx"),
         ),
         migrations.AddIndex(
-            model_name='track',
-            index=models.Index(fields=['explicit', 'popularity'], name='catalog_track_explicit_idx'),
+            model_name="track",
+            index=models.Index(
+                fields=["explicit", "popularity"], name="catalog_track_explicit_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='track',
-            index=models.Index(django.db.models.functions.text.Lower('title'), name='catalog_track_title_lower_idx'),
+            model_name="track",
+            index=models.Index(
+                django.db.models.functions.text.Lower("title"), name="catalog_track_title_lower_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='track',
-            index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(catalog.search.ImmutableUnaccent(django.db.models.functions.text.Lower('search_document')), name='gin_trgm_ops'), name='catalog_track_search_trgm'),
+            model_name="track",
+            index=django.contrib.postgres.indexes.GinIndex(
+                django.contrib.postgres.indexes.OpClass(
+                    catalog.search.ImmutableUnaccent(
+                        django.db.models.functions.text.Lower("search_document")
+                    ),
+                    name="gin_trgm_ops",
+                ),
+                name="catalog_track_search_trgm",
+            ),
         ),
         migrations.AddIndex(
-            model_name='track',
-            index=django.contrib.postgres.indexes.GinIndex(catalog.search.SearchVector('search_document'), name='catalog_track_search_fts'),
+            model_name="track",
+            index=django.contrib.postgres.indexes.GinIndex(
+                catalog.search.SearchVector("search_document"), name="catalog_track_search_fts"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='track',
-            constraint=models.UniqueConstraint(condition=models.Q(('spotify_id', ''), _negated=True), fields=('spotify_id',), name='catalog_track_spotify_id_unique', violation_error_message='A track with this Spotify id already exists.'),
+            model_name="track",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("spotify_id", ""), _negated=True),
+                fields=("spotify_id",),
+                name="catalog_track_spotify_id_unique",
+                violation_error_message="A track with this Spotify id already exists.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='track',
-            constraint=models.CheckConstraint(condition=models.Q(('popularity__gte', 0), ('popularity__lte', 100)), name='catalog_track_popularity_range'),
+            model_name="track",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("popularity__gte", 0), ("popularity__lte", 100)),
+                name="catalog_track_popularity_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='track',
-            constraint=models.CheckConstraint(condition=models.Q(('duration_ms__gte', 0), ('duration_ms__lte', 21600000)), name='catalog_track_duration_range'),
+            model_name="track",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("duration_ms__gte", 0), ("duration_ms__lte", 21600000)),
+                name="catalog_track_duration_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='track',
-            constraint=models.CheckConstraint(condition=models.Q(('release_year__isnull', True), models.Q(('release_year__gte', 1860), ('release_year__lte', 2100)), _connector='OR'), name='catalog_track_release_year_range'),
+            model_name="track",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("release_year__isnull", True),
+                    models.Q(("release_year__gte", 1860), ("release_year__lte", 2100)),
+                    _connector="OR",
+                ),
+                name="catalog_track_release_year_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='track',
-            constraint=models.CheckConstraint(condition=models.Q(('danceability__isnull', True), models.Q(('danceability__gte', 0.0), ('danceability__lte', 1.0)), _connector='OR'), name='catalog_track_danceability_range'),
+            model_name="track",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("danceability__isnull", True),
+                    models.Q(("danceability__gte", 0.0), ("danceability__lte", 1.0)),
+                    _connector="OR",
+                ),
+                name="catalog_track_danceability_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='track',
-            constraint=models.CheckConstraint(condition=models.Q(('energy__isnull', True), models.Q(('energy__gte', 0.0), ('energy__lte', 1.0)), _connector='OR'), name='catalog_track_energy_range'),
+            model_name="track",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("energy__isnull", True),
+                    models.Q(("energy__gte", 0.0), ("energy__lte", 1.0)),
+                    _connector="OR",
+                ),
+                name="catalog_track_energy_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='track',
-            constraint=models.CheckConstraint(condition=models.Q(('valence__isnull', True), models.Q(('valence__gte', 0.0), ('valence__lte', 1.0)), _connector='OR'), name='catalog_track_valence_range'),
+            model_name="track",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("valence__isnull", True),
+                    models.Q(("valence__gte", 0.0), ("valence__lte", 1.0)),
+                    _connector="OR",
+                ),
+                name="catalog_track_valence_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='track',
-            constraint=models.CheckConstraint(condition=models.Q(('acousticness__isnull', True), models.Q(('acousticness__gte', 0.0), ('acousticness__lte', 1.0)), _connector='OR'), name='catalog_track_acousticness_range'),
+            model_name="track",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("acousticness__isnull", True),
+                    models.Q(("acousticness__gte", 0.0), ("acousticness__lte", 1.0)),
+                    _connector="OR",
+                ),
+                name="catalog_track_acousticness_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='track',
-            constraint=models.CheckConstraint(condition=models.Q(('instrumentalness__isnull', True), models.Q(('instrumentalness__gte', 0.0), ('instrumentalness__lte', 1.0)), _connector='OR'), name='catalog_track_instrumentalness_range'),
+            model_name="track",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("instrumentalness__isnull", True),
+                    models.Q(("instrumentalness__gte", 0.0), ("instrumentalness__lte", 1.0)),
+                    _connector="OR",
+                ),
+                name="catalog_track_instrumentalness_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='track',
-            constraint=models.CheckConstraint(condition=models.Q(('speechiness__isnull', True), models.Q(('speechiness__gte', 0.0), ('speechiness__lte', 1.0)), _connector='OR'), name='catalog_track_speechiness_range'),
+            model_name="track",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("speechiness__isnull", True),
+                    models.Q(("speechiness__gte", 0.0), ("speechiness__lte", 1.0)),
+                    _connector="OR",
+                ),
+                name="catalog_track_speechiness_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='track',
-            constraint=models.CheckConstraint(condition=models.Q(('liveness__isnull', True), models.Q(('liveness__gte', 0.0), ('liveness__lte', 1.0)), _connector='OR'), name='catalog_track_liveness_range'),
+            model_name="track",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("liveness__isnull", True),
+                    models.Q(("liveness__gte", 0.0), ("liveness__lte", 1.0)),
+                    _connector="OR",
+                ),
+                name="catalog_track_liveness_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='track',
-            constraint=models.CheckConstraint(condition=models.Q(('tempo__isnull', True), models.Q(('tempo__gte', 0.0), ('tempo__lte', 300.0)), _connector='OR'), name='catalog_track_tempo_range'),
+            model_name="track",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("tempo__isnull", True),
+                    models.Q(("tempo__gte", 0.0), ("tempo__lte", 300.0)),
+                    _connector="OR",
+                ),
+                name="catalog_track_tempo_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='track',
-            constraint=models.CheckConstraint(condition=models.Q(('loudness__isnull', True), models.Q(('loudness__gte', -70.0), ('loudness__lte', 10.0)), _connector='OR'), name='catalog_track_loudness_range'),
+            model_name="track",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("loudness__isnull", True),
+                    models.Q(("loudness__gte", -70.0), ("loudness__lte", 10.0)),
+                    _connector="OR",
+                ),
+                name="catalog_track_loudness_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='track',
-            constraint=models.CheckConstraint(condition=models.Q(('key__isnull', True), models.Q(('key__gte', -1), ('key__lte', 11)), _connector='OR'), name='catalog_track_key_range'),
+            model_name="track",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("key__isnull", True),
+                    models.Q(("key__gte", -1), ("key__lte", 11)),
+                    _connector="OR",
+                ),
+                name="catalog_track_key_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='track',
-            constraint=models.CheckConstraint(condition=models.Q(('mode__isnull', True), models.Q(('mode__gte', 0), ('mode__lte', 1)), _connector='OR'), name='catalog_track_mode_range'),
+            model_name="track",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("mode__isnull", True),
+                    models.Q(("mode__gte", 0), ("mode__lte", 1)),
+                    _connector="OR",
+                ),
+                name="catalog_track_mode_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='track',
-            constraint=models.CheckConstraint(condition=models.Q(('time_signature__isnull', True), models.Q(('time_signature__gte', 0), ('time_signature__lte', 7)), _connector='OR'), name='catalog_track_time_signature_range'),
+            model_name="track",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("time_signature__isnull", True),
+                    models.Q(("time_signature__gte", 0), ("time_signature__lte", 7)),
+                    _connector="OR",
+                ),
+                name="catalog_track_time_signature_range",
+            ),
         ),
     ]

@@ -8,23 +8,28 @@ import catalog.search
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0003_search_terms'),
+        ("catalog", "0003_search_terms"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='track',
-            name='catalog_track_search_fts',
+            model_name="track",
+            name="catalog_track_search_fts",
         ),
         migrations.AddField(
-            model_name='track',
-            name='search_vector',
-            field=models.GeneratedField(db_persist=True, expression=catalog.search.SearchVector('search_document'), output_field=django.contrib.postgres.search.SearchVectorField()),
+            model_name="track",
+            name="search_vector",
+            field=models.GeneratedField(
+                db_persist=True,
+                expression=catalog.search.SearchVector("search_document"),
+                output_field=django.contrib.postgres.search.SearchVectorField(),
+            ),
         ),
         migrations.AddIndex(
-            model_name='track',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['search_vector'], name='catalog_track_search_fts'),
+            model_name="track",
+            index=django.contrib.postgres.indexes.GinIndex(
+                fields=["search_vector"], name="catalog_track_search_fts"
+            ),
         ),
     ]

@@ -64,3 +64,16 @@ def search_terms_refresh() -> None:
 
     with connection.cursor() as cursor:
         cursor.execute(REFRESH_SEARCH_TERMS)
+
+
+def track_search_index_update(*, track_ids: Iterable[int]) -> int:
+    """After an edit: rebuild these tracks' documents now (search sees the change at once) and,
+    when any changed, refresh the typo-correction word list in the background once the
+    transaction commits. Returns how many documents changed."""
+    from catalog.tasks import refresh_search_terms
+    from musicrec.queue import enqueue_on_commit
+
+    changed = track_search_documents_refresh(track_ids=track_ids)
+    if changed:
+        enqueue_on_commit(refresh_search_terms)
+    return changed

@@ -1,6 +1,16 @@
 from django import template
 
+from catalog.models import KEY_NAMES
+
 register = template.Library()
+
+
+@register.filter
+def key_name(pitch_class: int | None) -> str:
+    """Spotify's pitch class (0 = C … 11 = B, -1 = none detected) as a note name."""
+    if pitch_class is None:
+        return ""
+    return KEY_NAMES[pitch_class] if 0 <= pitch_class < len(KEY_NAMES) else "none detected"
 
 
 @register.filter

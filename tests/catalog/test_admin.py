@@ -17,10 +17,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from catalog import resources
 from catalog.models import Album, Artist, Genre, ImportUpload, Track, TrackArtist
 from catalog.resources import CSV_COLUMNS
 from catalog.services.imports import KNOWN_COLUMNS, catalog_import_rows, catalog_import_stream
-from catalog.tmp_storage import DatabaseTempStorage, UploadMissing
+from catalog.tmp_storage import DatabaseTempStorage, UploadMissingError
 
 pytestmark = pytest.mark.django_db
 
@@ -189,6 +190,8 @@ def test_every_catalog_page_opens_for_a_curator(curator_client: Client) -> None:
 
     # then
     assert set(statuses.values()) == {200}, statuses
+    track_page = curator_client.get(reverse("admin:catalog_track_change", args=[track.pk]))
+    assert "Audio features" in track_page.content.decode()
 
 
 @pytest.mark.parametrize(
@@ -312,7 +315,7 @@ def test_artist_changelist_queries_do_not_grow_with_the_number_of_artists(
     assert counts[f"{TOKEN} Guest 0"] == 10
 
 
-# --------------------------------------------------------------------------- edits keep search right
+# ------------------------------------------------------------------- edits keep search right
 
 
 def test_saving_a_track_rebuilds_its_search_document(admin_client: Client) -> None:
@@ -339,15 +342,14 @@ def test_a_track_needs_an_artist_credit(admin_client: Client) -> None:
     track = Track.objects.get(spotify_id=spotify_id(1))
     url = reverse("admin:catalog_track_change", args=[track.pk])
     data = change_form_data(admin_client.get(url))
-    for key in [key for key in data if key.startswith("track_artists-")]:
-        del data[key]
-    data.update({"track_artists-TOTAL_FORMS": "0", "track_artists-INITIAL_FORMS": "0"})
+    data.update({"track_artists-0-DELETE": "on", "track_artists-1-DELETE": "on"})
 
     # when
     response = admin_client.post(url, data)
 
     # then
     assert response.status_code == 200
+    assert "Please submit at least 1 form." in response.content.decode()
     assert TrackArtist.objects.filter(track=track).count() == 2
 
 
@@ -423,12 +425,14 @@ def test_import_preview_shows_rejected_rows_and_writes_nothing(admin_client: Cli
     assert response.status_code == 200
     invalid = response.context["result"].invalid_rows
     assert [(row.number, row.field_specific_errors) for row in invalid] == [
-        (4, {"danceability": ["7.0 is outside 0.0–1.0"]})
+        (4, {"danceability": ["7.0 is outside 0.0\N{EN DASH}1.0"]})
     ]
-    assert "7.0 is outside 0.0–1.0" in page
-    assert "1 tracks to create, 0 to update and 1 unchanged, from 3 rows" in page
-    assert "confirm_form" not in response.context or not response.context["confirm_form"]
+    assert "7.0 is outside 0.0\N{EN DASH}1.0" in page
+    assert "1 of the 3 rows cannot be imported" in page
+    assert "the other rows would give 1 track to create, 0 to update and 1 unchanged" in page
+    assert not response.context.get("confirm_form")
     assert snapshot() == before
+    assert not ImportUpload.objects.exists()
 
 
 def test_import_preview_lists_new_updated_and_unchanged_rows(admin_client: Client) -> None:
@@ -466,7 +470,7 @@ def test_confirming_an_import_creates_and_updates_tracks_and_drops_the_upload(
     assert Track.objects.get(spotify_id=spotify_id(1)).popularity == 99
     assert ImportUpload.objects.count() == 0
     page = admin_client.get(response["Location"]).content.decode()
-    assert "Import finished: 1 tracks created, 1 updated, 1 unchanged" in page
+    assert "Import finished: 1 track created, 1 updated, 1 unchanged" in page
 
 
 def test_confirming_twice_is_not_an_error(admin_client: Client) -> None:
@@ -483,16 +487,38 @@ def test_confirming_twice_is_not_an_error(admin_client: Client) -> None:
     assert own_tracks().count() == 1
 
 
-def test_a_tampered_confirm_form_is_refused_without_a_server_error(admin_client: Client) -> None:
+@pytest.mark.parametrize("field", ["format", "resource"])
+def test_a_tampered_confirm_form_is_refused_without_a_server_error(
+    admin_client: Client, field: str
+) -> None:
     # given
     previewed = preview(admin_client, csv_bytes([track_row(1)]))
-    data = {**previewed.context["confirm_form"].initial, "format": "7"}
+    data = {**previewed.context["confirm_form"].initial, field: "7"}
 
     # when
     response = admin_client.post(reverse("admin:catalog_track_process_import"), data)
 
     # then
     assert response.status_code == 200
+    assert not own_tracks().exists()
+
+
+def test_a_large_preview_lists_the_first_rows_but_counts_them_all(
+    admin_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given
+    monkeypatch.setattr(resources, "PREVIEW_ROW_LIMIT", 2)
+    content = csv_bytes([track_row(n) for n in range(5)])
+
+    # when
+    response = preview(admin_client, content)
+
+    # then
+    result = response.context["result"]
+    assert len(result.valid_rows()) == 2
+    assert result.rows_not_listed == 3
+    assert result.totals["new"] == 5
+    assert "5 tracks to create" in response.content.decode()
     assert not own_tracks().exists()
 
 
@@ -642,7 +668,7 @@ def test_temp_storage_round_trips_text_and_bytes_and_forgets_on_remove() -> None
     # then
     assert text == "track_id,title\n1,Beyoncé\n"
     assert raw.startswith(b"\xef\xbb\xbf")
-    with pytest.raises(UploadMissing):
+    with pytest.raises(UploadMissingError):
         storage.read()
 
 

@@ -112,3 +112,19 @@ def test_static_files_are_served_without_cdn(client):
     assert css.status_code == 200
     assert "http://" not in html.replace("http://127.0.0.1", "")
     assert "https://" not in html
+
+
+def test_search_without_matches_says_so(client):
+    response = client.get("/search/", {"q": "zzqxjv wkpfq"})
+
+    assert response.status_code == 200
+    assert "No tracks match “zzqxjv wkpfq”" in response.content.decode()
+
+
+def test_track_page_names_key_mode_and_metre(client):
+    track = TrackFactory(key=1, mode=0, time_signature=3)
+
+    html = client.get(f"/tracks/{track.pk}/").content.decode()
+
+    assert "C♯/D♭ minor" in html
+    assert "3/4" in html

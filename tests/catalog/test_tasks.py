@@ -1,0 +1,71 @@
+"""Catalog tasks and the guarded enqueue, against the real database and a real (stopped) Redis."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from django.db import connection
+
+from catalog.tasks import refresh_search_terms
+from musicrec import embedded
+from musicrec.celery import app
+from musicrec.queue import enqueue, enqueue_on_commit
+from tests.catalog.factories import TrackFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _term_exists(term: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM catalog_search_term WHERE term = %s", [term])
+        return cursor.fetchone() is not None
+
+
+def test_refresh_search_terms_learns_new_words_and_is_idempotent():
+    TrackFactory(title="Zwomplifying Anthem")
+    assert not _term_exists("zwomplifying")
+
+    refresh_search_terms.apply().get()
+    refresh_search_terms.apply().get()
+
+    assert _term_exists("zwomplifying")
+
+
+def test_search_corrects_typos_against_words_added_after_refresh(client):
+    TrackFactory(title="Zwomplifying Anthem", popularity=5)
+    refresh_search_terms.apply().get()
+
+    response = client.get("/api/v1/search/", {"q": "zwomplfying"})
+
+    assert response.json()["results"][0]["title"] == "Zwomplifying Anthem"
+
+
+@pytest.fixture
+def broker_down():
+    """Point Celery at a Redis that this test started and then stopped."""
+    instance = embedded.Instance("test-broker")
+    url, _ = embedded.start_redis(instance)
+    embedded.stop_redis(instance)
+    previous = app.conf.broker_url
+    app.conf.broker_url = url
+    app.pool.force_close_all()
+    yield
+    app.conf.broker_url = previous
+    app.pool.force_close_all()
+
+
+def test_enqueue_with_broker_down_logs_instead_of_raising(broker_down, caplog):
+    with caplog.at_level(logging.ERROR, logger="musicrec.queue"):
+        accepted = enqueue(refresh_search_terms)
+
+    assert accepted is False
+    assert "could not enqueue catalog.refresh_search_terms" in caplog.text
+
+
+def test_enqueue_on_commit_waits_for_the_commit(broker_down, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        enqueue_on_commit(refresh_search_terms)
+
+    assert len(callbacks) == 1
+    callbacks[0]()  # the broker is down: logged, not raised
