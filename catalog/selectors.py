@@ -16,6 +16,10 @@ SEARCH_MAX_LENGTH = 200
 # pg_trgm word similarity a document must reach to be a candidate. 0.5 lets one or two typos
 # through ("beatels" → "beatles", "rapsody" → "rhapsody") while keeping the candidate set small.
 SEARCH_WORD_SIMILARITY = 0.5
+# Trigram similarity for a catalog word to be considered as a correction. Low, because a swap
+# of two letters breaks many trigrams ("cricle" ~ "circle" is only 0.27); the edit distance
+# then decides.
+SEARCH_TERM_SIMILARITY = 0.2
 SEARCH_MAX_CANDIDATES = 300  # the most popular matches of each kind are scored
 SEARCH_MAX_RESULTS = 500
 SEARCH_FEW = 5  # fewer full-text matches than this: widen the search
@@ -94,51 +98,58 @@ class ParsedQuery:
         return f" {operator} ".join(groups)
 
 
-_TERMS_SQL = f"""
-WITH tokens AS (
-    SELECT lexeme AS token
-    FROM unnest(to_tsvector('{SEARCH_CONFIG}'::regconfig, public.immutable_unaccent(%(q)s)))
-)
-SELECT tokens.token, c.term, c.ndoc
-FROM tokens
-LEFT JOIN LATERAL (
+_TOKENS_SQL = f"""
+SELECT lexeme,
+       EXISTS (SELECT 1 FROM catalog_search_term WHERE term = lexeme) AS known
+FROM unnest(to_tsvector('{SEARCH_CONFIG}'::regconfig, public.immutable_unaccent(%(q)s)))
+ORDER BY positions[1]
+"""
+
+_CORRECTIONS_SQL = """
+SELECT token, c.term, c.ndoc
+FROM unnest(%(tokens)s::text[]) AS token
+CROSS JOIN LATERAL (
     SELECT term, ndoc FROM catalog_search_term
-    WHERE term %% tokens.token
-    ORDER BY similarity(term, tokens.token) DESC, ndoc DESC
+    WHERE term %% token
+    ORDER BY similarity(term, token) DESC, ndoc DESC
     LIMIT 40
-) AS c ON true
+) AS c
 """
 
 
 def search_query_parse(*, text: str) -> ParsedQuery:
     """Split a query into catalog words and find spelling corrections for unknown ones.
 
-    Candidates come from the trigram index of the catalog's words; the edit distance (with
-    transpositions) picks among them, and the number of tracks a word appears in breaks ties,
-    so "beatels" becomes "beatles" rather than "beaten".
+    Only words the catalog does not contain, and that are long enough to hold a typo, are
+    looked up: candidates come from the trigram index of the catalog's words, the edit distance
+    (with transpositions) picks among them, and the number of tracks a word appears in breaks
+    ties, so "beatels" becomes "beatles" rather than "beaten".
     """
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('pg_trgm.similarity_threshold', '0.3', true)")
-        cursor.execute(_TERMS_SQL, {"q": text})
-        rows = cursor.fetchall()
-    candidates: dict[str, list[tuple[str, int]]] = {}
-    for token, term, ndoc in rows:
-        candidates.setdefault(token, [])
-        if term is not None:
-            candidates[token].append((term, ndoc))
+        cursor.execute(_TOKENS_SQL, {"q": text})
+        tokens: list[tuple[str, bool]] = list(cursor.fetchall())
+        unknown = [token for token, known in tokens if not known and _allowed_typos(token)]
+        candidates: dict[str, list[tuple[str, int]]] = {}
+        if unknown:
+            cursor.execute(
+                "SELECT set_config('pg_trgm.similarity_threshold', %s, true)",
+                [str(SEARCH_TERM_SIMILARITY)],
+            )
+            cursor.execute(_CORRECTIONS_SQL, {"tokens": unknown})
+            for token, term, ndoc in cursor.fetchall():
+                candidates.setdefault(token, []).append((term, ndoc))
     alternatives: list[list[tuple[str, bool]]] = []
     corrected: list[str] = []
-    for token, terms in candidates.items():
-        known = {term for term, _ in terms}
+    for token, known in tokens:
         alts: list[tuple[str, bool]] = []
-        if token in known:
+        if known:
             alts.append((token, False))
             corrected.append(token)
         else:
             limit = _allowed_typos(token)
             ranked = sorted(
                 (edit_distance(token, term), -ndoc, term)
-                for term, ndoc in terms
+                for term, ndoc in candidates.get(token, [])
                 if abs(len(term) - len(token)) <= limit
             )
             fixes = [term for distance, _, term in ranked if distance <= limit][:3]
