@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.db.models import Count, QuerySet
@@ -20,7 +20,9 @@ SEARCH_WORD_SIMILARITY = 0.5
 # of two letters breaks many trigrams ("cricle" ~ "circle" is only 0.27); the edit distance
 # then decides.
 SEARCH_TERM_SIMILARITY = 0.2
-SEARCH_MAX_CANDIDATES = 300  # the most popular matches of each kind are scored
+SEARCH_FIXES = 5  # corrections tried per misspelt word
+SEARCH_COMMON_WORD_DOCS = 1500  # a word in more tracks than this barely narrows a search
+SEARCH_MAX_CANDIDATES = 200  # the most popular matches of each kind are scored
 SEARCH_MAX_RESULTS = 500
 SEARCH_FEW = 5  # fewer full-text matches than this: widen the search
 
@@ -89,22 +91,36 @@ class ParsedQuery:
     text: str
     alternatives: list[list[tuple[str, bool]]]  # per word: (lexeme, is_prefix)
     corrected: str  # the query with every misspelt word replaced by its best correction
+    common: list[bool] = field(default_factory=list)  # per word: in very many tracks
 
-    def tsquery(self, *, operator: str = "&") -> str:
+    def tsquery(self, *, operator: str = "&", distinctive_only: bool = False) -> str:
+        """The words as a tsquery. ``distinctive_only`` leaves out words that are in very many
+        tracks ("the", "of", "love") when the query has other words: they would barely narrow
+        the candidates, while intersecting their long posting lists dominates the time. They
+        still count when candidates are ranked."""
+        keep = list(self.alternatives)
+        if distinctive_only and self.common and not all(self.common):
+            keep = [
+                alts
+                for alts, common in zip(self.alternatives, self.common, strict=True)
+                if not common
+            ]
         groups = [
             "(" + " | ".join(_tsquery_term(term, prefix=prefix) for term, prefix in alts) + ")"
-            for alts in self.alternatives
+            for alts in keep
         ]
         return f" {operator} ".join(groups)
 
 
 _TOKENS_SQL = f"""
-SELECT lexeme,
-       EXISTS (SELECT 1 FROM catalog_search_term WHERE term = lexeme) AS known
+SELECT lexeme, (SELECT ndoc FROM catalog_search_term WHERE term = lexeme) AS ndoc
 FROM unnest(to_tsvector('{SEARCH_CONFIG}'::regconfig, public.immutable_unaccent(%(q)s)))
 ORDER BY positions[1]
 """
 
+# Candidates for each unknown word: the catalog words most similar by trigrams, plus exact
+# hits of its one-edit variants (swapped or dropped letters), which trigrams miss in short
+# words ("wrie" and "wire" share a single trigram).
 _CORRECTIONS_SQL = """
 SELECT token, c.term, c.ndoc
 FROM unnest(%(tokens)s::text[]) AS token
@@ -114,7 +130,18 @@ CROSS JOIN LATERAL (
     ORDER BY similarity(term, token) DESC, ndoc DESC
     LIMIT 40
 ) AS c
+UNION
+SELECT v.token, t.term, t.ndoc
+FROM unnest(%(variant_tokens)s::text[], %(variants)s::text[]) AS v(token, variant)
+JOIN catalog_search_term t ON t.term = v.variant
 """
+
+
+def _one_edit_variants(token: str) -> set[str]:
+    """The token with two adjacent letters swapped, or one letter dropped."""
+    swaps = {token[:i] + token[i + 1] + token[i] + token[i + 2 :] for i in range(len(token) - 1)}
+    drops = {token[:i] + token[i + 1 :] for i in range(len(token))}
+    return (swaps | drops) - {token}
 
 
 def search_query_parse(*, text: str) -> ParsedQuery:
@@ -127,7 +154,8 @@ def search_query_parse(*, text: str) -> ParsedQuery:
     """
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_TOKENS_SQL, {"q": text})
-        tokens: list[tuple[str, bool]] = list(cursor.fetchall())
+        counted: list[tuple[str, int | None]] = list(cursor.fetchall())
+        tokens = [(token, ndoc is not None) for token, ndoc in counted]
         unknown = [token for token, known in tokens if not known and _allowed_typos(token)]
         candidates: dict[str, list[tuple[str, int]]] = {}
         if unknown:
@@ -135,12 +163,20 @@ def search_query_parse(*, text: str) -> ParsedQuery:
                 "SELECT set_config('pg_trgm.similarity_threshold', %s, true)",
                 [str(SEARCH_TERM_SIMILARITY)],
             )
-            cursor.execute(_CORRECTIONS_SQL, {"tokens": unknown})
+            pairs = [(token, variant) for token in unknown for variant in _one_edit_variants(token)]
+            cursor.execute(
+                _CORRECTIONS_SQL,
+                {
+                    "tokens": unknown,
+                    "variant_tokens": [token for token, _ in pairs],
+                    "variants": [variant for _, variant in pairs],
+                },
+            )
             for token, term, ndoc in cursor.fetchall():
                 candidates.setdefault(token, []).append((term, ndoc))
     alternatives: list[list[tuple[str, bool]]] = []
     corrected: list[str] = []
-    for token, known in tokens:
+    for index, (token, known) in enumerate(tokens):
         alts: list[tuple[str, bool]] = []
         if known:
             alts.append((token, False))
@@ -152,15 +188,22 @@ def search_query_parse(*, text: str) -> ParsedQuery:
                 for term, ndoc in candidates.get(token, [])
                 if abs(len(term) - len(token)) <= limit
             )
-            fixes = [term for distance, _, term in ranked if distance <= limit][:3]
+            fixes = [term for distance, _, term in ranked if distance <= limit][:SEARCH_FIXES]
             alts.extend((term, False) for term in fixes)
             corrected.append(fixes[0] if fixes else token)
             if not fixes:
                 alts.append((token, False))
-        if len(token) >= 3:
-            alts.append((token, True))  # a word still being typed: "bohem" → "bohemian"
+        if index == len(tokens) - 1 and not known and len(token) >= 3:
+            # An unknown last word may still be being typed: "bohem" → "bohemian". Only that
+            # one: a prefix on complete words ("the:*") matches half the catalog.
+            alts.append((token, True))
         alternatives.append(alts)
-    return ParsedQuery(text=text, alternatives=alternatives, corrected=" ".join(corrected))
+    return ParsedQuery(
+        text=text,
+        alternatives=alternatives,
+        corrected=" ".join(corrected),
+        common=[(ndoc or 0) > SEARCH_COMMON_WORD_DOCS for _, ndoc in counted],
+    )
 
 
 _RANK_SQL = f"""
@@ -223,10 +266,13 @@ def track_search_ranked_ids(*, query: str) -> list[tuple[int, float]]:
         )
         ids: list[int] = []
         if parsed.alternatives:
-            cursor.execute(_FULL_TEXT_SQL, {"tsquery": parsed.tsquery()})
+            cursor.execute(_FULL_TEXT_SQL, {"tsquery": parsed.tsquery(distinctive_only=True)})
             ids = [row[0] for row in cursor.fetchall()]
             if len(ids) < SEARCH_FEW and len(parsed.alternatives) > 1:
-                cursor.execute(_FULL_TEXT_SQL, {"tsquery": parsed.tsquery(operator="|")})
+                cursor.execute(
+                    _FULL_TEXT_SQL,
+                    {"tsquery": parsed.tsquery(operator="|", distinctive_only=True)},
+                )
                 ids += [row[0] for row in cursor.fetchall()]
         if len(ids) < SEARCH_FEW:
             like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
