@@ -50,6 +50,17 @@ def _range_validators(name: str) -> list:
     return [MinValueValidator(low), MaxValueValidator(high)]
 
 
+def _release_year_field() -> models.PositiveSmallIntegerField:
+    return models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[
+            MinValueValidator(RELEASE_YEAR_RANGE[0]),
+            MaxValueValidator(RELEASE_YEAR_RANGE[1]),
+        ],
+    )
+
+
 class Genre(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
@@ -84,14 +95,7 @@ class Album(models.Model):
 
     name = models.CharField(max_length=1000)
     primary_artist = models.ForeignKey(Artist, on_delete=models.PROTECT, related_name="albums")
-    release_year = models.PositiveSmallIntegerField(
-        null=True,
-        blank=True,
-        validators=[
-            MinValueValidator(RELEASE_YEAR_RANGE[0]),
-            MaxValueValidator(RELEASE_YEAR_RANGE[1]),
-        ],
-    )
+    release_year = _release_year_field()
 
     class Meta:
         ordering = ["name"]
@@ -139,14 +143,7 @@ class Track(models.Model):
         default=0, validators=[MaxValueValidator(POPULARITY_RANGE[1])]
     )
     explicit = models.BooleanField(default=False)
-    release_year = models.PositiveSmallIntegerField(
-        null=True,
-        blank=True,
-        validators=[
-            MinValueValidator(RELEASE_YEAR_RANGE[0]),
-            MaxValueValidator(RELEASE_YEAR_RANGE[1]),
-        ],
-    )
+    release_year = _release_year_field()
 
     # Audio features (null when unknown, e.g. a track a curator added by hand).
     danceability = models.FloatField(

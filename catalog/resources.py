@@ -30,6 +30,7 @@ from import_export.results import Error, Result, RowResult
 
 from catalog.models import Track
 from catalog.services.imports import (
+    KNOWN_COLUMNS,
     ImportSummary,
     RejectedRow,
     catalog_import_rows,
@@ -37,30 +38,7 @@ from catalog.services.imports import (
 )
 from musicrec.errors import ApplicationError
 
-# The column order of the Spotify tracks dataset, then the one column it lacks.
-CSV_COLUMNS = (
-    "track_id",
-    "artists",
-    "album_name",
-    "track_name",
-    "popularity",
-    "duration_ms",
-    "explicit",
-    "danceability",
-    "energy",
-    "key",
-    "loudness",
-    "mode",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-    "time_signature",
-    "track_genre",
-    "release_year",
-)
+CSV_COLUMNS = KNOWN_COLUMNS
 # Track fields exported under their own name.
 DERIVED_COLUMNS = {"track_id", "artists", "album_name", "track_name", "track_genre"}
 PLAIN_COLUMNS = tuple(name for name in CSV_COLUMNS if name not in DERIVED_COLUMNS)

@@ -20,7 +20,7 @@ from catalog.api.serializers import (
     SearchResponseSerializer,
     TrackSerializer,
 )
-from catalog.models import Genre
+from catalog.models import FEATURE_RANGES, Genre
 from musicrec.api.pagination import PageNumberPagination
 
 TRACK_ORDERING = [
@@ -28,15 +28,7 @@ TRACK_ORDERING = [
     "title",
     "release_year",
     "duration_ms",
-    "danceability",
-    "energy",
-    "valence",
-    "acousticness",
-    "instrumentalness",
-    "speechiness",
-    "liveness",
-    "tempo",
-    "loudness",
+    *FEATURE_RANGES,
     "created_at",
     "id",
 ]

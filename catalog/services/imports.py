@@ -48,6 +48,8 @@ from catalog.services.search_documents import (
 from musicrec.errors import ApplicationError
 
 REQUIRED_COLUMNS = ("track_id", "track_name", "artists")
+# Every column the importer reads, in the order of the Spotify tracks dataset (then the one
+# column it lacks). The admin's CSV export writes exactly these.
 KNOWN_COLUMNS = (
     "track_id",
     "artists",
@@ -56,10 +58,16 @@ KNOWN_COLUMNS = (
     "popularity",
     "duration_ms",
     "explicit",
-    *UNIT_FEATURES,
+    "danceability",
+    "energy",
     "key",
     "loudness",
     "mode",
+    "speechiness",
+    "acousticness",
+    "instrumentalness",
+    "liveness",
+    "valence",
     "tempo",
     "time_signature",
     "track_genre",
