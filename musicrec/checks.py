@@ -16,6 +16,10 @@ def check_database_ctype(app_configs, **kwargs) -> list[Error]:
             (ctype,) = cursor.fetchone()
     except DatabaseError:
         return []  # the database checks of Django itself report an unreachable server
+    return ctype_errors(ctype)
+
+
+def ctype_errors(ctype: str) -> list[Error]:
     if ctype.upper() in {"C", "POSIX"}:
         return [
             Error(

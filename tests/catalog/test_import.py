@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from catalog.models import Album, Artist, Genre, Track, TrackArtist
 from catalog.services.imports import catalog_import_file, catalog_import_rows
 from musicrec.errors import ApplicationError
+from tests.catalog.factories import TrackFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -289,3 +290,34 @@ def test_command_prints_summary_and_writes_rejects(tmp_path):
 def test_command_reports_a_missing_file_without_traceback(tmp_path):
     with pytest.raises(CommandError, match="Cannot open"):
         call_command("import_catalog", str(tmp_path / "nope.csv"), "--no-progress")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("popularity", 101),
+        ("danceability", 1.5),
+        ("energy", -0.1),
+        ("tempo", 301.0),
+        ("loudness", 20.0),
+        ("key", 12),
+        ("mode", 2),
+        ("time_signature", 8),
+        ("release_year", 1700),
+    ],
+)
+def test_database_refuses_impossible_values(field, value):
+    track = TrackFactory()
+    setattr(track, field, value)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        track.save(update_fields=[field])
+
+
+def test_spotify_id_is_unique_when_present_but_many_tracks_may_have_none():
+    TrackFactory(spotify_id="")
+    TrackFactory(spotify_id="")
+    taken = TrackFactory().spotify_id
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TrackFactory(spotify_id=taken)
