@@ -45,8 +45,8 @@ class Command(BaseCommand):
         if admin and secret_file.exists() and admin.check_password(secret_file.read_text().strip()):
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Curator sign-in: http://127.0.0.1:8000/admin/  user {ADMIN_USERNAME!r}  "
-                    f"password {secret_file.read_text().strip()!r}"
+                    f"Curator sign-in at /admin/: user {ADMIN_USERNAME!r}, "
+                    f"password {secret_file.read_text().strip()!r} (kept in {secret_file})"
                 )
             )
         else:
