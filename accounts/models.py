@@ -1,6 +1,23 @@
+from __future__ import annotations
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
+
+from accounts.validators import (
+    AGE_MAX,
+    AGE_MIN,
+    Activity,
+    CountryCodeField,
+    Gender,
+    Mood,
+    Occupation,
+    age_band,
+    validate_time_zone,
+)
 
 
 class ListenerManager(UserManager):
@@ -9,13 +26,40 @@ class ListenerManager(UserManager):
         return self.get(username__iexact=username)
 
 
+def _choice_constraint(field: str, choices: type[models.TextChoices]) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=Q(**{field: ""}) | Q(**{f"{field}__in": choices.values}),
+        name=f"accounts_user_{field}_valid",
+    )
+
+
 class User(AbstractUser):
     """A listener (any active user); staff users are the catalog's curators.
 
-    Usernames and e-mail addresses are unique regardless of case.
+    Usernames and e-mail addresses are unique regardless of case. Demographics are optional
+    and validated by the field validators (see accounts.validators) and by the constraints.
     """
 
     email = models.EmailField("e-mail address", blank=True)
+
+    # Demographics (all optional; blank clears).
+    age = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(AGE_MIN), MaxValueValidator(AGE_MAX)]
+    )
+    gender = models.CharField(max_length=2, blank=True, default="", choices=Gender.choices)
+    country = CountryCodeField(help_text="Two-letter ISO 3166-1 code, e.g. US or DE.")
+    occupation = models.CharField(max_length=20, blank=True, default="", choices=Occupation.choices)
+    time_zone = models.CharField(
+        max_length=64, default=settings.TIME_ZONE, validators=[validate_time_zone]
+    )
+
+    # Current listening context.
+    mood = models.CharField(max_length=10, blank=True, default="", choices=Mood.choices)
+    activity = models.CharField(max_length=10, blank=True, default="", choices=Activity.choices)
+    context_updated_at = models.DateTimeField(null=True, blank=True)
+
+    # When the listener finished (or skipped) onboarding; null: not offered yet.
+    onboarded_at = models.DateTimeField(null=True, blank=True)
 
     objects = ListenerManager()
 
@@ -29,8 +73,56 @@ class User(AbstractUser):
             ),
             models.UniqueConstraint(
                 Lower("email"),
-                condition=~models.Q(email=""),
+                condition=~Q(email=""),
                 name="accounts_user_email_ci_unique",
                 violation_error_message="A user with that e-mail address already exists.",
             ),
+            models.CheckConstraint(
+                condition=Q(age__isnull=True) | Q(age__gte=AGE_MIN, age__lte=AGE_MAX),
+                name="accounts_user_age_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(country="") | Q(country__regex=r"^[A-Z]{2}$"),
+                name="accounts_user_country_code",
+            ),
+            _choice_constraint("gender", Gender),
+            _choice_constraint("occupation", Occupation),
+            _choice_constraint("mood", Mood),
+            _choice_constraint("activity", Activity),
         ]
+        indexes = [
+            models.Index(fields=["country", "gender", "age"], name="accounts_user_demo_idx"),
+        ]
+
+    @property
+    def age_band(self) -> str | None:
+        return age_band(self.age)
+
+
+class GenrePreference(models.Model):
+    """A listener likes or dislikes a genre. One row per (listener, genre), so a genre cannot
+    be both preferred and disliked."""
+
+    class Kind(models.TextChoices):
+        PREFERRED = "preferred", "Preferred"
+        DISLIKED = "disliked", "Disliked"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="genre_preferences")
+    genre = models.ForeignKey("catalog.Genre", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "genre__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "genre"], name="accounts_genrepref_unique"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["preferred", "disliked"]), name="accounts_genrepref_kind"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.kind} {self.genre}"
+
+
+from accounts.sessions import ListenerSession  # noqa: E402,F401  (a model of this app)

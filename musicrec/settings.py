@@ -155,7 +155,8 @@ CACHES = {
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
 # Sessions live in the database so that a Redis outage cannot sign anyone out.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# (accounts.sessions: the database backend plus a user column, see there.)
+SESSION_ENGINE = "accounts.sessions"
 
 CHANNEL_LAYERS = {
     "default": {

@@ -1,0 +1,75 @@
+"""Reads of listener data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Case, CharField, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from accounts.models import GenrePreference, User
+from accounts.validators import AGE_BANDS
+from catalog.models import Genre
+
+
+def listener_genres(*, user: User, kind: str) -> QuerySet[Genre]:
+    return Genre.objects.filter(
+        pk__in=GenrePreference.objects.filter(user=user, kind=kind).values("genre")
+    ).order_by("name")
+
+
+def listener_preferences(*, user: User) -> dict[str, list[Genre]]:
+    prefs = GenrePreference.objects.filter(user=user).select_related("genre")
+    result: dict[str, list[Genre]] = {"preferred": [], "disliked": []}
+    for pref in prefs.order_by("genre__name"):
+        result[pref.kind].append(pref.genre)
+    return result
+
+
+def age_band_expression() -> Case:
+    """SQL for a listener's age band, for grouping listeners in queries."""
+    return Case(
+        *[
+            When(
+                Q(age__gte=low) & (Q() if high is None else Q(age__lte=high)),
+                then=Value(label),
+            )
+            for label, low, high in AGE_BANDS
+        ],
+        default=Value(None),
+        output_field=CharField(),
+    )
+
+
+def listener_export(*, user: User) -> dict[str, Any]:
+    """Everything stored about the listener, as JSON-ready data. Later apps add their parts
+    (history, interactions, playlists) here."""
+    prefs = listener_preferences(user=user)
+    return {
+        "exported_at": timezone.now().isoformat(),
+        "account": {
+            "id": user.pk,
+            "username": user.username,
+            "email": user.email,
+            "date_joined": user.date_joined.isoformat(),
+            "last_login": user.last_login.isoformat() if user.last_login else None,
+            "time_zone": user.time_zone,
+            "onboarded_at": user.onboarded_at.isoformat() if user.onboarded_at else None,
+        },
+        "demographics": {
+            "age": user.age,
+            "age_band": user.age_band,
+            "gender": user.gender or None,
+            "country": user.country or None,
+            "occupation": user.occupation or None,
+        },
+        "preferences": {
+            kind: [{"id": g.pk, "slug": g.slug, "name": g.name} for g in genres]
+            for kind, genres in prefs.items()
+        },
+        "context": {
+            "mood": user.mood or None,
+            "activity": user.activity or None,
+            "updated_at": user.context_updated_at.isoformat() if user.context_updated_at else None,
+        },
+    }

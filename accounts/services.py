@@ -1,0 +1,193 @@
+"""Every change to a listener's account, profile, preferences and context.
+
+Validation lives in the model fields (accounts.validators) and runs through ``full_clean``, so
+the web forms, the API and the admin all accept and refuse the same values. Each write locks the
+listener's row, validates everything first and saves only when all of it is valid: an invalid
+field changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from accounts.models import GenrePreference, User
+from accounts.sessions import ListenerSession
+from catalog.models import Genre
+from musicrec.errors import ApplicationError
+
+DEMOGRAPHIC_FIELDS = ("age", "gender", "country", "occupation", "time_zone")
+CONTEXT_FIELDS = ("mood", "activity")
+
+
+def _locked(user: User) -> User:
+    return User.objects.select_for_update().get(pk=user.pk)
+
+
+def _apply_and_validate(listener: User, values: Mapping[str, Any], fields: Iterable[str]) -> None:
+    """Set ``values`` on ``listener`` and run the field validators of exactly those fields."""
+    allowed = set(fields)
+    unknown = set(values) - allowed
+    if unknown:
+        raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+    for name, value in values.items():
+        field = User._meta.get_field(name)
+        if value is None and not field.null:
+            value = field.get_default()  # blank clears: "" for text fields
+        setattr(listener, name, value)
+    exclude = [f.name for f in User._meta.concrete_fields if f.name not in values]
+    listener.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+
+
+def listener_register(*, username: str, email: str, password: str) -> User:
+    """Create a listener account. Raises ValidationError naming the offending fields."""
+    username = (username or "").strip()
+    email = User.objects.normalize_email((email or "").strip())
+    errors: dict[str, list[str]] = {}
+    if not username:
+        errors["username"] = ["A username is required."]
+    elif User.objects.filter(username__iexact=username).exists():
+        errors["username"] = ["A user with that username already exists."]
+    if not email:
+        errors["email"] = ["An e-mail address is required."]
+    elif User.objects.filter(email__iexact=email).exists():
+        errors["email"] = ["A user with that e-mail address already exists."]
+    candidate = User(username=username, email=email)
+    try:
+        candidate.full_clean(
+            exclude=[
+                f.name for f in User._meta.concrete_fields if f.name not in {"username", "email"}
+            ],
+            validate_unique=False,
+            validate_constraints=False,
+        )
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            errors.setdefault(name, []).extend(messages)
+    try:
+        password_validation.validate_password(password or "", user=candidate)
+    except ValidationError as exc:
+        errors["password"] = list(exc.messages)
+    if errors:
+        raise ValidationError(errors)
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(username=username, email=email, password=password)
+    except IntegrityError:
+        # Two sign-ups racing for the same name: the unique constraints decided.
+        raise ValidationError(
+            {"username": ["A user with that username or e-mail address already exists."]}
+        ) from None
+
+
+@transaction.atomic
+def listener_demographics_update(*, user: User, values: Mapping[str, Any]) -> User:
+    """Set some or all of age, gender, country, occupation and time zone (``None`` or ``""``
+    clears one). All-or-nothing: one invalid value and nothing is saved."""
+    listener = _locked(user)
+    _apply_and_validate(listener, values, DEMOGRAPHIC_FIELDS)
+    listener.save(update_fields=list(values))
+    return listener
+
+
+@transaction.atomic
+def listener_context_update(*, user: User, mood: str | None, activity: str | None) -> User:
+    """Set the current mood and activity; record when the context last changed."""
+    listener = _locked(user)
+    before = (listener.mood, listener.activity)
+    _apply_and_validate(listener, {"mood": mood, "activity": activity}, CONTEXT_FIELDS)
+    fields = ["mood", "activity"]
+    if (listener.mood, listener.activity) != before:
+        listener.context_updated_at = timezone.now()
+        fields.append("context_updated_at")
+    listener.save(update_fields=fields)
+    return listener
+
+
+def genres_resolve(*, references: Iterable[Any], field: str) -> list[Genre]:
+    """Genres by id or slug; raises ValidationError naming the unknown ones."""
+    refs = [str(ref).strip() for ref in references if str(ref).strip()]
+    ids = {int(ref) for ref in refs if ref.isdigit()}
+    slugs = {ref for ref in refs if not ref.isdigit()}
+    found = list(Genre.objects.filter(pk__in=ids)) + list(Genre.objects.filter(slug__in=slugs))
+    known = {str(g.pk) for g in found} | {g.slug for g in found}
+    unknown = [ref for ref in refs if ref not in known]
+    if unknown:
+        raise ValidationError({field: [f"Unknown genre(s): {', '.join(unknown)}."]})
+    return list({genre.pk: genre for genre in found}.values())
+
+
+@transaction.atomic
+def listener_preferences_set(
+    *, user: User, preferred: Iterable[Genre], disliked: Iterable[Genre]
+) -> None:
+    """Replace the listener's preferred and disliked genres. A genre cannot be both."""
+    preferred, disliked = list(preferred), list(disliked)
+    both = sorted({g.name for g in preferred} & {g.name for g in disliked})
+    if both:
+        raise ValidationError(
+            {"disliked": [f"A genre cannot be both preferred and disliked: {', '.join(both)}."]}
+        )
+    listener = _locked(user)
+    GenrePreference.objects.filter(user=listener).delete()
+    GenrePreference.objects.bulk_create(
+        [
+            GenrePreference(user=listener, genre=g, kind=GenrePreference.Kind.PREFERRED)
+            for g in preferred
+        ]
+        + [
+            GenrePreference(user=listener, genre=g, kind=GenrePreference.Kind.DISLIKED)
+            for g in disliked
+        ]
+    )
+
+
+def listener_onboarding_finish(*, user: User) -> None:
+    """The listener finished or skipped onboarding (they can complete it from their profile)."""
+    if user.onboarded_at is None:
+        user.onboarded_at = timezone.now()
+        user.save(update_fields=["onboarded_at"])
+
+
+def listener_tokens_revoke(*, user: User) -> int:
+    """Blacklist every refresh token of the listener; return how many were still valid."""
+    outstanding = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now())
+    revoked = 0
+    for token in outstanding.exclude(blacklistedtoken__isnull=False):
+        BlacklistedToken.objects.get_or_create(token=token)
+        revoked += 1
+    return revoked
+
+
+@transaction.atomic
+def listener_password_changed(*, user: User, keep_session_key: str | None = None) -> None:
+    """After a password change: end the listener's other sessions and revoke their refresh
+    tokens, so a stolen session or token stops working at once."""
+    sessions = ListenerSession.objects.filter(user=user)
+    if keep_session_key:
+        sessions = sessions.exclude(session_key=keep_session_key)
+    sessions.delete()
+    listener_tokens_revoke(user=user)
+
+
+@transaction.atomic
+def listener_delete(*, user: User, password: str) -> None:
+    """Delete the account and everything that belongs to it, after checking the password.
+
+    Foreign keys cascade (preferences, sessions, and the rows later apps add); refresh tokens
+    are removed explicitly because simplejwt keeps them (SET_NULL) for its own audit trail.
+    """
+    if not password or not user.check_password(password):
+        raise ApplicationError(
+            "The password is not correct; the account was not deleted.",
+            code="wrong_password",
+            status=400,
+        )
+    OutstandingToken.objects.filter(user=user).delete()  # blacklist rows cascade
+    User.objects.filter(pk=user.pk).delete()
