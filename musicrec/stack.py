@@ -172,7 +172,8 @@ def stop() -> int:
 
 
 def test(pytest_args: list[str]) -> int:
-    instance = embedded.Instance("test")
+    # MUSICREC_TEST_INSTANCE lets two test runs on one machine use separate servers.
+    instance = embedded.Instance(os.environ.get("MUSICREC_TEST_INSTANCE", "test"))
     started = _services(instance)
     try:
         return subprocess.call([PYTHON, "-m", "pytest", *pytest_args], cwd=BASE_DIR)
