@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import zoneinfo
 from collections.abc import Callable
 
@@ -18,10 +19,9 @@ class ListenerTimeZoneMiddleware:
         name = getattr(user, "time_zone", "") if user and user.is_authenticated else ""
         timezone.deactivate()
         if name:
-            try:
+            # an unknown zone (the tz database changed): the site's default
+            with contextlib.suppress(zoneinfo.ZoneInfoNotFoundError, ValueError):
                 timezone.activate(zoneinfo.ZoneInfo(name))
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                pass  # an unknown zone (the list changed): the site's default
         try:
             return self.get_response(request)
         finally:
