@@ -127,6 +127,10 @@ class CountryCodeField(models.CharField):
     def to_python(self, value):
         return normalise_country(super().to_python(value))
 
+    def formfield(self, **kwargs):
+        # No form-level length limit either: "USA" gets the country message, not a length one.
+        return super().formfield(**{"max_length": None, **kwargs})
+
     @property
     def validators(self):
         # validate_country already limits the value to two letters; the length validator
