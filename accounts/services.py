@@ -59,11 +59,10 @@ def listener_register(*, username: str, email: str, password: str) -> User:
     elif User.objects.filter(email__iexact=email).exists():
         errors["email"] = ["A user with that e-mail address already exists."]
     candidate = User(username=username, email=email)
+    checked = {"username", "email"} - set(errors)  # not twice ("required" and "blank")
     try:
         candidate.full_clean(
-            exclude=[
-                f.name for f in User._meta.concrete_fields if f.name not in {"username", "email"}
-            ],
+            exclude=[f.name for f in User._meta.concrete_fields if f.name not in checked],
             validate_unique=False,
             validate_constraints=False,
         )
@@ -113,14 +112,35 @@ def listener_context_update(*, user: User, mood: str | None, activity: str | Non
 def genres_resolve(*, references: Iterable[Any], field: str) -> list[Genre]:
     """Genres by id or slug; raises ValidationError naming the unknown ones."""
     refs = [str(ref).strip() for ref in references if str(ref).strip()]
-    ids = {int(ref) for ref in refs if ref.isdigit()}
-    slugs = {ref for ref in refs if not ref.isdigit()}
+
+    def is_id(ref: str) -> bool:
+        return ref.isascii() and ref.isdigit()  # not "²", which isdigit() accepts
+
+    ids = {int(ref) for ref in refs if is_id(ref)}
+    slugs = {ref for ref in refs if not is_id(ref)}
     found = list(Genre.objects.filter(pk__in=ids)) + list(Genre.objects.filter(slug__in=slugs))
     known = {str(g.pk) for g in found} | {g.slug for g in found}
     unknown = [ref for ref in refs if ref not in known]
     if unknown:
         raise ValidationError({field: [f"Unknown genre(s): {', '.join(unknown)}."]})
     return list({genre.pk: genre for genre in found}.values())
+
+
+def listener_preferences_replace(
+    *, user: User, preferred: Iterable[Any], disliked: Iterable[Any]
+) -> None:
+    """Replace the preferences from genre ids or slugs; unknown genres of both lists are
+    reported together, and nothing changes when any is unknown."""
+    genres: dict[str, list[Genre]] = {}
+    errors: dict[str, list[str]] = {}
+    for field, references in (("preferred", preferred), ("disliked", disliked)):
+        try:
+            genres[field] = genres_resolve(references=references, field=field)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    listener_preferences_set(user=user, preferred=genres["preferred"], disliked=genres["disliked"])
 
 
 @transaction.atomic
@@ -153,6 +173,17 @@ def listener_onboarding_finish(*, user: User) -> None:
     if user.onboarded_at is None:
         user.onboarded_at = timezone.now()
         user.save(update_fields=["onboarded_at"])
+
+
+def refresh_token_revoke(*, token: str) -> None:
+    """Blacklist one refresh token (logout). The token is its own credential."""
+    from rest_framework_simplejwt.exceptions import TokenError
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    try:
+        RefreshToken(token).blacklist()
+    except TokenError as exc:
+        raise ApplicationError(str(exc), code="token_not_valid", status=400) from None
 
 
 def listener_tokens_revoke(*, user: User) -> int:

@@ -1,0 +1,771 @@
+"""Listener API: registration, JWT, the caller's profile, validation, isolation, deletion."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.contrib.admin.models import ADDITION, LogEntry
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils import timezone
+from rest_framework.test import APIClient
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import AccessToken
+
+from accounts.models import GenrePreference, User
+from accounts.services import (
+    listener_context_update,
+    listener_demographics_update,
+    listener_preferences_set,
+    listener_register,
+)
+from catalog.models import Genre
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "pw-Listen-42"
+ME_ENDPOINTS = [
+    ("get", "/api/v1/me/"),
+    ("delete", "/api/v1/me/"),
+    ("put", "/api/v1/me/demographics/"),
+    ("patch", "/api/v1/me/demographics/"),
+    ("put", "/api/v1/me/preferences/"),
+    ("put", "/api/v1/me/context/"),
+    ("get", "/api/v1/me/export/"),
+]
+
+
+def _genres(*slugs: str) -> list[Genre]:
+    return [Genre.objects.get(slug=slug) for slug in slugs]
+
+
+def _make_listener(name: str, *, age: int = 30, country: str = "DE") -> User:
+    user = listener_register(username=name, email=f"{name}@example.com", password=PASSWORD)
+    listener_demographics_update(
+        user=user, values={"age": age, "gender": "F", "country": country, "occupation": "engineer"}
+    )
+    rock, jazz = _genres("rock", "jazz")
+    listener_preferences_set(user=user, preferred=[rock], disliked=[jazz])
+    return listener_context_update(user=user, mood="calm", activity="focus")
+
+
+def _stored(user: User) -> dict[str, Any]:
+    """Everything the /me/ endpoints can change, read fresh from the database."""
+    fresh = User.objects.get(pk=user.pk)
+    prefs = GenrePreference.objects.filter(user=user).order_by("genre__slug")
+    return {
+        "username": fresh.username,
+        "email": fresh.email,
+        "demographics": (fresh.age, fresh.gender, fresh.country, fresh.occupation),
+        "time_zone": fresh.time_zone,
+        "context": (fresh.mood, fresh.activity, fresh.context_updated_at),
+        "preferences": sorted(prefs.values_list("genre__slug", "kind")),
+    }
+
+
+def _signed_in(user: User) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+    return client
+
+
+def _token_pair(client: APIClient, username: str, password: str = PASSWORD) -> dict[str, str]:
+    response = client.post(
+        "/api/v1/auth/token/", {"username": username, "password": password}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+@pytest.fixture
+def ada() -> User:
+    return _make_listener("ada")
+
+
+@pytest.fixture
+def bob() -> User:
+    return _make_listener("bob", age=50, country="FR")
+
+
+# --------------------------------------------------------------------------- validation table
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "stored"),
+    [
+        ({"age": 13}, "age", 13),
+        ({"age": 100}, "age", 100),
+        ({"gender": "NB"}, "gender", "NB"),
+        ({"country": "US"}, "country", "US"),
+        ({"country": "us"}, "country", "US"),
+        ({"occupation": "student"}, "occupation", "student"),
+        ({"age": None}, "age", None),
+        ({"age": ""}, "age", None),
+        ({"country": ""}, "country", ""),
+        ({"gender": None}, "gender", ""),
+    ],
+)
+def test_valid_demographics_are_stored(ada, values, field, stored):
+    # when
+    response = _signed_in(ada).patch("/api/v1/me/demographics/", values, format="json")
+
+    # then
+    assert response.status_code == 200, response.content
+    assert getattr(User.objects.get(pk=ada.pk), field) == stored
+    shown = response.json()["demographics"][field]
+    assert shown == (stored or None)
+
+
+@pytest.mark.parametrize(
+    ("values", "bad_fields"),
+    [
+        ({"age": 12}, {"age"}),
+        ({"age": 101}, {"age"}),
+        ({"gender": "X"}, {"gender"}),
+        ({"country": "USA"}, {"country"}),
+        ({"country": "840"}, {"country"}),
+        ({"country": 840}, {"country"}),
+        ({"country": "XX"}, {"country"}),
+        ({"occupation": "astronaut"}, {"occupation"}),
+        ({"time_zone": "Mars/Olympus"}, {"time_zone"}),
+        ({"age": "thirty"}, {"age"}),
+        ({"age": 30.5}, {"age"}),
+        ({"age": True}, {"age"}),
+        ({"gender": ["F"]}, {"gender"}),
+        # one bad field among good ones: the good ones are not stored either
+        ({"age": 40, "gender": "M", "country": "USA"}, {"country"}),
+        # every bad field is named in the one answer
+        ({"age": 101, "gender": "X", "country": "XX", "occupation": "pilot"},
+         {"age", "gender", "country", "occupation"}),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_invalid_demographics_are_refused_field_by_field_and_change_nothing(
+    ada, method, values, bad_fields
+):
+    # given
+    before = _stored(ada)
+
+    # when
+    response = getattr(_signed_in(ada), method)("/api/v1/me/demographics/", values, format="json")
+
+    # then
+    assert response.status_code == 400
+    body = response.json()
+    assert set(body) == bad_fields
+    assert all(isinstance(messages, list) and messages for messages in body.values())
+    assert _stored(ada) == before
+
+
+def test_put_demographics_replaces_all_fields_and_patch_only_the_given_ones(ada):
+    client = _signed_in(ada)
+
+    # when: PATCH one field
+    client.patch("/api/v1/me/demographics/", {"occupation": "teacher"}, format="json")
+
+    # then: the others are kept
+    fresh = User.objects.get(pk=ada.pk)
+    assert (fresh.age, fresh.gender, fresh.country, fresh.occupation) == (30, "F", "DE", "teacher")
+
+    # when: PUT with only the age
+    response = client.put("/api/v1/me/demographics/", {"age": 70}, format="json")
+
+    # then: the missing fields are cleared (the time zone back to the site's default)
+    assert response.status_code == 200
+    fresh = User.objects.get(pk=ada.pk)
+    assert (fresh.age, fresh.gender, fresh.country, fresh.occupation) == (70, "", "", "")
+    assert response.json()["demographics"] == {
+        "age": 70,
+        "age_band": "65+",
+        "gender": None,
+        "country": None,
+        "occupation": None,
+    }
+
+
+def test_time_zone_is_set_and_blank_resets_it(ada, settings):
+    client = _signed_in(ada)
+
+    response = client.patch("/api/v1/me/demographics/", {"time_zone": "Asia/Tokyo"}, format="json")
+    assert response.json()["time_zone"] == "Asia/Tokyo"
+
+    response = client.patch("/api/v1/me/demographics/", {"time_zone": ""}, format="json")
+    assert response.status_code == 200
+    assert User.objects.get(pk=ada.pk).time_zone == settings.TIME_ZONE
+
+
+@pytest.mark.parametrize(
+    ("payload", "named"),
+    [
+        ({"preferred": ["rock"], "disliked": ["rock"]}, "disliked"),
+        ({"preferred": ["pop", "no-such-genre"]}, "preferred"),
+        ({"preferred": ["pop"], "disliked": ["999999"]}, "disliked"),
+        ({"preferred": [99999999999999999999]}, "preferred"),
+        ({"preferred": ["²"]}, "preferred"),
+        ({"preferred": "rock"}, "preferred"),
+        ({"preferred": [{"id": 1}]}, "preferred"),
+        ({"disliked": [True]}, "disliked"),
+    ],
+)
+def test_invalid_preferences_are_refused_and_change_nothing(ada, payload, named):
+    # given
+    before = _stored(ada)
+
+    # when
+    response = _signed_in(ada).put("/api/v1/me/preferences/", payload, format="json")
+
+    # then
+    assert response.status_code == 400
+    assert named in response.json()
+    assert isinstance(response.json()[named], list)
+    assert _stored(ada) == before
+
+
+def test_a_genre_both_preferred_and_disliked_is_named(ada):
+    response = _signed_in(ada).put(
+        "/api/v1/me/preferences/",
+        {"preferred": ["rock", "pop"], "disliked": ["rock"]},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert "rock" in response.json()["disliked"][0].lower()
+    assert not response.json()["disliked"][0].lower().count("pop")
+
+
+def test_unknown_genres_of_both_lists_are_named_at_once(ada):
+    response = _signed_in(ada).put(
+        "/api/v1/me/preferences/",
+        {"preferred": ["rock", "nope-one"], "disliked": ["nope-two"]},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert "nope-one" in response.json()["preferred"][0]
+    assert "nope-two" in response.json()["disliked"][0]
+
+
+def test_preferences_by_id_or_slug_replace_the_previous_ones(ada):
+    # given
+    (pop,) = _genres("pop")
+
+    # when
+    response = _signed_in(ada).put(
+        "/api/v1/me/preferences/",
+        {"preferred": [pop.pk, "k-pop"], "disliked": [str(Genre.objects.get(slug="jazz").pk)]},
+        format="json",
+    )
+
+    # then
+    assert response.status_code == 200
+    assert _stored(ada)["preferences"] == [
+        ("jazz", "disliked"),
+        ("k-pop", "preferred"),
+        ("pop", "preferred"),
+    ]
+    preferred = response.json()["preferences"]["preferred"]
+    assert {g["slug"] for g in preferred} == {"pop", "k-pop"}
+    assert set(preferred[0]) == {"id", "slug", "name"}
+
+
+def test_preferences_from_form_data(ada):
+    response = _signed_in(ada).put(
+        "/api/v1/me/preferences/",
+        "preferred=pop&preferred=k-pop&disliked=rock",
+        content_type="application/x-www-form-urlencoded",
+    )
+
+    assert response.status_code == 200, response.content
+    assert _stored(ada)["preferences"] == [
+        ("k-pop", "preferred"),
+        ("pop", "preferred"),
+        ("rock", "disliked"),
+    ]
+
+
+def test_empty_preferences_clear_them(ada):
+    response = _signed_in(ada).put("/api/v1/me/preferences/", {}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["preferences"] == {"preferred": [], "disliked": []}
+    assert not GenrePreference.objects.filter(user=ada).exists()
+
+
+def test_context_is_set_timestamped_and_cleared(ada):
+    client = _signed_in(ada)
+    before = User.objects.get(pk=ada.pk).context_updated_at
+
+    # when
+    response = client.put(
+        "/api/v1/me/context/", {"mood": "energetic", "activity": "exercise"}, format="json"
+    )
+
+    # then
+    assert response.status_code == 200
+    fresh = User.objects.get(pk=ada.pk)
+    assert (fresh.mood, fresh.activity) == ("energetic", "exercise")
+    assert fresh.context_updated_at > before
+    assert response.json()["context"]["mood"] == "energetic"
+
+    # when: null and "" clear
+    response = client.put("/api/v1/me/context/", {"mood": None, "activity": ""}, format="json")
+
+    # then
+    assert response.status_code == 200
+    fresh = User.objects.get(pk=ada.pk)
+    assert (fresh.mood, fresh.activity) == ("", "")
+    assert response.json()["context"]["mood"] is None
+
+
+@pytest.mark.parametrize(
+    "payload", [{"mood": "angry"}, {"mood": "happy", "activity": "sleeping"}, {"mood": 3}]
+)
+def test_invalid_context_changes_nothing(ada, payload):
+    before = _stored(ada)
+
+    response = _signed_in(ada).put("/api/v1/me/context/", payload, format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()) <= {"mood", "activity"}
+    assert _stored(ada) == before
+
+
+@pytest.mark.parametrize("body", ["not json", "[1, 2]", '"text"'])
+def test_malformed_bodies_are_400s(ada, body):
+    before = _stored(ada)
+
+    response = _signed_in(ada).generic(
+        "PATCH", "/api/v1/me/demographics/", body, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert _stored(ada) == before
+
+
+# --------------------------------------------------------------------------- profile and export
+
+
+def test_me_shows_the_whole_profile(ada):
+    response = _signed_in(ada).get("/api/v1/me/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] == ada.pk
+    assert body["username"] == "ada"
+    assert body["email"] == "ada@example.com"
+    assert body["demographics"] == {
+        "age": 30,
+        "age_band": "25-34",
+        "gender": "F",
+        "country": "DE",
+        "occupation": "engineer",
+    }
+    assert [g["slug"] for g in body["preferences"]["preferred"]] == ["rock"]
+    assert [g["slug"] for g in body["preferences"]["disliked"]] == ["jazz"]
+    assert body["context"]["mood"] == "calm"
+    assert body["context"]["activity"] == "focus"
+    assert body["context"]["updated_at"] is not None
+    assert body["history"] == {"count": 0, "limit": 50}
+    assert "password" not in body
+
+
+def test_me_reads_a_fixed_number_of_queries(ada, django_assert_max_num_queries):
+    client = _signed_in(ada)
+
+    with django_assert_max_num_queries(3):  # the user (authentication), their preferences
+        client.get("/api/v1/me/")
+
+
+def test_export_is_a_json_attachment_of_the_listeners_data(ada):
+    response = _signed_in(ada).get("/api/v1/me/export/")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    disposition = response["Content-Disposition"]
+    assert disposition.startswith("attachment;")
+    assert 'filename="musicrec-ada-' in disposition
+    data = response.json()
+    assert data["account"]["username"] == "ada"
+    assert data["demographics"]["country"] == "DE"
+    assert [g["slug"] for g in data["preferences"]["preferred"]] == ["rock"]
+
+
+@pytest.mark.parametrize(("method", "url"), ME_ENDPOINTS)
+def test_me_endpoints_need_credentials(ada, method, url):
+    before = _stored(ada)
+
+    response = getattr(APIClient(), method)(url, {"password": PASSWORD}, format="json")
+
+    assert response.status_code == 401
+    assert set(response.json()) >= {"error", "code"}
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert User.objects.filter(pk=ada.pk).exists()
+    assert _stored(ada) == before
+
+
+def test_session_auth_works_and_writes_need_the_csrf_token(ada):
+    # given: a web session (no JWT)
+    client = APIClient(enforce_csrf_checks=True)
+    assert client.login(username="ada", password=PASSWORD)
+    before = _stored(ada)
+
+    # when / then
+    assert client.get("/api/v1/me/").json()["username"] == "ada"
+    response = client.put("/api/v1/me/context/", {"mood": "happy"}, format="json")
+    assert response.status_code == 403
+    assert _stored(ada) == before
+
+
+# --------------------------------------------------------------------------- two listeners
+
+
+def test_a_listener_only_ever_reads_their_own_data(ada, bob):
+    client = _signed_in(ada)
+
+    # when: bob's id is given every way a client might try
+    me = client.get(f"/api/v1/me/?id={bob.pk}&user={bob.pk}&username=bob").json()
+    export = client.get(f"/api/v1/me/export/?user={bob.pk}").json()
+
+    # then
+    assert me["id"] == ada.pk
+    assert me["username"] == "ada"
+    assert export["account"]["id"] == ada.pk
+    assert "bob" not in str(export)
+    assert client.get(f"/api/v1/me/{bob.pk}/").status_code == 404
+    assert client.get(f"/api/v1/users/{bob.pk}/").status_code == 404
+
+
+def test_a_listener_cannot_change_another_listeners_data(ada, bob):
+    # given
+    client = _signed_in(ada)
+    bob_before = _stored(bob)
+    foreign = {"id": bob.pk, "user": bob.pk, "user_id": bob.pk, "username": "bob"}
+
+    # when: every write, with bob's id in the body and the query
+    responses = [
+        client.patch(
+            f"/api/v1/me/demographics/?user={bob.pk}", {**foreign, "age": 99}, format="json"
+        ),
+        client.put(
+            f"/api/v1/me/demographics/?user={bob.pk}", {**foreign, "age": 98}, format="json"
+        ),
+        client.put(
+            f"/api/v1/me/preferences/?user={bob.pk}",
+            {**foreign, "preferred": ["pop"], "disliked": []},
+            format="json",
+        ),
+        client.put(f"/api/v1/me/context/?user={bob.pk}", {**foreign, "mood": "sad"}, format="json"),
+        client.post(f"/api/v1/me/{bob.pk}/", foreign, format="json"),
+        client.patch(f"/api/v1/me/{bob.pk}/demographics/", {"age": 97}, format="json"),
+    ]
+
+    # then: the writes that exist landed on ada; bob is untouched
+    assert [r.status_code for r in responses] == [200, 200, 200, 200, 404, 404]
+    assert _stored(bob) == bob_before
+    fresh_ada = User.objects.get(pk=ada.pk)
+    assert (fresh_ada.username, fresh_ada.age, fresh_ada.mood) == ("ada", 98, "sad")
+
+
+def test_a_listener_cannot_delete_another_listener(ada, bob):
+    # when: ada deletes with bob's password and bob's id
+    response = _signed_in(ada).delete(
+        f"/api/v1/me/?user={bob.pk}", {"password": PASSWORD, "id": bob.pk}, format="json"
+    )
+
+    # then: ada (whose password it also is) is gone, bob is not
+    assert response.status_code == 204
+    assert not User.objects.filter(pk=ada.pk).exists()
+    assert User.objects.filter(pk=bob.pk).exists()
+
+
+# --------------------------------------------------------------------------- registration and JWT
+
+
+def test_register_token_me_refresh_me():
+    client = APIClient()
+
+    # when: register
+    response = client.post(
+        "/api/v1/auth/register/",
+        {"username": "Cleo", "email": "Cleo@Example.com", "password": "pw-Cleo-123456"},
+        format="json",
+    )
+
+    # then: the profile, no tokens
+    assert response.status_code == 201, response.content
+    assert response.json()["username"] == "Cleo"
+    assert response.json()["history"] == {"count": 0, "limit": 50}
+    assert "access" not in response.json()
+    assert "password" not in response.json()
+
+    # when: sign in, read the profile, refresh, read it again with the new access token
+    pair = _token_pair(client, "cleo", "pw-Cleo-123456")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair['access']}")
+    assert client.get("/api/v1/me/").json()["username"] == "Cleo"
+
+    client.credentials()
+    refreshed = client.post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]})
+    assert refreshed.status_code == 200
+    new = refreshed.json()
+    assert new["refresh"] != pair["refresh"]
+
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {new['access']}")
+    assert client.get("/api/v1/me/").json()["username"] == "Cleo"
+
+    # then: the rotated refresh token is refused, the new one works
+    client.credentials()
+    again = client.post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]})
+    assert again.status_code == 401
+    assert again.json()["code"] == "token_not_valid"
+    assert (
+        client.post("/api/v1/auth/token/refresh/", {"refresh": new["refresh"]}).status_code == 200
+    )
+
+
+@pytest.mark.parametrize("login", ["listener@example.com", "LISTENER@Example.COM", "LiStEnEr"])
+def test_sign_in_by_username_or_email_in_any_case(user, login):
+    pair = _token_pair(APIClient(), login)
+
+    assert str(AccessToken(pair["access"])["user_id"]) == str(user.pk)
+
+
+def test_a_wrong_password_is_a_401_in_the_error_format(user):
+    response = APIClient().post(
+        "/api/v1/auth/token/", {"username": "listener", "password": "nope"}, format="json"
+    )
+
+    assert response.status_code == 401
+    assert set(response.json()) == {"error", "code"}
+
+
+@pytest.mark.parametrize(
+    ("payload", "named"),
+    [
+        ({"username": "LISTENER", "email": "new@example.com", "password": "pw-New-123456"},
+         {"username"}),
+        ({"username": "newbie", "email": "Listener@EXAMPLE.com", "password": "pw-New-123456"},
+         {"email"}),
+        ({"username": "newbie", "email": "new@example.com", "password": "123"}, {"password"}),
+        ({"username": "newbie", "email": "not-an-address", "password": "pw-New-123456"},
+         {"email"}),
+        ({}, {"username", "email", "password"}),
+        ({"username": ["x"], "email": "new@example.com", "password": "pw-New-123456"},
+         {"username"}),
+    ],
+)  # fmt: skip
+def test_register_refuses_duplicates_and_bad_input_naming_the_field(user, payload, named):
+    users_before = User.objects.count()
+
+    response = APIClient().post("/api/v1/auth/register/", payload, format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()) == named
+    assert User.objects.count() == users_before
+
+
+def test_logout_blacklists_the_refresh_token(user):
+    # given
+    client = APIClient()
+    pair = _token_pair(client, "listener")
+
+    # when: no access token needed, the refresh token is the credential
+    response = client.post("/api/v1/auth/logout/", {"refresh": pair["refresh"]}, format="json")
+
+    # then
+    assert response.status_code == 205
+    assert BlacklistedToken.objects.filter(token__user=user).count() == 1
+    refused = client.post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]})
+    assert refused.status_code == 401
+    again = client.post("/api/v1/auth/logout/", {"refresh": pair["refresh"]}, format="json")
+    assert again.status_code == 400
+    assert again.json()["code"] == "token_not_valid"
+
+
+@pytest.mark.parametrize("payload", [{"refresh": "not-a-token"}, {}, {"refresh": None}])
+def test_logout_with_an_invalid_token_is_a_400(user, payload):
+    response = APIClient().post("/api/v1/auth/logout/", payload, format="json")
+
+    assert response.status_code == 400
+
+
+def test_logout_refuses_an_access_token(user):
+    response = APIClient().post(
+        "/api/v1/auth/logout/", {"refresh": str(AccessToken.for_user(user))}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "token_not_valid"
+    assert not BlacklistedToken.objects.exists()
+
+
+def test_an_expired_access_token_is_a_401(user):
+    # given
+    token = AccessToken.for_user(user)
+    token.set_exp(from_time=timezone.now() - timedelta(hours=1), lifetime=timedelta(minutes=5))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    # when
+    response = client.get("/api/v1/me/")
+
+    # then
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"
+
+
+def test_an_expired_access_token_error_reads_as_a_sentence(user):
+    token = AccessToken.for_user(user)
+    token.set_exp(from_time=timezone.now() - timedelta(hours=1), lifetime=timedelta(minutes=5))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    response = client.get("/api/v1/me/")
+
+    assert "ErrorDetail" not in response.json()["error"]
+    assert response.json()["error"] == "Given token not valid for any token type"
+
+
+def test_auth_endpoints_are_throttled_with_retry_after(user, monkeypatch):
+    # given: a low rate for the "auth" scope (the class read the settings at import)
+    monkeypatch.setattr(
+        ScopedRateThrottle, "THROTTLE_RATES", {**ScopedRateThrottle.THROTTLE_RATES, "auth": "3/min"}
+    )
+    client = APIClient()
+    credentials = {"username": "listener", "password": PASSWORD}
+
+    # when
+    statuses = [
+        client.post("/api/v1/auth/token/", credentials, format="json").status_code for _ in range(3)
+    ]
+    throttled = client.post("/api/v1/auth/token/", credentials, format="json")
+    register = client.post("/api/v1/auth/register/", {}, format="json")
+
+    # then
+    assert statuses == [200, 200, 200]
+    assert throttled.status_code == 429
+    assert int(throttled["Retry-After"]) > 0
+    assert throttled.json()["code"] == "throttled"
+    assert "error" in throttled.json()
+    assert register.status_code == 429  # one budget for all auth endpoints
+
+
+# --------------------------------------------------------------------------- account deletion
+
+
+def _rows_by_table(user_pk: int) -> dict[str, int]:
+    """Rows that belong to the listener, per table: every table with a foreign key to the user
+    (found from the models, hidden relations and many-to-many tables included), and the tables
+    that hang off those (blacklisted tokens hang off outstanding tokens)."""
+    models_ = apps.get_models(include_auto_created=True)
+    lookups: dict[type[models.Model], list[str]] = {User: ["pk"]}
+    for model in models_:
+        for field in model._meta.concrete_fields:
+            if field.is_relation and field.related_model is User:
+                lookups.setdefault(model, []).append(field.name)
+    owners = {model: names for model, names in lookups.items() if model is not User}
+    for model in models_:
+        for field in model._meta.concrete_fields:
+            if field.is_relation and field.related_model in owners:
+                for name in owners[field.related_model]:
+                    lookups.setdefault(model, []).append(f"{field.name}__{name}")
+    counts = {}
+    for model, names in lookups.items():
+        query = models.Q()
+        for name in names:
+            query |= models.Q(**{name: user_pk})
+        counts[model._meta.db_table] = model._default_manager.filter(query).count()
+    return counts
+
+
+def _rows_per_table(tables: dict[str, int]) -> dict[str, int]:
+    by_table = {m._meta.db_table: m for m in apps.get_models(include_auto_created=True)}
+    return {table: by_table[table]._default_manager.count() for table in tables}
+
+
+def _give_rows_everywhere(user: User) -> None:
+    """The listener signs in on the web and the API, refreshes, is in a group, has a
+    permission and an admin log entry, besides the preferences the fixture made."""
+    web = APIClient()
+    assert web.login(username=user.username, password=PASSWORD)
+    api = APIClient()
+    pair = _token_pair(api, user.username)
+    api.post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]})  # blacklists it
+    _token_pair(api, user.username)
+    group, _ = Group.objects.get_or_create(name="testers")
+    user.groups.add(group)
+    user.user_permissions.add(Permission.objects.first())
+    LogEntry.objects.create(
+        user=user,
+        content_type=ContentType.objects.get_for_model(User),
+        object_id=str(user.pk),
+        object_repr=str(user),
+        action_flag=ADDITION,
+    )
+
+
+def test_deleting_the_account_removes_every_row_of_the_listener(ada, bob):
+    # given: both listeners have rows in every table that can belong to a listener
+    _give_rows_everywhere(ada)
+    _give_rows_everywhere(bob)
+    ada_before, bob_before = _rows_by_table(ada.pk), _rows_by_table(bob.pk)
+    expected_tables = {
+        "accounts_user",
+        "accounts_genrepreference",
+        "accounts_session",
+        "accounts_user_groups",
+        "accounts_user_user_permissions",
+        "django_admin_log",
+        "token_blacklist_outstandingtoken",
+        "token_blacklist_blacklistedtoken",
+    }
+    assert expected_tables <= set(ada_before)
+    assert all(ada_before[table] > 0 for table in expected_tables), ada_before
+    totals_before = _rows_per_table(ada_before)
+    client = _signed_in(ada)
+
+    # when
+    response = client.delete("/api/v1/me/", {"password": PASSWORD}, format="json")
+
+    # then
+    assert response.status_code == 204
+    assert _rows_by_table(ada.pk) == dict.fromkeys(ada_before, 0)
+    assert _rows_by_table(bob.pk) == bob_before
+    # and gone, not kept with the listener blanked out (simplejwt's foreign key is SET_NULL)
+    totals_after = _rows_per_table(ada_before)
+    assert totals_after == {t: totals_before[t] - ada_before[t] for t in totals_before}
+    # the access token still in the client's hands no longer signs anyone in
+    assert client.get("/api/v1/me/").status_code == 401
+
+
+def test_a_refresh_token_of_a_deleted_account_is_a_401(ada):
+    # given
+    pair = _token_pair(APIClient(), "ada")
+    _signed_in(ada).delete("/api/v1/me/", {"password": PASSWORD}, format="json")
+
+    # when
+    response = APIClient().post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]})
+
+    # then
+    assert response.status_code == 401
+    assert set(response.json()) == {"error", "code"}
+    assert not OutstandingToken.objects.filter(token=pair["refresh"]).exists()
+
+
+@pytest.mark.parametrize("payload", [{"password": "wrong"}, {}, {"password": ""}])
+def test_deleting_needs_the_right_password_and_deletes_nothing_otherwise(ada, payload):
+    # given
+    _give_rows_everywhere(ada)
+    before = _rows_by_table(ada.pk)
+
+    # when
+    response = _signed_in(ada).delete("/api/v1/me/", payload, format="json")
+
+    # then
+    assert response.status_code == 400
+    assert response.json()["code"] == "wrong_password"
+    assert _rows_by_table(ada.pk) == before
