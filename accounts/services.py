@@ -168,11 +168,14 @@ def listener_preferences_set(
     )
 
 
+@transaction.atomic
 def listener_onboarding_finish(*, user: User) -> None:
     """The listener finished or skipped onboarding (they can complete it from their profile)."""
-    if user.onboarded_at is None:
-        user.onboarded_at = timezone.now()
-        user.save(update_fields=["onboarded_at"])
+    listener = _locked(user)
+    if listener.onboarded_at is None:
+        listener.onboarded_at = timezone.now()
+        listener.save(update_fields=["onboarded_at"])
+        user.onboarded_at = listener.onboarded_at
 
 
 def refresh_token_revoke(*, token: str) -> None:
