@@ -378,7 +378,9 @@ def test_me_reads_a_fixed_number_of_queries(ada, django_assert_max_num_queries):
     client = _signed_in(ada)
 
     with django_assert_max_num_queries(3):  # the user (authentication), their preferences
-        client.get("/api/v1/me/")
+        response = client.get("/api/v1/me/")
+
+    assert response.status_code == 200
 
 
 def test_export_is_a_json_attachment_of_the_listeners_data(ada):
