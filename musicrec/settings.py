@@ -84,6 +84,7 @@ LOCAL_APPS = [
     "musicrec",
     "accounts",
     "catalog",
+    "history",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 

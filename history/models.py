@@ -1,0 +1,120 @@
+"""The listener's 50-track history (their taste) and the interaction event log.
+
+The history is small and curated by the listener; interactions are a large append-only log
+(plays, skips, likes …) that feeds popularity, skip detection and training.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.validators import Activity, Mood
+
+HISTORY_LIMIT = 50
+HISTORY_WARNING_FROM = 45
+
+
+class HistoryEntry(models.Model):
+    """One of the listener's at most 50 tracks.
+
+    The limit is held by the database too: an entry occupies a numbered slot 1–50, and
+    (user, slot) is unique, so no race can ever store a 51st entry (a CHECK cannot count rows).
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="history_entries"
+    )
+    track = models.ForeignKey("catalog.Track", on_delete=models.CASCADE, related_name="+")
+    slot = models.PositiveSmallIntegerField()
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-added_at", "-id"]
+        verbose_name_plural = "history entries"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "slot"], name="history_entry_slot_unique"),
+            models.UniqueConstraint(fields=["user", "track"], name="history_entry_track_unique"),
+            models.CheckConstraint(
+                condition=Q(slot__gte=1, slot__lte=HISTORY_LIMIT), name="history_entry_slot_range"
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "-added_at"], name="history_entry_user_added")]
+
+    def __str__(self) -> str:
+        return f"{self.user} #{self.slot}: {self.track}"
+
+
+class Interaction(models.Model):
+    """One event: a play, skip, like, dislike or add-to-playlist, with the context then."""
+
+    class Kind(models.TextChoices):
+        PLAY = "play", "Play"
+        SKIP = "skip", "Skip"
+        LIKE = "like", "Like"
+        DISLIKE = "dislike", "Dislike"
+        ADD_TO_PLAYLIST = "add_to_playlist", "Added to a playlist"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="interactions"
+    )
+    track = models.ForeignKey("catalog.Track", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # When it happened (an imported listen keeps its original time) …
+    occurred_at = models.DateTimeField(default=timezone.now)
+    # … and when musicrec recorded it: retention counts from here, so a fresh import of old
+    # listens is kept for the whole retention period.
+    recorded_at = models.DateTimeField(default=timezone.now)
+    listened_ms = models.PositiveIntegerField(null=True, blank=True)
+    mood = models.CharField(max_length=10, blank=True, default="", choices=Mood.choices)
+    activity = models.CharField(max_length=10, blank=True, default="", choices=Activity.choices)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["play", "skip", "like", "dislike", "add_to_playlist"]),
+                name="history_interaction_kind_valid",
+            ),
+        ]
+        indexes = [
+            # a listener's recent events (skip detection, the API list)
+            models.Index(fields=["user", "-occurred_at"], name="history_inter_user_time"),
+            # popularity and training: events of a track by kind and time
+            models.Index(fields=["track", "kind", "occurred_at"], name="history_inter_track_kind"),
+            # retention pruning
+            models.Index(fields=["recorded_at"], name="history_inter_recorded"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.kind} {self.track_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class Opinion(models.Model):
+    """The listener's current like or dislike of a track (a later one replaces an earlier).
+    Never pruned, unlike the events."""
+
+    class Value(models.TextChoices):
+        LIKE = "like", "Like"
+        DISLIKE = "dislike", "Dislike"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="opinions"
+    )
+    track = models.ForeignKey("catalog.Track", on_delete=models.CASCADE, related_name="+")
+    value = models.CharField(max_length=8, choices=Value.choices)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "track"], name="history_opinion_unique"),
+            models.CheckConstraint(
+                condition=Q(value__in=["like", "dislike"]), name="history_opinion_value_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.value}s {self.track_id}"

@@ -1,0 +1,139 @@
+"""Every change to a listener's 50-track history.
+
+Locking: each write first takes ``SELECT … FOR UPDATE`` on the listener's row in
+``accounts_user``. Writes to one history are therefore serialised (other listeners are not
+affected), so counting the entries and choosing a free slot see a stable history. The database
+backs this with a unique (user, slot) in 1–50 and a unique (user, track): even a write that
+skipped the lock could not store a 51st entry or a duplicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from accounts.models import User
+from catalog.models import Track
+from history.models import HISTORY_LIMIT, HISTORY_WARNING_FROM, HistoryEntry
+from musicrec.errors import ApplicationError
+
+
+@dataclass(frozen=True)
+class HistoryChange:
+    entry: HistoryEntry | None
+    created: bool
+    count: int
+
+    @property
+    def remaining(self) -> int:
+        return HISTORY_LIMIT - self.count
+
+    @property
+    def warning(self) -> str | None:
+        return history_warning(count=self.count)
+
+
+def history_warning(*, count: int) -> str | None:
+    """From the add that brings the count to 45 on: how many slots are left."""
+    if count < HISTORY_WARNING_FROM:
+        return None
+    left = HISTORY_LIMIT - count
+    return f"{left} slot{'' if left == 1 else 's'} remaining"
+
+
+def _lock_listener(user: User) -> None:
+    User.objects.select_for_update().filter(pk=user.pk).values_list("pk").get()
+
+
+def _full_error(count: int) -> ApplicationError:
+    return ApplicationError(
+        f"Your history is full ({HISTORY_LIMIT} tracks). Remove a track or clear the history "
+        "to add another.",
+        code="history_limit_reached",
+        extra={"limit": HISTORY_LIMIT, "count": count},
+    )
+
+
+def _track(track_id: int) -> Track:
+    try:
+        return Track.objects.get(pk=track_id)
+    except Track.DoesNotExist:
+        raise ApplicationError("No track with this id.", code="not_found", status=404) from None
+
+
+@transaction.atomic
+def history_entry_add(*, user: User, track_id: int) -> HistoryChange:
+    """Add a track to the listener's history (locks the listener's row).
+
+    A track already there comes back unchanged (``created`` False) and uses no slot, even when
+    the history is full. A 51st entry is refused with ``history_limit_reached``.
+    """
+    track = _track(track_id)
+    _lock_listener(user)
+    existing = HistoryEntry.objects.filter(user=user, track=track).first()
+    used = set(HistoryEntry.objects.filter(user=user).values_list("slot", flat=True))
+    if existing is not None:
+        return HistoryChange(entry=existing, created=False, count=len(used))
+    if len(used) >= HISTORY_LIMIT:
+        raise _full_error(len(used))
+    slot = min(set(range(1, HISTORY_LIMIT + 1)) - used)
+    entry = HistoryEntry.objects.create(user=user, track=track, slot=slot)
+    return HistoryChange(entry=entry, created=True, count=len(used) + 1)
+
+
+@transaction.atomic
+def history_entries_add(*, user: User, track_ids: Iterable[int]) -> HistoryChange:
+    """Add several tracks at once, all or nothing against the limit (locks the listener's row).
+
+    Tracks already in the history are skipped; if the new ones do not all fit, none is added.
+    """
+    ids = list(dict.fromkeys(track_ids))
+    tracks = Track.objects.in_bulk(ids)
+    missing = [track_id for track_id in ids if track_id not in tracks]
+    if missing:
+        raise ApplicationError(
+            "Some tracks do not exist.", code="not_found", status=404, extra={"missing": missing}
+        )
+    _lock_listener(user)
+    present = set(
+        HistoryEntry.objects.filter(user=user, track_id__in=ids).values_list("track_id", flat=True)
+    )
+    used = set(HistoryEntry.objects.filter(user=user).values_list("slot", flat=True))
+    new = [track_id for track_id in ids if track_id not in present]
+    if len(used) + len(new) > HISTORY_LIMIT:
+        raise ApplicationError(
+            f"Only {HISTORY_LIMIT - len(used)} slots are free; {len(new)} tracks do not fit. "
+            "Nothing was added.",
+            code="history_limit_reached",
+            extra={"limit": HISTORY_LIMIT, "count": len(used), "requested": len(new)},
+        )
+    free = sorted(set(range(1, HISTORY_LIMIT + 1)) - used)
+    HistoryEntry.objects.bulk_create(
+        [
+            HistoryEntry(user=user, track_id=track_id, slot=slot)
+            for track_id, slot in zip(new, free, strict=False)
+        ]
+    )
+    return HistoryChange(entry=None, created=bool(new), count=len(used) + len(new))
+
+
+@transaction.atomic
+def history_entry_remove(*, user: User, entry_id: int) -> int:
+    """Remove one of the listener's entries; another listener's id is "not found"."""
+    _lock_listener(user)
+    deleted, _ = HistoryEntry.objects.filter(user=user, pk=entry_id).delete()
+    if not deleted:
+        raise ApplicationError(
+            "No entry with this id in your history.", code="not_found", status=404
+        )
+    return HistoryEntry.objects.filter(user=user).count()
+
+
+@transaction.atomic
+def history_clear(*, user: User) -> int:
+    """Remove every entry; return how many there were."""
+    _lock_listener(user)
+    deleted, _ = HistoryEntry.objects.filter(user=user).delete()
+    return deleted
