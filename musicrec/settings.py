@@ -184,7 +184,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "catalog.refresh_search_terms",
         "schedule": timedelta(hours=1),
     },
+    "history.prune_interactions": {
+        "task": "history.prune_interactions",
+        "schedule": timedelta(days=1),
+    },
 }
+
+# --------------------------------------------------------------------------- history
+# Interaction events recorded longer ago than this are pruned daily (likes/dislikes are kept).
+INTERACTION_RETENTION_DAYS = env.int("INTERACTION_RETENTION_DAYS", default=90)
+# Largest listening-data export a listener may upload (Last.fm, Spotify, ListenBrainz).
+LISTEN_IMPORT_MAX_BYTES = env.int("LISTEN_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
 
 # --------------------------------------------------------------------------- auth
 AUTH_USER_MODEL = "accounts.User"

@@ -7,11 +7,13 @@ from musicrec.health import health
 api_v1 = [
     path("", include("catalog.api.urls")),
     path("", include("accounts.api.urls")),
+    path("", include("history.api.urls")),
 ]
 
 urlpatterns = [
     path("", include("catalog.urls")),
     path("accounts/", include("accounts.urls")),
+    path("history/", include("history.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

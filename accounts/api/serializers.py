@@ -140,6 +140,7 @@ class ContextSerializer(serializers.Serializer):
 class HistorySummarySerializer(serializers.Serializer):
     count = serializers.IntegerField(help_text="entries in the listening history")
     limit = serializers.IntegerField(help_text="the most entries the history keeps")
+    remaining = serializers.IntegerField(help_text="free slots")
 
 
 class ProfileSerializer(serializers.ModelSerializer):

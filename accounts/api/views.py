@@ -35,24 +35,16 @@ from accounts.api.serializers import (
     RegisterSerializer,
 )
 from accounts.models import User
-
-# The listening history (SPEC §5) keeps at most 50 entries. It arrives with the history app;
-# until then every listener's history is empty, and this is the one place that says so.
-HISTORY_LIMIT = 50
+from history.selectors import history_summary
 
 ERROR_RESPONSE = OpenApiResponse(OpenApiTypes.OBJECT, description='{"error": "...", "code": "..."}')
 FIELD_ERRORS = OpenApiResponse(OpenApiTypes.OBJECT, description="{field: [messages]}")
 
 
-def history_summary(*, user: User) -> dict[str, int]:
-    # Replaced by a history selector when the history app exists.
-    return {"count": 0, "limit": HISTORY_LIMIT}
-
-
 def profile_data(user: User) -> dict[str, Any]:
     context = {
         "preferences": selectors.listener_preferences(user=user),
-        "history": history_summary(user=user),
+        "history": history_summary(user=user),  # count, limit, remaining
     }
     return ProfileSerializer(user, context=context).data
 

@@ -370,7 +370,7 @@ def test_me_shows_the_whole_profile(ada):
     assert body["context"]["mood"] == "calm"
     assert body["context"]["activity"] == "focus"
     assert body["context"]["updated_at"] is not None
-    assert body["history"] == {"count": 0, "limit": 50}
+    assert body["history"] == {"count": 0, "limit": 50, "remaining": 50}
     assert "password" not in body
 
 
@@ -501,7 +501,7 @@ def test_register_token_me_refresh_me():
     # then: the profile, no tokens
     assert response.status_code == 201, response.content
     assert response.json()["username"] == "Cleo"
-    assert response.json()["history"] == {"count": 0, "limit": 50}
+    assert response.json()["history"] == {"count": 0, "limit": 50, "remaining": 50}
     assert "access" not in response.json()
     assert "password" not in response.json()
 

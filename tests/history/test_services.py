@@ -162,3 +162,14 @@ def test_200_parallel_adds_of_the_same_track_leave_one(django_user_model):
     assert HistoryEntry.objects.filter(user=listener).count() == 1
     assert results.count(True) == 1
     assert results.count(False) == 199
+
+
+@pytest.mark.django_db
+def test_profile_reports_the_history_count(user, api_client):
+    for track_id in _track_ids(3):
+        history_entry_add(user=user, track_id=track_id)
+    api_client.force_authenticate(user)
+
+    body = api_client.get("/api/v1/me/").json()
+
+    assert body["history"] == {"count": 3, "limit": 50, "remaining": 47}

@@ -1,0 +1,3 @@
+"""URL patterns for the import API (see history/api/urls.py)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Page URL patterns (history); included by history/urls.py."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Page URL patterns (imports); included by history/urls.py."""
+
+urlpatterns: list = []
