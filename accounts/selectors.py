@@ -72,4 +72,32 @@ def listener_export(*, user: User) -> dict[str, Any]:
             "activity": user.activity or None,
             "updated_at": user.context_updated_at.isoformat() if user.context_updated_at else None,
         },
+        **_listening_export(user),
+    }
+
+
+def _listening_export(user: User) -> dict[str, Any]:
+    from history.models import HistoryEntry, Interaction, Opinion
+
+    return {
+        "history": [
+            {"track_id": e.track_id, "slot": e.slot, "added_at": e.added_at.isoformat()}
+            for e in HistoryEntry.objects.filter(user=user).order_by("slot")
+        ],
+        "interactions": [
+            {
+                "track_id": i.track_id,
+                "kind": i.kind,
+                "occurred_at": i.occurred_at.isoformat(),
+                "recorded_at": i.recorded_at.isoformat(),
+                "listened_ms": i.listened_ms,
+                "mood": i.mood or None,
+                "activity": i.activity or None,
+            }
+            for i in Interaction.objects.filter(user=user).order_by("occurred_at", "id").iterator()
+        ],
+        "opinions": [
+            {"track_id": o.track_id, "value": o.value, "updated_at": o.updated_at.isoformat()}
+            for o in Opinion.objects.filter(user=user).order_by("track_id")
+        ],
     }

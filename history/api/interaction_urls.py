@@ -1,3 +1,9 @@
 """URL patterns for the interaction API (see history/api/urls.py)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from history.api import interaction_views
+
+urlpatterns = [
+    path("interactions/", interaction_views.InteractionListView.as_view(), name="interactions"),
+]

@@ -15,7 +15,7 @@ from accounts.services import (
     listener_register,
 )
 from accounts.validators import age_band
-from catalog.models import Genre
+from catalog.models import Genre, Track
 from musicrec.errors import ApplicationError
 
 pytestmark = pytest.mark.django_db
@@ -135,3 +135,21 @@ def test_delete_needs_the_password(listener):
 )  # fmt: skip
 def test_age_bands(age, band):
     assert age_band(age) == band
+
+
+def test_export_includes_history_interactions_and_opinions(listener):
+    from accounts.selectors import listener_export
+    from history.interactions import interaction_record
+    from history.services import history_entry_add
+
+    track = Track.objects.order_by("id").first()
+    history_entry_add(user=listener, track_id=track.pk)
+    interaction_record(user=listener, track_id=track.pk, kind="like")
+
+    data = listener_export(user=listener)
+
+    assert data["history"] == [
+        {"track_id": track.pk, "slot": 1, "added_at": data["history"][0]["added_at"]}
+    ]
+    assert [(i["track_id"], i["kind"]) for i in data["interactions"]] == [(track.pk, "like")]
+    assert data["opinions"][0]["value"] == "like"

@@ -22,7 +22,10 @@ ADMIN_USERNAME = "admin"
 
 
 class Command(BaseCommand):
-    help = "Load the demo catalog into an empty database and create a demo curator account."
+    help = (
+        "Load the demo catalog into an empty database, create a demo curator account and the "
+        "demo listeners."
+    )
 
     def handle(self, *args, **options) -> None:
         if not Track.objects.exists():
@@ -31,6 +34,9 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"Catalog: {Track.objects.count()} tracks.")
         self._admin()
+        # Demo listeners give the recommender something to learn from on first start; on later
+        # starts this adds nothing and prints the demo listener's sign-in again.
+        call_command("seed_demo", "--no-progress", stdout=self.stdout)
 
     def _admin(self) -> None:
         user_model = get_user_model()

@@ -1,0 +1,251 @@
+"""The interaction event log and the listener's like/dislike opinions: services and selectors.
+
+Events (play, skip, like, dislike, add_to_playlist) are an append-only log that popularity,
+skip detection and training read; they are pruned after ``INTERACTION_RETENTION_DAYS``
+(counted from when musicrec *recorded* them). A like or dislike is also the listener's current
+opinion of the track, kept in its own table and never pruned.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.validators import Activity, Mood
+from catalog.models import Track, TrackArtist
+from history.models import Interaction, Opinion
+from musicrec.errors import ApplicationError
+
+# listened_ms may exceed the track's duration a little (players report the time with a delay,
+# buffering, a seek back …): by 10 % of the duration, and by at least 30 seconds.
+LISTENED_MARGIN_RATIO = 0.10
+LISTENED_MARGIN_MIN_MS = 30_000
+
+# An event may carry a time a little in the future of the server's clock (clients' clocks drift).
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+
+# Pruning deletes this many events per statement, each statement its own short transaction:
+# about 50 ms per batch on the 2-core machine, so locks stay short and the WAL stays small,
+# while 1M expired events take ~200 statements.
+PRUNE_BATCH_SIZE = 5_000
+
+# Largest id PostgreSQL's bigint holds; a larger id names no track (and must not reach the query).
+MAX_ID = 2**63 - 1
+
+OPINION_KINDS = {
+    Interaction.Kind.LIKE: Opinion.Value.LIKE,
+    Interaction.Kind.DISLIKE: Opinion.Value.DISLIKE,
+}
+
+
+def listened_ms_max(*, duration_ms: int) -> int:
+    """The longest listen accepted for a track of ``duration_ms``."""
+    return duration_ms + max(int(duration_ms * LISTENED_MARGIN_RATIO), LISTENED_MARGIN_MIN_MS)
+
+
+def _track(track_id: int) -> Track:
+    if not isinstance(track_id, int) or isinstance(track_id, bool) or not 1 <= track_id <= MAX_ID:
+        raise ApplicationError("No track with this id.", code="not_found", status=404)
+    try:
+        return Track.objects.only("id", "duration_ms").get(pk=track_id)
+    except Track.DoesNotExist:
+        raise ApplicationError("No track with this id.", code="not_found", status=404) from None
+
+
+def _validated(
+    *,
+    track: Track,
+    kind: str,
+    listened_ms: int | None,
+    occurred_at: dt.datetime,
+    mood: str,
+    activity: str,
+) -> None:
+    errors: dict[str, list[str]] = {}
+    if kind not in Interaction.Kind.values:
+        errors["kind"] = [f"Unknown kind {kind!r}; one of {', '.join(Interaction.Kind.values)}."]
+    if listened_ms is not None:
+        limit = listened_ms_max(duration_ms=track.duration_ms)
+        if listened_ms < 0:
+            errors["listened_ms"] = ["Cannot be negative."]
+        elif listened_ms > limit:
+            errors["listened_ms"] = [
+                f"At most {limit} ms for this track (its duration is {track.duration_ms} ms)."
+            ]
+    if timezone.is_naive(occurred_at):
+        errors["occurred_at"] = ["Needs a time zone."]
+    elif occurred_at > timezone.now() + FUTURE_TOLERANCE:
+        errors["occurred_at"] = ["Cannot be in the future."]
+    if mood and mood not in Mood.values:
+        errors["mood"] = [f"Unknown mood {mood!r}; one of {', '.join(Mood.values)}."]
+    if activity and activity not in Activity.values:
+        errors["activity"] = [
+            f"Unknown activity {activity!r}; one of {', '.join(Activity.values)}."
+        ]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _opinions_upsert(rows: Iterable[tuple[int, int, str, dt.datetime]]) -> None:
+    """Store (user_id, track_id, value, at) opinions; an opinion older than the one stored
+    does not replace it (an event sent late must not undo a newer like)."""
+    rows = list(rows)
+    if not rows:
+        return
+    table = Opinion._meta.db_table
+    placeholders = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
+    params = [value for row in rows for value in row]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table} (user_id, track_id, value, updated_at) VALUES {placeholders}
+            ON CONFLICT (user_id, track_id) DO UPDATE
+               SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at
+             WHERE {table}.updated_at <= EXCLUDED.updated_at
+            """,
+            params,
+        )
+
+
+@transaction.atomic
+def interaction_record(
+    *,
+    user: User,
+    track_id: int,
+    kind: str,
+    listened_ms: int | None = None,
+    occurred_at: dt.datetime | None = None,
+    mood: str | None = None,
+    activity: str | None = None,
+) -> Interaction:
+    """Record one event of the listener's.
+
+    ``mood`` and ``activity`` default to the listener's current context (``None``: not sent;
+    ``""``: sent as "none"). A like or dislike also becomes the listener's opinion of the track,
+    replacing an earlier one. Unknown track: ``ApplicationError`` 404; invalid values:
+    ``ValidationError`` naming the fields, and nothing is stored.
+    """
+    track = _track(track_id)
+    now = timezone.now()
+    occurred_at = occurred_at or now
+    if mood is None or activity is None:
+        # The stored context, not ``user``'s copy: it may predate a context change.
+        current = User.objects.filter(pk=user.pk).values_list("mood", "activity").get()
+        mood = current[0] if mood is None else mood
+        activity = current[1] if activity is None else activity
+    _validated(
+        track=track,
+        kind=kind,
+        listened_ms=listened_ms,
+        occurred_at=occurred_at,
+        mood=mood,
+        activity=activity,
+    )
+    interaction = Interaction.objects.create(
+        user=user,
+        track=track,
+        kind=kind,
+        listened_ms=listened_ms,
+        occurred_at=occurred_at,
+        recorded_at=now,
+        mood=mood,
+        activity=activity,
+    )
+    if kind in OPINION_KINDS:
+        _opinions_upsert([(user.pk, track.pk, OPINION_KINDS[kind], occurred_at)])
+    return interaction
+
+
+def opinions_from_interactions(interactions: Iterable[Interaction]) -> int:
+    """Apply the likes and dislikes among already-stored ``interactions`` to the opinions
+    (the latest per listener and track wins); return how many opinions were written. For
+    bulk writers (demo listeners, imports) that ``bulk_create`` their events."""
+    latest: dict[tuple[int, int], tuple[str, dt.datetime]] = {}
+    for event in interactions:
+        if event.kind not in OPINION_KINDS:
+            continue
+        key = (event.user_id, event.track_id)
+        if key not in latest or latest[key][1] <= event.occurred_at:
+            latest[key] = (OPINION_KINDS[event.kind], event.occurred_at)
+    rows = [(u, t, value, at) for (u, t), (value, at) in latest.items()]
+    for start in range(0, len(rows), 1_000):
+        _opinions_upsert(rows[start : start + 1_000])
+    return len(rows)
+
+
+def interactions_prune(
+    *, retention_days: int | None = None, batch_size: int = PRUNE_BATCH_SIZE
+) -> int:
+    """Delete events recorded more than ``retention_days`` (default: the setting) ago, in
+    batches of ``batch_size``; return how many were deleted. Opinions are not touched.
+
+    Each batch is its own statement and transaction (no long lock, no huge WAL burst). Safe to
+    run twice or concurrently: the cut-off is fixed at the start and ``SKIP LOCKED`` lets two
+    runs share the work instead of waiting on each other's rows.
+    """
+    days = settings.INTERACTION_RETENTION_DAYS if retention_days is None else retention_days
+    cutoff = timezone.now() - dt.timedelta(days=days)
+    table = Interaction._meta.db_table
+    deleted = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                DELETE FROM {table} WHERE id IN (
+                    SELECT id FROM {table} WHERE recorded_at < %s
+                     LIMIT %s FOR UPDATE SKIP LOCKED
+                )
+                """,
+                [cutoff, batch_size],
+            )
+            batch = cursor.rowcount
+        deleted += batch
+        if batch < batch_size:
+            return deleted
+
+
+# --------------------------------------------------------------------------- selectors
+
+
+def interaction_list(
+    *,
+    user: User,
+    kind: str | Iterable[str] | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> QuerySet[Interaction]:
+    """The listener's events, newest first: ``since`` ≤ occurred_at < ``until``; ``kind`` is
+    one kind or several."""
+    events = Interaction.objects.filter(user=user)
+    if kind:
+        events = events.filter(kind__in=[kind] if isinstance(kind, str) else list(kind))
+    if since is not None:
+        events = events.filter(occurred_at__gte=since)
+    if until is not None:
+        events = events.filter(occurred_at__lt=until)
+    return (
+        events.select_related("track")
+        .prefetch_related(
+            Prefetch(
+                "track__track_artists",
+                queryset=TrackArtist.objects.select_related("artist").order_by("position"),
+            )
+        )
+        .order_by("-occurred_at", "-id")
+    )
+
+
+def opinion_of(*, user: User, track_ids: Iterable[int]) -> dict[int, str]:
+    """The listener's current opinion (``"like"`` / ``"dislike"``) of each of ``track_ids``
+    that has one."""
+    ids = [track_id for track_id in set(track_ids) if 1 <= track_id <= MAX_ID]
+    return dict(
+        Opinion.objects.filter(user=user, track_id__in=ids).values_list("track_id", "value")
+    )
