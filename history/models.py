@@ -70,6 +70,15 @@ class Interaction(models.Model):
     listened_ms = models.PositiveIntegerField(null=True, blank=True)
     mood = models.CharField(max_length=10, blank=True, default="", choices=Mood.choices)
     activity = models.CharField(max_length=10, blank=True, default="", choices=Activity.choices)
+    # The import that created this play (null for everything recorded live): undoing the
+    # import deletes exactly its plays.
+    listen_import = models.ForeignKey(
+        "history.ListenImport",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="interactions",
+    )
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
@@ -77,6 +86,14 @@ class Interaction(models.Model):
             models.CheckConstraint(
                 condition=Q(kind__in=["play", "skip", "like", "dislike", "add_to_playlist"]),
                 name="history_interaction_kind_valid",
+            ),
+            # Imported plays are idempotent: the same listen (listener, track, original time)
+            # is stored once however often the export is uploaded (INSERT … ON CONFLICT DO
+            # NOTHING relies on this index). Live plays are not constrained.
+            models.UniqueConstraint(
+                fields=["user", "track", "occurred_at"],
+                condition=Q(kind="play", listen_import__isnull=False),
+                name="history_interaction_imported_play_unique",
             ),
         ]
         indexes = [
@@ -118,3 +135,55 @@ class Opinion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.value}s {self.track_id}"
+
+
+class ListenImport(models.Model):
+    """One upload of a listener's listening export (Last.fm, Spotify, ListenBrainz …).
+
+    The uploaded bytes live here (not on a disk) until a worker has processed them.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="listen_imports"
+    )
+    format = models.CharField(max_length=32)
+    file_name = models.CharField(max_length=255, blank=True, default="")
+    file_size = models.PositiveBigIntegerField(default=0)
+    data = models.BinaryField(null=True, blank=True, editable=False)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0)
+    listens = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    matched = models.PositiveIntegerField(default=0)
+    unmatched = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    top_unmatched = models.JSONField(default=list, blank=True)
+    offered_track_ids = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress__gte=0, progress__lte=100),
+                name="history_listen_import_progress_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "processing", "done", "failed"]),
+                name="history_listen_import_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "-created_at"], name="history_import_user_time")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.format} import {self.pk} ({self.status})"

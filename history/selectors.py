@@ -13,7 +13,7 @@ def history_list(*, user: User) -> QuerySet[HistoryEntry]:
     """The listener's entries, newest first, with what a list shows."""
     return (
         HistoryEntry.objects.filter(user=user)
-        .select_related("track", "track__album")
+        .select_related("track", "track__album", "track__album__primary_artist")
         .prefetch_related(
             Prefetch(
                 "track__track_artists",

@@ -19,3 +19,8 @@ def prune_interactions() -> int:
     batches of ``history.interactions.PRUNE_BATCH_SIZE``; return how many. Opinions are kept.
     Safe to run twice (a retry after a partial run continues where it stopped)."""
     return interactions_prune()
+
+
+# The listen-import task lives beside the import code; importing it here registers it with the
+# worker (Celery autodiscovers only each app's tasks module).
+from history.import_tasks import process_listen_import  # noqa: E402,F401

@@ -19,6 +19,7 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from accounts.models import User
 from accounts.validators import AGE_BANDS, AGE_MAX, AGE_MIN, Activity, Gender, Mood, Occupation
 from catalog.api.serializers import GenreRefSerializer
+from history.api.history_serializers import HistorySummarySerializer
 
 # More references than any catalog has genres: only a bound on the work one request can ask for.
 MAX_GENRE_REFERENCES = 1000
@@ -135,12 +136,6 @@ class ContextSerializer(serializers.Serializer):
     mood = NullableChoiceField(choices=Mood.choices)
     activity = NullableChoiceField(choices=Activity.choices)
     updated_at = serializers.DateTimeField(source="context_updated_at", allow_null=True)
-
-
-class HistorySummarySerializer(serializers.Serializer):
-    count = serializers.IntegerField(help_text="entries in the listening history")
-    limit = serializers.IntegerField(help_text="the most entries the history keeps")
-    remaining = serializers.IntegerField(help_text="free slots")
 
 
 class ProfileSerializer(serializers.ModelSerializer):

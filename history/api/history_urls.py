@@ -1,3 +1,10 @@
 """URL patterns for the history API (see history/api/urls.py)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from history.api.history_views import HistoryEntryView, HistoryView
+
+urlpatterns = [
+    path("history/", HistoryView.as_view(), name="history"),
+    path("history/<int:entry_id>/", HistoryEntryView.as_view(), name="history-entry"),
+]

@@ -1,0 +1,43 @@
+"""Serializers of the history API: entries out, ``{"track_id": N}`` in."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from catalog.api.serializers import TrackSerializer
+from history.models import HistoryEntry
+
+# PostgreSQL integer primary keys: a larger number is malformed, not merely unknown.
+MAX_ID = 2**31 - 1
+
+
+class HistoryEntrySerializer(serializers.ModelSerializer):
+    track = TrackSerializer(read_only=True)
+
+    class Meta:
+        model = HistoryEntry
+        fields = ["id", "track", "slot", "added_at"]
+
+
+class HistoryAddSerializer(serializers.Serializer):
+    track_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+
+
+class HistorySummarySerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+
+
+class HistoryAddedSerializer(HistoryEntrySerializer):
+    """The entry, the history's new size and, from the 45th entry on, the warning."""
+
+    count = serializers.IntegerField(read_only=True)
+    limit = serializers.IntegerField(read_only=True)
+    remaining = serializers.IntegerField(read_only=True)
+    warning = serializers.CharField(
+        read_only=True, required=False, help_text='e.g. "5 slots remaining"; absent below 45'
+    )
+
+    class Meta(HistoryEntrySerializer.Meta):
+        fields = [*HistoryEntrySerializer.Meta.fields, "count", "limit", "remaining", "warning"]
