@@ -25,6 +25,10 @@ def history_list(*, user: User) -> QuerySet[HistoryEntry]:
     )
 
 
-def history_summary(*, user: User) -> dict[str, int]:
-    count = HistoryEntry.objects.filter(user=user).count()
+def history_counts(count: int) -> dict[str, int]:
+    """``{"count", "limit", "remaining"}`` for a history of ``count`` entries."""
     return {"count": count, "limit": HISTORY_LIMIT, "remaining": HISTORY_LIMIT - count}
+
+
+def history_summary(*, user: User) -> dict[str, int]:
+    return history_counts(HistoryEntry.objects.filter(user=user).count())

@@ -65,9 +65,7 @@ def _history_page(
         "history/history.html",
         {
             "entries": entries,
-            "count": count,
-            "limit": HISTORY_LIMIT,
-            "remaining": HISTORY_LIMIT - count,
+            **selectors.history_counts(count),
             "warning_from": HISTORY_WARNING_FROM,
             "state": meter_state(count),
             "clear_form": clear_form or HistoryClearForm(),

@@ -12,7 +12,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
@@ -36,9 +36,7 @@ from accounts.api.serializers import (
 )
 from accounts.models import User
 from history.selectors import history_summary
-
-ERROR_RESPONSE = OpenApiResponse(OpenApiTypes.OBJECT, description='{"error": "...", "code": "..."}')
-FIELD_ERRORS = OpenApiResponse(OpenApiTypes.OBJECT, description="{field: [messages]}")
+from musicrec.api.schema import ERROR_RESPONSE, FIELD_ERRORS
 
 
 def profile_data(user: User) -> dict[str, Any]:

@@ -23,15 +23,8 @@ from history.api.history_serializers import (
     HistoryEntrySerializer,
     HistorySummarySerializer,
 )
-from history.models import HISTORY_LIMIT
 from musicrec.api.pagination import PageNumberPagination
-
-ERROR_RESPONSE = OpenApiResponse(OpenApiTypes.OBJECT, description='{"error": "...", "code": "..."}')
-FIELD_ERRORS = OpenApiResponse(OpenApiTypes.OBJECT, description="{field: [messages]}")
-
-
-def _summary(count: int) -> dict[str, int]:
-    return {"count": count, "limit": HISTORY_LIMIT, "remaining": HISTORY_LIMIT - count}
+from musicrec.api.schema import ERROR_RESPONSE, FIELD_ERRORS
 
 
 class HistoryView(APIView):
@@ -47,8 +40,7 @@ class HistoryView(APIView):
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(entries, request, view=self)
         response = paginator.get_paginated_response(HistoryEntrySerializer(page, many=True).data)
-        count = paginator.page.paginator.count
-        response.data.update(limit=HISTORY_LIMIT, remaining=HISTORY_LIMIT - count)
+        response.data.update(selectors.history_counts(paginator.page.paginator.count))
         return response
 
     @extend_schema(
@@ -77,7 +69,7 @@ class HistoryView(APIView):
         )
         data: dict[str, Any] = {
             **HistoryEntrySerializer(change.entry).data,
-            **_summary(change.count),
+            **selectors.history_counts(change.count),
         }
         if change.created and change.warning:
             data["warning"] = change.warning
@@ -93,7 +85,7 @@ class HistoryView(APIView):
     )
     def delete(self, request: Request) -> Response:
         removed = services.history_clear(user=request.user)
-        return Response({"removed": removed, **_summary(0)})
+        return Response({"removed": removed, **selectors.history_counts(0)})
 
 
 class HistoryEntryView(APIView):
@@ -106,4 +98,4 @@ class HistoryEntryView(APIView):
     )
     def delete(self, request: Request, entry_id: int) -> Response:
         count = services.history_entry_remove(user=request.user, entry_id=entry_id)
-        return Response(_summary(count))
+        return Response(selectors.history_counts(count))

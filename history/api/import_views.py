@@ -26,8 +26,7 @@ from history.api.import_serializers import (
 from history.imports import selectors, services
 from history.models import HISTORY_LIMIT, ListenImport
 from musicrec.api.pagination import PageNumberPagination
-
-ERROR_RESPONSE = OpenApiResponse(OpenApiTypes.OBJECT, description='{"error": "...", "code": "..."}')
+from musicrec.api.schema import ERROR_RESPONSE
 
 
 def _detail(request: Request, listen_import: ListenImport) -> dict[str, Any]:

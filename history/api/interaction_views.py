@@ -6,8 +6,7 @@ cannot address another's events.
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -21,9 +20,7 @@ from history.api.interaction_serializers import (
     InteractionSerializer,
 )
 from musicrec.api.pagination import PageNumberPagination
-
-ERROR_RESPONSE = OpenApiResponse(OpenApiTypes.OBJECT, description='{"error": "...", "code": "..."}')
-FIELD_ERRORS = OpenApiResponse(OpenApiTypes.OBJECT, description="{field: [messages]}")
+from musicrec.api.schema import ERROR_RESPONSE, FIELD_ERRORS
 
 
 class InteractionListView(APIView):
