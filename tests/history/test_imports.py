@@ -66,8 +66,8 @@ def test_normalise_folds_case_accents_punctuation_feat_and_remaster():
     [
         ("lastfm_header.csv", "lastfm_csv", 5, 0),
         ("lastfm_noheader.csv", "lastfm_csv", 3, 0),
-        ("spotify_short.json", "spotify_short", 3, 0),
-        ("spotify_extended.json", "spotify_extended", 2, 1),
+        ("spotify_short.json", "spotify_short", 2, 1),  # a 1.2 s play is not a listen
+        ("spotify_extended.json", "spotify_extended", 1, 2),  # a podcast, a 2.4 s play
         ("listenbrainz.jsonl", "listenbrainz", 3, 0),
         ("scrobbler.log", "scrobbler_log", 1, 1),
     ],
@@ -112,8 +112,8 @@ def test_unknown_or_corrupt_files_raise_a_clear_error(data):
     [
         ("lastfm_header.csv", "lastfm_csv", 5, 4),
         ("lastfm_noheader.csv", "lastfm_csv", 3, 2),
-        ("spotify_short.json", "spotify_short", 3, 2),
-        ("spotify_extended.json", "spotify_extended", 2, 1),
+        ("spotify_short.json", "spotify_short", 2, 2),
+        ("spotify_extended.json", "spotify_extended", 1, 1),
         ("listenbrainz.jsonl", "listenbrainz", 3, 2),
         ("scrobbler.log", "scrobbler_log", 1, 1),
     ],
@@ -157,7 +157,7 @@ def test_spotify_ids_match_before_names(user):
     play = Interaction.objects.get(listen_import=listen_import)
     assert play.track.spotify_id == "1eT2CjXwFXNx6oY5ydvzKU"
     assert play.listened_ms == 174424
-    assert listen_import.skipped == 1
+    assert listen_import.skipped == 2  # the podcast and the 2.4 s play
 
 
 @pytest.mark.django_db
@@ -175,7 +175,7 @@ def test_importing_the_same_file_twice_adds_nothing(user):
 def test_a_zip_of_spotify_files_is_imported(user):
     listen_import = _import(user, "my_spotify_data.zip", _spotify_zip())
     assert listen_import.format == "zip"
-    assert (listen_import.listens, listen_import.matched, listen_import.skipped) == (5, 3, 1)
+    assert (listen_import.listens, listen_import.matched, listen_import.skipped) == (3, 3, 3)
 
 
 @pytest.mark.django_db
@@ -189,12 +189,14 @@ def test_a_corrupt_file_is_refused_and_nothing_is_stored(user):
 
 
 @pytest.mark.django_db
-def test_a_file_corrupt_past_the_sniffed_rows_fails_and_changes_nothing(user):
+def test_a_file_corrupt_past_the_first_rows_is_refused_and_nothing_is_stored(user):
     good = "".join(f"Artist,Album,Title,05 Jan 2020 21:{n % 60:02d}\n" for n in range(60))
     data = ("The Beatles,1,Hey Jude,05 Jan 2020 20:00\n" + good + "A,B,C,not a time\n").encode()
-    listen_import = _import(user, "late_error.csv", data)
-    assert listen_import.status == "failed"
-    assert "Line 62" in listen_import.error
+    with pytest.raises(ApplicationError) as refused:
+        listen_import_create(user=user, file=_upload("late_error.csv", data), enqueue=False)
+    assert refused.value.code == "invalid_export"
+    assert "Line 62" in str(refused.value)
+    assert not ListenImport.objects.exists()
     assert not Interaction.objects.exists()
 
 
