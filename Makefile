@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 export OPENBLAS_NUM_THREADS ?= 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help run test services stop lint format check-deploy bench-import browser clean
+.PHONY: help run test services stop lint format check-deploy bench-import bench-history browser clean
 
 help:
 	@echo "make run           start musicrec on http://127.0.0.1:8000 (Ctrl-C stops everything)"
@@ -17,6 +17,8 @@ help:
 	@echo "make lint          ruff check + ruff format --check"
 	@echo "make format        ruff format + ruff check --fix"
 	@echo "make bench-import  import benchmark (CATALOG=path/to/spotify_tracks.csv)"
+	@echo "make bench-history history add latency (16 clients) + listen import throughput"
+	@echo "                   (LISTENS=path/to/datasets/listens)"
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +68,14 @@ format: $(VENV)/.installed-dev
 CATALOG ?= ../shared/datasets/catalog/spotify_tracks.csv
 bench-import: $(VENV)/.installed-dev
 	$(PY) -m musicrec.stack bench -- $(PY) scripts/bench_import.py $(CATALOG)
+
+# Latency of POST /api/v1/history/ under 16 concurrent clients, then the throughput of importing a
+# 100k-listen Last.fm file built from the Last.fm 1K sample in $(LISTENS). Figures, not a test.
+LISTENS ?= ../shared/datasets/listens
+bench-history: $(VENV)/.installed-dev
+	$(PY) -m musicrec.stack bench -- $(PY) scripts/bench_history.py
+	$(PY) -m musicrec.stack bench -- $(PY) scripts/bench_history.py --workers 2
+	$(PY) -m musicrec.stack bench -- $(PY) scripts/bench_listen_import.py --listens-dir $(LISTENS)
 
 clean:
 	rm -rf $(VENV) var

@@ -1,6 +1,8 @@
 """Listening-import benchmark: listens per second of ``listen_import_process``.
 
-    .venv/bin/python -m musicrec.stack bench -- .venv/bin/python scripts/bench_listen_import.py
+    make bench-history   # or, for this part alone:
+    .venv/bin/python -m musicrec.stack bench -- .venv/bin/python scripts/bench_listen_import.py \
+        --listens-dir ../shared/datasets/listens
 
 The launcher gives a fresh, migrated, empty database (``var/bench/``); this script loads the
 demo catalog (3,236 tracks), builds a Last.fm scrobble CSV of ``--listens`` (default 100,000)
@@ -25,22 +27,23 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LASTFM_1K = (
-    Path("/work/shared/datasets/listens/lastfm_1k_sample")
-    / "userid-timestamp-artid-artname-traid-traname.head5000.tsv"
-)
+# Inside the listens dataset folder: the Last.fm 1K sample (user, time, artist id, artist name,
+# track id, track name; tab-separated).
+LASTFM_1K = Path("lastfm_1k_sample") / "userid-timestamp-artid-artname-traid-traname.head5000.tsv"
 SEED = 20261123
 
 
-def _scrobbles() -> list[tuple[str, str]]:
+def _scrobbles(listens_dir: Path) -> list[tuple[str, str]]:
+    path = listens_dir / LASTFM_1K
+    if not path.exists():
+        raise SystemExit(f"{path} not found: pass --listens-dir (the datasets' listens folder)")
     rows = []
-    if LASTFM_1K.exists():
-        with LASTFM_1K.open(encoding="utf-8") as handle:
-            for line in handle:
-                cells = line.rstrip("\n").split("\t")
-                if len(cells) == 6 and cells[3] and cells[5]:
-                    rows.append((cells[3], cells[5]))
-    return rows or [("Nobody", "Nothing")]
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            cells = line.rstrip("\n").split("\t")
+            if len(cells) == 6 and cells[3] and cells[5]:
+                rows.append((cells[3], cells[5]))
+    return rows
 
 
 def _as_exported(artist: str, title: str, rng: random.Random) -> tuple[str, str]:
@@ -58,11 +61,11 @@ def _as_exported(artist: str, title: str, rng: random.Random) -> tuple[str, str]
     return artist, title
 
 
-def build_csv(listens: int) -> bytes:
+def build_csv(listens: int, listens_dir: Path) -> bytes:
     from catalog.models import Track
 
     rng = random.Random(SEED)
-    scrobbles = _scrobbles()
+    scrobbles = _scrobbles(listens_dir)
     catalog = [
         (track.track_artists.all()[0].artist.name, track.title)
         for track in Track.objects.prefetch_related("track_artists__artist")
@@ -89,6 +92,12 @@ def build_csv(listens: int) -> bytes:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--listens", type=int, default=100_000)
+    parser.add_argument(
+        "--listens-dir",
+        type=Path,
+        default=ROOT.parent / "shared" / "datasets" / "listens",
+        help="the datasets' listens folder (holding lastfm_1k_sample/)",
+    )
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
@@ -112,7 +121,7 @@ def main() -> int:
             verbosity=0,
         )
     user, _ = User.objects.get_or_create(username="bench-listener", email="bench@example.com")
-    data = build_csv(args.listens)
+    data = build_csv(args.listens, args.listens_dir.resolve())
     print(f"file: {args.listens:,} listens, {len(data) / 1e6:.1f} MB (Last.fm CSV)")
 
     for run in ("first import", "same file again"):

@@ -118,7 +118,8 @@ def _database_url(db: dict) -> str:
     OPTIONS {"host": "/abs/socket/dir"} (psycopg takes it from there): so OPTIONS go back into
     the query string, and a HOST that is a socket directory goes there too.
     """
-    options = dict(db.get("OPTIONS") or {})
+    # the connection pool is a setting of the server's own (DB_POOL*), not part of the URL
+    options = {key: value for key, value in (db.get("OPTIONS") or {}).items() if key != "pool"}
     host = str(db.get("HOST") or "")
     port = str(db.get("PORT") or "")
     if host.startswith("/"):
@@ -139,7 +140,7 @@ def _database_url(db: dict) -> str:
 
 def _effective(db: dict) -> tuple:
     """What a connection is made to, whether host/port are fields or OPTIONS."""
-    options = {key: str(value) for key, value in (db.get("OPTIONS") or {}).items()}
+    options = {key: str(value) for key, value in (db.get("OPTIONS") or {}).items() if key != "pool"}
     host = str(db.get("HOST") or "") or options.pop("host", "")
     port = str(db.get("PORT") or "") or options.pop("port", "")
     return (db["NAME"], db.get("USER") or "", host, port, sorted(options.items()))
