@@ -61,6 +61,10 @@ def _release_year_field() -> models.PositiveSmallIntegerField:
     )
 
 
+# Ids are bigint (BigAutoField): a larger number is malformed input, never a row.
+ID_MAX = 2**63 - 1
+
+
 class Genre(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
@@ -116,12 +120,16 @@ class TrackQuerySet(models.QuerySet):
     def with_related(self) -> TrackQuerySet:
         """Everything a track list shows, in a constant number of queries."""
         return self.select_related("album", "album__primary_artist").prefetch_related(
-            models.Prefetch(
-                "track_artists",
-                queryset=TrackArtist.objects.select_related("artist").order_by("position"),
-            ),
-            "genres",
+            credits_prefetch(), "genres"
         )
+
+
+def credits_prefetch(path: str = "track_artists") -> models.Prefetch:
+    """Prefetch of a track's credited artists in credit order (``Track.artist_list`` reads it);
+    ``path`` reaches the credits from another model, e.g. ``"track__track_artists"``."""
+    return models.Prefetch(
+        path, queryset=TrackArtist.objects.select_related("artist").order_by("position")
+    )
 
 
 class Track(models.Model):

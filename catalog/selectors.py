@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.db.models import Count, QuerySet
 
-from catalog.models import Artist, Genre, Track
+from catalog.models import ID_MAX, Artist, Genre, Track
 from catalog.search import SEARCH_CONFIG, edit_distance, normalise_query
 from musicrec.errors import ApplicationError
 
@@ -31,9 +31,13 @@ def track_list() -> QuerySet[Track]:
     return Track.objects.with_related()
 
 
-def track_get(*, track_id: int) -> Track:
+def track_get(*, track_id: int, queryset: QuerySet[Track] | None = None) -> Track:
+    """One track (by default with what a track shows: album, artists, genres); an id of no
+    track, or beyond what an id can be, is "not found"."""
+    if not isinstance(track_id, int) or isinstance(track_id, bool) or not 1 <= track_id <= ID_MAX:
+        raise ApplicationError("No track with this id.", code="not_found", status=404)
     try:
-        return track_list().get(pk=track_id)
+        return (track_list() if queryset is None else queryset).get(pk=track_id)
     except Track.DoesNotExist:
         raise ApplicationError("No track with this id.", code="not_found", status=404) from None
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from datetime import timedelta
 
-from history.imports.services import listen_import_process
+from celery import shared_task
+from django.conf import settings
+
+from history.imports.services import listen_import_process, listen_imports_resume
 
 
 @shared_task(name="history.process_listen_import")
@@ -13,7 +16,22 @@ def process_listen_import(import_id: int) -> str:
 
     Cost: about one second per 20–50k listens, mostly parsing; the upload size limit bounds it.
     Running it twice is safe: the service claims the import with a conditional UPDATE and
-    leaves an import that is processing or done alone. Not retried automatically: a failure is
-    recorded on the import (status ``failed`` with a message) for the listener to see.
+    leaves an import that is processing, done or failed alone. Not retried automatically: a
+    failure is recorded on the import (status ``failed`` with a message) for the listener to
+    see; an import whose worker died is sent again by ``history.resume_listen_imports``.
     """
-    return listen_import_process(import_id=import_id).status
+    listen_import = listen_import_process(import_id=import_id)
+    return listen_import.status if listen_import is not None else "gone"
+
+
+@shared_task(name="history.resume_listen_imports")
+def resume_listen_imports() -> int:
+    """Send again imports left pending (task lost) or processing (worker died); how many.
+
+    Scheduled by beat every 10 minutes; safe to run at any time."""
+    return len(
+        listen_imports_resume(
+            pending_after=timedelta(seconds=settings.LISTEN_IMPORT_PENDING_AFTER),
+            stale_after=timedelta(seconds=settings.LISTEN_IMPORT_STALE_AFTER),
+        )
+    )

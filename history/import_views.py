@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from history.imports import selectors, services
 from history.imports.parsers import FORMAT_LABELS
-from history.models import ListenImport
+from history.models import HISTORY_LIMIT, ListenImport
 from history.selectors import history_summary
 from musicrec.errors import ApplicationError
 
@@ -46,22 +46,12 @@ def _imports_page(
     request: HttpRequest, *, form: ListenImportUploadForm | None = None, status: int = 200
 ) -> HttpResponse:
     imports = list(selectors.listen_import_list(user=request.user)[:20])
+    offers = selectors.listen_import_offers(user=request.user, imports=imports)
     rows = [
         {
             "import": listen_import,
             "label": FORMAT_LABELS.get(listen_import.format, listen_import.format),
-            "offered": [
-                {
-                    "track": track,
-                    "artists": selectors.track_artist_names(track),
-                    "in_history": in_history,
-                }
-                for track, in_history in selectors.listen_import_offered_tracks(
-                    user=request.user, listen_import=listen_import
-                )
-            ]
-            if listen_import.status == ListenImport.Status.DONE
-            else [],
+            "offered": offers.get(listen_import.pk, []),
         }
         for listen_import in imports
     ]
@@ -120,10 +110,13 @@ def import_offer_accept(request: HttpRequest, import_id: int) -> HttpResponse:
     except ApplicationError as error:
         messages.error(request, error.message)
         return redirect("history:imports")
-    message = f"Added to your history: it now holds {change.count} of 50 tracks."
-    if change.warning:
-        message += f" {change.warning}."
-    messages.success(request, message)
+    if not change.created:
+        messages.info(request, "These tracks are already in your history.")
+    else:
+        message = f"Added to your history: it now holds {change.count} of {HISTORY_LIMIT} tracks."
+        if change.warning:
+            message += f" {change.warning}."
+        messages.success(request, message)
     return redirect("history:imports")
 
 
@@ -132,7 +125,10 @@ def import_offer_accept(request: HttpRequest, import_id: int) -> HttpResponse:
 def import_undo(request: HttpRequest, import_id: int) -> HttpResponse:
     try:
         removed = services.listen_import_undo(user=request.user, import_id=import_id)
-    except ApplicationError:
-        return render(request, "404.html", status=404)
+    except ApplicationError as error:
+        if error.status == 404:
+            return render(request, "404.html", status=404)
+        messages.error(request, error.message)  # still processing
+        return redirect("history:imports")
     messages.success(request, f"Import undone: {removed} plays removed.")
     return redirect("history:imports")

@@ -14,14 +14,14 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.validators import Activity, Mood
-from catalog.models import Track, TrackArtist
+from catalog.models import ID_MAX, Track, credits_prefetch
+from catalog.selectors import track_get
 from history.models import Interaction, Opinion
-from musicrec.errors import ApplicationError
 
 # listened_ms may exceed the track's duration a little (players report the time with a delay,
 # buffering, a seek back …): by 10 % of the duration, and by at least 30 seconds.
@@ -36,9 +36,6 @@ FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 # while 1M expired events take ~200 statements.
 PRUNE_BATCH_SIZE = 5_000
 
-# Largest id PostgreSQL's bigint holds; a larger id names no track (and must not reach the query).
-MAX_ID = 2**63 - 1
-
 OPINION_KINDS = {
     Interaction.Kind.LIKE: Opinion.Value.LIKE,
     Interaction.Kind.DISLIKE: Opinion.Value.DISLIKE,
@@ -51,12 +48,7 @@ def listened_ms_max(*, duration_ms: int) -> int:
 
 
 def _track(track_id: int) -> Track:
-    if not isinstance(track_id, int) or isinstance(track_id, bool) or not 1 <= track_id <= MAX_ID:
-        raise ApplicationError("No track with this id.", code="not_found", status=404)
-    try:
-        return Track.objects.only("id", "duration_ms").get(pk=track_id)
-    except Track.DoesNotExist:
-        raise ApplicationError("No track with this id.", code="not_found", status=404) from None
+    return track_get(track_id=track_id, queryset=Track.objects.only("id", "duration_ms"))
 
 
 def _validated(
@@ -232,12 +224,7 @@ def interaction_list(
         events = events.filter(occurred_at__lt=until)
     return (
         events.select_related("track")
-        .prefetch_related(
-            Prefetch(
-                "track__track_artists",
-                queryset=TrackArtist.objects.select_related("artist").order_by("position"),
-            )
-        )
+        .prefetch_related(credits_prefetch("track__track_artists"))
         .order_by("-occurred_at", "-id")
     )
 
@@ -245,7 +232,7 @@ def interaction_list(
 def opinion_of(*, user: User, track_ids: Iterable[int]) -> dict[int, str]:
     """The listener's current opinion (``"like"`` / ``"dislike"``) of each of ``track_ids``
     that has one."""
-    ids = [track_id for track_id in set(track_ids) if 1 <= track_id <= MAX_ID]
+    ids = [track_id for track_id in set(track_ids) if 1 <= track_id <= ID_MAX]
     return dict(
         Opinion.objects.filter(user=user, track_id__in=ids).values_list("track_id", "value")
     )

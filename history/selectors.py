@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
 
 from accounts.models import User
-from catalog.models import TrackArtist
+from catalog.models import credits_prefetch
 from history.models import HISTORY_LIMIT, HistoryEntry
 
 
@@ -14,15 +16,22 @@ def history_list(*, user: User) -> QuerySet[HistoryEntry]:
     return (
         HistoryEntry.objects.filter(user=user)
         .select_related("track", "track__album", "track__album__primary_artist")
-        .prefetch_related(
-            Prefetch(
-                "track__track_artists",
-                queryset=TrackArtist.objects.select_related("artist").order_by("position"),
-            ),
-            "track__genres",
-        )
+        .prefetch_related(credits_prefetch("track__track_artists"), "track__genres")
         .order_by("-added_at", "-id")
     )
+
+
+@dataclass(frozen=True)
+class HistoryState:
+    """How full the listener's history is and which tracks it holds."""
+
+    count: int
+    track_ids: frozenset[int]
+
+
+def history_state(*, user: User) -> HistoryState:
+    ids = frozenset(HistoryEntry.objects.filter(user=user).values_list("track_id", flat=True))
+    return HistoryState(count=len(ids), track_ids=ids)
 
 
 def history_counts(count: int) -> dict[str, int]:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from accounts.models import User
-from catalog.models import Track
+from catalog.models import ID_MAX, Track
+from catalog.selectors import track_get
 from history.models import HISTORY_LIMIT, HISTORY_WARNING_FROM, HistoryEntry
 from musicrec.errors import ApplicationError
 
@@ -25,6 +26,7 @@ class HistoryChange:
     entry: HistoryEntry | None
     created: bool
     count: int
+    added: int = 0  # how many entries this change added
 
     @property
     def remaining(self) -> int:
@@ -56,31 +58,27 @@ def _full_error(count: int) -> ApplicationError:
     )
 
 
-def _track(track_id: int) -> Track:
-    try:
-        return Track.objects.get(pk=track_id)
-    except Track.DoesNotExist:
-        raise ApplicationError("No track with this id.", code="not_found", status=404) from None
-
-
 @transaction.atomic
 def history_entry_add(*, user: User, track_id: int) -> HistoryChange:
     """Add a track to the listener's history (locks the listener's row).
 
     A track already there comes back unchanged (``created`` False) and uses no slot, even when
-    the history is full. A 51st entry is refused with ``history_limit_reached``.
+    the history is full. A 51st entry is refused with ``history_limit_reached``. The entry's
+    track comes with its album, artists and genres loaded.
     """
-    track = _track(track_id)
+    track = track_get(track_id=track_id)  # with album, artists, genres: what answers show
     _lock_listener(user)
-    existing = HistoryEntry.objects.filter(user=user, track=track).first()
-    used = set(HistoryEntry.objects.filter(user=user).values_list("slot", flat=True))
-    if existing is not None:
+    slots = dict(HistoryEntry.objects.filter(user=user).values_list("track_id", "slot"))
+    used = set(slots.values())
+    if track.pk in slots:
+        existing = HistoryEntry.objects.get(user=user, track=track)
+        existing.track = track
         return HistoryChange(entry=existing, created=False, count=len(used))
     if len(used) >= HISTORY_LIMIT:
         raise _full_error(len(used))
     slot = min(set(range(1, HISTORY_LIMIT + 1)) - used)
     entry = HistoryEntry.objects.create(user=user, track=track, slot=slot)
-    return HistoryChange(entry=entry, created=True, count=len(used) + 1)
+    return HistoryChange(entry=entry, created=True, count=len(used) + 1, added=1)
 
 
 @transaction.atomic
@@ -90,7 +88,7 @@ def history_entries_add(*, user: User, track_ids: Iterable[int]) -> HistoryChang
     Tracks already in the history are skipped; if the new ones do not all fit, none is added.
     """
     ids = list(dict.fromkeys(track_ids))
-    tracks = Track.objects.in_bulk(ids)
+    tracks = Track.objects.only("id").in_bulk([i for i in ids if 1 <= i <= ID_MAX])
     missing = [track_id for track_id in ids if track_id not in tracks]
     if missing:
         raise ApplicationError(
@@ -116,7 +114,7 @@ def history_entries_add(*, user: User, track_ids: Iterable[int]) -> HistoryChang
             for track_id, slot in zip(new, free, strict=False)
         ]
     )
-    return HistoryChange(entry=None, created=bool(new), count=len(used) + len(new))
+    return HistoryChange(entry=None, created=bool(new), count=len(used) + len(new), added=len(new))
 
 
 @transaction.atomic

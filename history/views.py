@@ -17,15 +17,15 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from catalog.models import ID_MAX
 from history import selectors, services
+from history.import_views import ListenImportUploadForm
 from history.models import HISTORY_LIMIT, HISTORY_WARNING_FROM
 from musicrec.errors import ApplicationError
 
-MAX_ID = 2**31 - 1
-
 
 class HistoryAddForm(forms.Form):
-    track_id = forms.IntegerField(min_value=1, max_value=MAX_ID)
+    track_id = forms.IntegerField(min_value=1, max_value=ID_MAX)
 
 
 class HistoryClearForm(forms.Form):
@@ -69,6 +69,7 @@ def _history_page(
             "warning_from": HISTORY_WARNING_FROM,
             "state": meter_state(count),
             "clear_form": clear_form or HistoryClearForm(),
+            "import_form": ListenImportUploadForm(),
         },
         status=status,
     )

@@ -127,7 +127,21 @@ if "DATABASE_URL" not in env.ENVIRON:
         "`make services` (or `make run`), or set DATABASE_URL."
     )
 DATABASES = {"default": env.db("DATABASE_URL")}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# A connection pool per process (psycopg_pool). Under ASGI, Django runs each request's sync code
+# in a thread of its own, so persistent per-thread connections (CONN_MAX_AGE > 0) pile up until
+# PostgreSQL refuses new clients; the pool hands connections back at the end of each request.
+# DB_POOL=0 turns it off (then CONN_MAX_AGE applies, e.g. behind PgBouncer).
+if env.bool("DB_POOL", default=True):
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
+        "max_size": env.int("DB_POOL_MAX_SIZE", default=20),
+        "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# With the pool: one round trip on checkout, so a connection broken by a database restart is
+# replaced instead of failing a request.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -180,6 +194,10 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Synced into the database by django-celery-beat's scheduler (editable in the admin).
 CELERY_BEAT_SCHEDULE = {
+    "history.resume_listen_imports": {
+        "task": "history.resume_listen_imports",
+        "schedule": timedelta(minutes=10),
+    },
     "catalog.refresh_search_terms": {
         "task": "catalog.refresh_search_terms",
         "schedule": timedelta(hours=1),
@@ -195,6 +213,10 @@ CELERY_BEAT_SCHEDULE = {
 INTERACTION_RETENTION_DAYS = env.int("INTERACTION_RETENTION_DAYS", default=90)
 # Largest listening-data export a listener may upload (Last.fm, Spotify, ListenBrainz).
 LISTEN_IMPORT_MAX_BYTES = env.int("LISTEN_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
+# history.resume_listen_imports sends again an import pending this long (its task was lost) or
+# processing this long (its worker died; processing a 50 MB export takes about a minute).
+LISTEN_IMPORT_PENDING_AFTER = env.int("LISTEN_IMPORT_PENDING_AFTER", default=10 * 60)
+LISTEN_IMPORT_STALE_AFTER = env.int("LISTEN_IMPORT_STALE_AFTER", default=30 * 60)
 
 # --------------------------------------------------------------------------- auth
 AUTH_USER_MODEL = "accounts.User"
@@ -288,8 +310,12 @@ IMPORT_EXPORT_SKIP_ADMIN_LOG = True
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
-FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=50 * 1024 * 1024)
 CATALOG_UPLOAD_MAX_BYTES = env.int("CATALOG_UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
+# Uploads are held in memory only (musicrec/uploads.py): at most this much of each file is kept,
+# enough for the largest upload any form accepts; a larger file is refused by its form.
+FILE_UPLOAD_MAX_MEMORY_SIZE = max(CATALOG_UPLOAD_MAX_BYTES, LISTEN_IMPORT_MAX_BYTES)
+FILE_UPLOAD_HANDLERS = ["musicrec.uploads.BoundedMemoryUploadHandler"]
+DATA_UPLOAD_MAX_NUMBER_FILES = 5
 
 # --------------------------------------------------------------------------- logging
 LOGGING = {

@@ -5,10 +5,8 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from catalog.api.serializers import TrackSerializer
+from catalog.models import ID_MAX
 from history.models import HistoryEntry
-
-# PostgreSQL integer primary keys: a larger number is malformed, not merely unknown.
-MAX_ID = 2**31 - 1
 
 
 class HistoryEntrySerializer(serializers.ModelSerializer):
@@ -20,7 +18,7 @@ class HistoryEntrySerializer(serializers.ModelSerializer):
 
 
 class HistoryAddSerializer(serializers.Serializer):
-    track_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    track_id = serializers.IntegerField(min_value=1, max_value=ID_MAX)
 
 
 class HistorySummarySerializer(serializers.Serializer):

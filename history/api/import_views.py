@@ -24,22 +24,23 @@ from history.api.import_serializers import (
     OfferAcceptSerializer,
 )
 from history.imports import selectors, services
-from history.models import HISTORY_LIMIT, ListenImport
+from history.models import ListenImport
+from history.selectors import history_counts
 from musicrec.api.pagination import PageNumberPagination
 from musicrec.api.schema import ERROR_RESPONSE
 
 
 def _detail(request: Request, listen_import: ListenImport) -> dict[str, Any]:
-    offered = selectors.listen_import_offered_tracks(user=request.user, listen_import=listen_import)
+    offers = selectors.listen_import_offers(user=request.user, imports=[listen_import])
     listen_import.offered_tracks = [  # type: ignore[attr-defined]
         {
-            "id": track.pk,
-            "spotify_id": track.spotify_id,
-            "title": track.title,
-            "artists": selectors.track_artist_names(track),
-            "in_history": in_history,
+            "id": offer.track.pk,
+            "spotify_id": offer.track.spotify_id,
+            "title": offer.track.title,
+            "artists": offer.artist_names,
+            "in_history": offer.in_history,
         }
-        for track, in_history in offered
+        for offer in offers.get(listen_import.pk, [])
     ]
     return ListenImportDetailSerializer(listen_import).data
 
@@ -98,9 +99,17 @@ class ListenImportDetailView(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: OpenApiTypes.OBJECT, 401: ERROR_RESPONSE, 404: ERROR_RESPONSE},
-        description="Undo: delete the plays this import created, then the import. "
-        'Answers `{"removed_interactions": n}`.',
+        responses={
+            200: OpenApiTypes.OBJECT,
+            401: ERROR_RESPONSE,
+            404: ERROR_RESPONSE,
+            409: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description='{"error": "...", "code": "import_processing"}: undo once it is done',
+            ),
+        },
+        description="Undo: delete the plays this import created, then the import (a pending "
+        'import is cancelled). Answers `{"removed_interactions": n}`.',
     )
     def delete(self, request: Request, import_id: int) -> Response:
         removed = services.listen_import_undo(user=request.user, import_id=import_id)
@@ -118,7 +127,8 @@ class ListenImportOfferView(APIView):
             401: ERROR_RESPONSE,
             404: ERROR_RESPONSE,
         },
-        description="Add offered tracks to the history, all or nothing against the 50 limit.",
+        description="Add offered tracks to the history, all or nothing against the 50 limit. "
+        'Answers `{"added", "count", "limit", "remaining"}` and, from 45 entries on, `warning`.',
     )
     def post(self, request: Request, import_id: int) -> Response:
         serializer = OfferAcceptSerializer(data=request.data)
@@ -128,11 +138,7 @@ class ListenImportOfferView(APIView):
             import_id=import_id,
             track_ids=serializer.validated_data["track_ids"],
         )
-        data: dict[str, Any] = {
-            "count": change.count,
-            "limit": HISTORY_LIMIT,
-            "remaining": change.remaining,
-        }
-        if change.warning:
+        data: dict[str, Any] = {"added": change.added, **history_counts(change.count)}
+        if change.added and change.warning:
             data["warning"] = change.warning
         return Response(data)

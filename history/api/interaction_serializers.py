@@ -14,14 +14,14 @@ from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework import serializers
 
 from catalog.api.serializers import ArtistRefSerializer
-from history.interactions import MAX_ID
+from catalog.models import ID_MAX
 from history.models import Interaction
 
 
 class InteractionInputSerializer(serializers.Serializer):
-    track_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    track_id = serializers.IntegerField(min_value=1, max_value=ID_MAX)
     kind = serializers.ChoiceField(choices=Interaction.Kind.choices)
-    listened_ms = serializers.IntegerField(required=False, allow_null=True, max_value=MAX_ID)
+    listened_ms = serializers.IntegerField(required=False, allow_null=True, max_value=ID_MAX)
     mood = serializers.CharField(
         required=False,
         allow_null=True,
@@ -71,9 +71,10 @@ class InteractionSerializer(serializers.ModelSerializer):
 def _bound(raw: str, *, end: bool) -> dt.datetime:
     """An ISO date (the whole day, in the site's time zone) or an ISO date-time."""
     raw = raw.strip()
+    # A bare date first: parse_datetime would also read "2025-01-31" (as its midnight).
     try:
-        moment = parse_datetime(raw)
-        day = None if moment else parse_date(raw)
+        day = parse_date(raw)
+        moment = None if day else parse_datetime(raw)
     except ValueError:
         moment = day = None
     if day is not None:

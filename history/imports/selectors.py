@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
 
 from accounts.models import User
-from catalog.models import Track, TrackArtist
+from catalog.models import Track
 from history.models import HistoryEntry, ListenImport
 from musicrec.errors import ApplicationError
+
+
+@dataclass(frozen=True)
+class OfferedTrack:
+    """A track an import offers for the history, and whether it is in the history now (it may
+    have been added since the import ran)."""
+
+    track: Track
+    in_history: bool
+
+    @property
+    def artist_names(self) -> list[str]:
+        return [artist.name for artist in self.track.artist_list]
 
 
 def listen_import_list(*, user: User) -> QuerySet[ListenImport]:
@@ -23,25 +39,24 @@ def listen_import_get(*, user: User, import_id: int) -> ListenImport:
     return listen_import
 
 
-def listen_import_offered_tracks(
-    *, user: User, listen_import: ListenImport
-) -> list[tuple[Track, bool]]:
-    """The offered tracks in offer order (most played first), each with whether it is in the
-    listener's history now (it may have been added since the import ran)."""
-    ids = list(listen_import.offered_track_ids or [])
-    if not ids:
-        return []
-    tracks = Track.objects.prefetch_related(
-        Prefetch(
-            "track_artists",
-            queryset=TrackArtist.objects.select_related("artist").order_by("position"),
-        )
-    ).in_bulk(ids)
+def listen_import_offers(
+    *, user: User, imports: Iterable[ListenImport]
+) -> dict[int, list[OfferedTrack]]:
+    """The offered tracks of each done import (by import id), in offer order (most played
+    first). One round of queries for all the imports, however many."""
+    done = [item for item in imports if item.status == ListenImport.Status.DONE]
+    ids = {track_id for item in done for track_id in item.offered_track_ids or []}
+    tracks = Track.objects.with_related().in_bulk(ids) if ids else {}
     in_history = set(
         HistoryEntry.objects.filter(user=user, track_id__in=ids).values_list("track_id", flat=True)
+        if ids
+        else []
     )
-    return [(tracks[track_id], track_id in in_history) for track_id in ids if track_id in tracks]
-
-
-def track_artist_names(track: Track) -> list[str]:
-    return [credit.artist.name for credit in track.track_artists.all()]
+    return {
+        item.pk: [
+            OfferedTrack(tracks[track_id], track_id in in_history)
+            for track_id in item.offered_track_ids or []
+            if track_id in tracks
+        ]
+        for item in done
+    }

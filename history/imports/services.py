@@ -16,7 +16,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -26,6 +26,7 @@ from django.utils import timezone
 from accounts.models import User
 from history.imports.matching import CatalogIndex
 from history.imports.parsers import ExportError, Listen, detect_format, iter_listens
+from history.imports.selectors import listen_import_get, listen_import_list
 from history.models import HistoryEntry, Interaction, ListenImport
 from history.services import HistoryChange, history_entries_add
 from musicrec.errors import ApplicationError
@@ -161,18 +162,21 @@ def _set_progress(
 
 def listen_import_process(
     *, import_id: int, on_progress: ProgressCallback | None = None
-) -> ListenImport:
-    """Parse, match and store the plays of an import. Safe to run twice: an import that is
-    already being processed or done is left alone (the claim is one conditional UPDATE).
+) -> ListenImport | None:
+    """Parse, match and store the plays of a pending import. Safe to run twice: an import that
+    is already being processed, done or failed is left alone (the claim is one conditional
+    UPDATE); an import undone meanwhile gives None.
 
     Progress is saved as it goes (10 read, 40 parsed, 60 matched, 100 stored); the plays and the
     final counts are written in one transaction, so on failure the import is ``failed`` with a
     message and no play of it exists.
     """
-    claimed = ListenImport.objects.filter(
-        pk=import_id, status__in=[ListenImport.Status.PENDING, ListenImport.Status.FAILED]
-    ).update(status=ListenImport.Status.PROCESSING, progress=0, started_at=timezone.now(), error="")
-    listen_import = ListenImport.objects.get(pk=import_id)
+    claimed = ListenImport.objects.filter(pk=import_id, status=ListenImport.Status.PENDING).update(
+        status=ListenImport.Status.PROCESSING, progress=0, started_at=timezone.now(), error=""
+    )
+    listen_import = ListenImport.objects.filter(pk=import_id).first()
+    if listen_import is None:  # undone (or the account deleted) before a worker got to it
+        return None
     if not claimed:
         return listen_import
     try:
@@ -181,15 +185,53 @@ def listen_import_process(
         _fail(listen_import, str(error))
     except Exception:
         logger.exception("listen import %s failed", import_id)
-        _fail(listen_import, "Processing failed unexpectedly; try again later.")
+        _fail(listen_import, "Processing failed unexpectedly; please upload the file again.")
     return listen_import
 
 
 def _fail(listen_import: ListenImport, message: str) -> None:
+    """Mark the import failed and drop its upload (the listener uploads again to retry)."""
     listen_import.status = ListenImport.Status.FAILED
     listen_import.error = message
     listen_import.finished_at = timezone.now()
-    listen_import.save(update_fields=["status", "error", "finished_at"])
+    listen_import.data = None
+    ListenImport.objects.filter(pk=listen_import.pk).update(
+        status=listen_import.status,
+        error=message,
+        finished_at=listen_import.finished_at,
+        data=None,
+    )
+
+
+def listen_imports_resume(*, pending_after: timedelta, stale_after: timedelta) -> list[int]:
+    """Send again the imports no worker is working on; return their ids.
+
+    * ``pending`` for longer than ``pending_after``: the task was never sent (the broker was
+      down at upload) or was lost;
+    * ``processing`` for longer than ``stale_after``: the worker died mid-way. Its plays were
+      written in one transaction that never committed, so the import starts over from
+      ``pending``.
+
+    Safe to run at any time: a worker claims an import with a conditional UPDATE, so an import
+    sent twice is processed once.
+    """
+    from history.import_tasks import process_listen_import
+    from musicrec.queue import enqueue
+
+    now = timezone.now()
+    ListenImport.objects.filter(
+        status=ListenImport.Status.PROCESSING, started_at__lt=now - stale_after
+    ).update(status=ListenImport.Status.PENDING, progress=0, started_at=None)
+    ids = list(
+        ListenImport.objects.filter(
+            status=ListenImport.Status.PENDING, created_at__lt=now - pending_after
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)
+    )
+    for import_id in ids:
+        enqueue(process_listen_import, import_id)
+    return ids
 
 
 def _process(listen_import: ListenImport, on_progress: ProgressCallback | None) -> None:
@@ -231,23 +273,32 @@ def _process(listen_import: ListenImport, on_progress: ProgressCallback | None) 
         listen_import.progress = 100
         listen_import.finished_at = timezone.now()
         listen_import.data = None  # processed: the upload is no longer needed
-        listen_import.save()
+        # an UPDATE only: an import cannot be undone while processing (see listen_import_undo)
+        listen_import.save(force_update=True)
     if on_progress is not None:
         on_progress(100)
-
-
-def _get_own(user: User, import_id: int) -> ListenImport:
-    listen_import = ListenImport.objects.filter(user=user, pk=import_id).first()
-    if listen_import is None:
-        raise ApplicationError("No import with this id.", code="not_found", status=404)
-    return listen_import
 
 
 @transaction.atomic
 def listen_import_undo(*, user: User, import_id: int) -> int:
     """Delete the plays an import created, then the import; return how many plays went.
-    Another listener's import is "not found"."""
-    listen_import = _get_own(user, import_id)
+
+    A pending import is simply cancelled. An import being processed cannot be undone until it
+    is done (``import_processing``, 409): the row lock taken here and the worker's conditional
+    claim make the two exclusive. Another listener's import is "not found".
+
+    Plays are stored once: when a later import of an overlapping file found some of them already
+    there (its ``duplicates``), undoing the earlier import removes them too.
+    """
+    listen_import = listen_import_list(user=user).select_for_update().filter(pk=import_id).first()
+    if listen_import is None:
+        raise ApplicationError("No import with this id.", code="not_found", status=404)
+    if listen_import.status == ListenImport.Status.PROCESSING:
+        raise ApplicationError(
+            "This import is being processed; undo it once it is done.",
+            code="import_processing",
+            status=409,
+        )
     deleted, _ = Interaction.objects.filter(listen_import=listen_import).delete()
     listen_import.delete()
     return deleted
@@ -257,7 +308,7 @@ def listen_import_offer_accept(
     *, user: User, import_id: int, track_ids: list[int]
 ) -> HistoryChange:
     """Add tracks the import offered to the history, all or nothing against the 50 limit."""
-    listen_import = _get_own(user, import_id)
+    listen_import = listen_import_get(user=user, import_id=import_id)
     if not track_ids:
         raise ApplicationError("Pick at least one track.", code="invalid")
     not_offered = sorted(set(track_ids) - set(listen_import.offered_track_ids))

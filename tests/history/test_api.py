@@ -83,7 +83,7 @@ def test_re_adding_a_track_returns_the_existing_entry_even_when_full(api, user):
 
 
 @pytest.mark.parametrize(
-    "payload", [{}, {"track_id": "abc"}, {"track_id": -3}, {"track_id": 0}, {"track_id": 2**40}]
+    "payload", [{}, {"track_id": "abc"}, {"track_id": -3}, {"track_id": 0}, {"track_id": 2**63}]
 )
 def test_a_malformed_track_id_is_a_field_error(api, user, payload):
     answer = api.post(URL, payload, format="json")

@@ -220,6 +220,10 @@ def test_api_list_newest_first_with_filters(api_client, user):
     assert api_client.get(URL, window).json()["count"] == 2
     moment = (timezone.now() - dt.timedelta(days=2)).isoformat()
     assert api_client.get(URL, {"since": moment}).json()["count"] == 1
+    # a date as `until` includes that whole day (a date-time is an exclusive bound)
+    yesterday = (today - dt.timedelta(days=1)).isoformat()
+    assert api_client.get(URL, {"until": yesterday}).json()["count"] == 4
+    assert api_client.get(URL, {"since": yesterday, "until": yesterday}).json()["count"] == 1
 
     # pagination
     page = api_client.get(URL, {"page_size": 3, "page": 2}).json()

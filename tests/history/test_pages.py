@@ -73,7 +73,7 @@ def test_re_adding_from_a_page_is_idempotent(web, user):
     assert HistoryEntry.objects.filter(user=user).count() == 1
 
 
-@pytest.mark.parametrize("value", ["", "abc", "-1", "99999999999999"])
+@pytest.mark.parametrize("value", ["", "abc", "-1", "99999999999999999999"])
 def test_a_malformed_track_id_is_a_400(web, user, value):
     assert web.post(ADD, {"track_id": value}).status_code == 400
     assert not HistoryEntry.objects.filter(user=user).exists()
@@ -141,6 +141,31 @@ def test_add_buttons_on_search_and_track_pages_are_disabled_when_full(web, user)
     for html in (search, detail):
         assert FULL_REASON in html
         assert re.search(r"<button [^>]*disabled[^>]*>Add to history</button>", html)
+
+
+def test_tracks_already_in_the_history_say_so_instead_of_an_add_button(web, user):
+    track = Track.objects.filter(title="Bohemian Rhapsody").order_by("id").first()
+    others = Track.objects.exclude(pk=track.pk).order_by("id").values_list("id", flat=True)
+    history_entries_add(user=user, track_ids=[track.pk, *others[:49]])  # full, with the track
+
+    search = web.get("/search/", {"q": "bohemian rhapsody"}).content.decode()
+    detail = web.get(track.get_absolute_url()).content.decode()
+
+    for html in (search, detail):
+        assert "✓ In your history" in html
+        assert f'name="track_id" value="{track.pk}"' not in html  # no button for it
+    # the other versions in the results are not in the history: their buttons are disabled
+    assert re.search(r"<button [^>]*disabled[^>]*>Add to history</button>", search)
+
+
+def test_the_history_page_offers_an_upload_of_listening_data(web):
+    html = web.get(PAGE).content.decode()
+
+    form = re.search(r'<form method="post" action="/history/imports/upload/"[^>]*>', html)
+    assert form is not None
+    assert 'enctype="multipart/form-data"' in form.group(0)
+    assert 'type="file" name="file"' in html
+    assert 'href="/history/imports/"' in html
 
 
 def test_anonymous_visitors_see_no_add_buttons_and_are_sent_to_sign_in(client):

@@ -49,9 +49,12 @@ class Command(BaseCommand):
             def progress(value: int) -> None:
                 bar.update(value - bar.n)
 
-            listen_import = listen_import_process(import_id=listen_import.pk, on_progress=progress)
+            import_id = listen_import.pk
+            listen_import = listen_import_process(import_id=import_id, on_progress=progress)
+        if listen_import is None:
+            raise CommandError(f"Import #{import_id} was undone while it was being processed.")
         if listen_import.status != "done":
-            raise CommandError(f"Import #{listen_import.pk} failed: {listen_import.error}")
+            raise CommandError(f"Import #{import_id} failed: {listen_import.error}")
         self.stdout.write(
             self.style.SUCCESS(
                 f"{listen_import.listens} listens: {listen_import.matched} matched, "
