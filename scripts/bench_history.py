@@ -8,8 +8,9 @@ catalog (3,236 tracks), creates one listener per client, starts the ASGI server 
 the per-user throttle raised out of the way, and lets ``--clients`` threads (default 16) each
 send ``--requests`` adds (default 300) as their own listener over one keep-alive connection,
 each request sent as soon as the previous answer arrived (a closed loop: the server is kept
-saturated, so latency is about clients ÷ throughput), or ``--think-ms`` after it (listeners who
-pause between adds: latency at a load the server keeps up with).
+saturated, so latency is about clients ÷ throughput), or after a pause of ``--think-ms`` on
+average (exponentially distributed, so the clients do not march in step: listeners who pause
+between adds, i.e. latency at a load the server keeps up with).
 
 Each client adds distinct tracks in a random order; when its history is full it clears it
 (``DELETE /api/v1/history/``, not timed) and goes on, so the timed requests are the real mix
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import io
 import json
 import os
 import random
@@ -72,6 +74,7 @@ def _setup(clients: int) -> tuple[list[str], list[int]]:
             str(ROOT / "catalog" / "data" / "demo_catalog.csv.gz"),
             "--no-progress",
             verbosity=0,
+            stdout=io.StringIO(),
         )
     tokens = []
     for number in range(1, clients + 1):
@@ -93,6 +96,8 @@ SERVER_ENV = {
     "ALLOWED_HOSTS": "127.0.0.1",
     "SECURE_SSL_REDIRECT": "0",
     "THROTTLE_USER": "10000000/minute",
+    "LOG_LEVEL": "ERROR",  # not a line per refused 51st add
+    "PYTHONWARNINGS": "ignore::UserWarning",  # WhiteNoise: no collectstatic here
 }
 
 
@@ -101,6 +106,8 @@ def _start_server(port: int, workers: int) -> subprocess.Popen:
         sys.executable, "-m", "uvicorn", "musicrec.asgi:application",
         "--host", "127.0.0.1", "--port", str(port), "--lifespan", "off",
         "--log-level", "warning", "--no-access-log", "--workers", str(workers),
+        # clients that pause keep their connection, as they would to a proxy in front
+        "--timeout-keep-alive", "300",
     ]  # fmt: skip
     server = subprocess.Popen(command, cwd=ROOT, env=os.environ)
     deadline = time.monotonic() + 60
@@ -129,6 +136,7 @@ class Client(threading.Thread):
         requests: int,
         warmup: int,
         think: float,
+        seed: int,
     ) -> None:
         super().__init__(daemon=True)
         self.port = port
@@ -137,6 +145,7 @@ class Client(threading.Thread):
         self.requests = requests
         self.warmup = warmup
         self.think = think
+        self.rng = random.Random(seed)
         self.latencies: dict[int, list[float]] = {}
         self.statuses: Counter[int] = Counter()
         self.error: BaseException | None = None
@@ -164,8 +173,8 @@ class Client(threading.Thread):
                     self._send(conn, "DELETE", None)
                 else:
                     position += 1
-                if self.think:
-                    time.sleep(self.think)
+                if self.think:  # exponential pauses: the clients do not march in step
+                    time.sleep(self.rng.expovariate(1 / self.think))
             conn.close()
         except BaseException as error:  # reported by the main thread
             self.error = error
@@ -203,8 +212,9 @@ def main() -> int:
                 requests=args.requests,
                 warmup=args.warmup,
                 think=args.think_ms / 1000,
+                seed=SEED + number,
             )
-            for token in tokens
+            for number, token in enumerate(tokens)
         ]
         started = time.perf_counter()
         for client in clients:

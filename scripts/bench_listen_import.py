@@ -119,6 +119,7 @@ def main() -> int:
             str(ROOT / "catalog" / "data" / "demo_catalog.csv.gz"),
             "--no-progress",
             verbosity=0,
+            stdout=io.StringIO(),
         )
     user, _ = User.objects.get_or_create(username="bench-listener", email="bench@example.com")
     data = build_csv(args.listens, args.listens_dir.resolve())
