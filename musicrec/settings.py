@@ -89,6 +89,7 @@ LOCAL_APPS = [
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
+    "musicrec.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -316,6 +317,10 @@ CATALOG_UPLOAD_MAX_BYTES = env.int("CATALOG_UPLOAD_MAX_BYTES", default=50 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = max(CATALOG_UPLOAD_MAX_BYTES, LISTEN_IMPORT_MAX_BYTES)
 FILE_UPLOAD_HANDLERS = ["musicrec.uploads.BoundedMemoryUploadHandler"]
 DATA_UPLOAD_MAX_NUMBER_FILES = 5
+
+# --------------------------------------------------------------------------- observability
+# /metrics (musicrec/metrics.py): "Authorization: Bearer <token>" required when DEBUG=0.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # --------------------------------------------------------------------------- logging
 LOGGING = {

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from musicrec.health import health
+from musicrec.metrics import metrics
 
 api_v1 = [
     path("", include("catalog.api.urls")),
@@ -20,6 +21,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("health/", health, name="health"),
+    path("metrics", metrics, name="metrics"),
 ]
 
 handler400 = "musicrec.views.bad_request"

@@ -1,0 +1,176 @@
+"""Prometheus metrics at ``GET /metrics`` (prometheus-client's text format).
+
+Two kinds of figures:
+
+* **Per process**, kept in memory: ``musicrec_http_requests_total`` and
+  ``musicrec_http_request_duration_seconds`` by method, URL pattern (the route, never the raw
+  path, so the number of series stays bounded) and status, plus prometheus-client's process
+  figures (CPU, memory, open files). With several web processes each answers for itself:
+  scrape each process (one per container is the usual deployment), or read these as a sample.
+* **Of the whole deployment**, read from PostgreSQL and Redis at each scrape (a handful of
+  index-backed queries, a few milliseconds): whether the database, Redis and the broker answer,
+  listeners, catalog tracks, history entries, interaction events of the last hour by kind,
+  listening imports by status, and the Celery queue's length.
+
+Access: open with ``DEBUG=1``; in production ``METRICS_TOKEN`` must be set and sent as
+``Authorization: Bearer <token>`` (without a token configured, ``/metrics`` answers 403).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from musicrec.health import service_status
+
+logger = logging.getLogger(__name__)
+
+REQUESTS = Counter(
+    "musicrec_http_requests",
+    "HTTP requests answered by this process.",
+    ["method", "route", "status"],
+)
+LATENCY = Histogram(
+    "musicrec_http_request_duration_seconds",
+    "Time from the request reaching Django to the response leaving it, by route.",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def _route(request: HttpRequest) -> str:
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return "unmatched"  # 404s of unknown paths: one series, whatever the path
+    return "/" + match.route if match.route else match.view_name or "unnamed"
+
+
+class MetricsMiddleware:
+    """Counts and times every request (first in the middleware list, so it sees them all)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        method = request.method if request.method in _METHODS else "other"
+        route = _route(request)
+        LATENCY.labels(method, route).observe(time.perf_counter() - started)
+        REQUESTS.labels(method, route, str(response.status_code)).inc()
+        return response
+
+
+class DeploymentCollector(Collector):
+    """Figures of the whole deployment, read at scrape time."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        up = GaugeMetricFamily(
+            "musicrec_service_up",
+            "1 when the service answers (as /health/ checks).",
+            labels=["service"],
+        )
+        states = service_status()
+        for name, state in states.items():
+            up.add_metric([name], 1.0 if state == "ok" else 0.0)
+        yield up
+        if states.get("database") == "ok":
+            try:
+                yield from _database_figures()
+            except Exception:  # a scrape must not fail because one query did
+                logger.exception("metrics: database figures failed")
+        if states.get("broker") == "ok":
+            try:
+                yield _queue_length()
+            except Exception:
+                logger.exception("metrics: queue length failed")
+
+
+def _database_figures() -> Iterator[GaugeMetricFamily]:
+    since = timezone.now() - timedelta(hours=1)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT (SELECT count(*) FROM accounts_user WHERE is_active),
+                   (SELECT count(*) FROM catalog_track),
+                   (SELECT count(*) FROM history_historyentry)
+            """
+        )
+        listeners, tracks, entries = cursor.fetchone()
+        cursor.execute(
+            "SELECT kind, count(*) FROM history_interaction WHERE recorded_at >= %s GROUP BY kind",
+            [since],
+        )
+        recent = dict(cursor.fetchall())
+        cursor.execute("SELECT status, count(*) FROM history_listenimport GROUP BY status")
+        imports = dict(cursor.fetchall())
+    yield GaugeMetricFamily("musicrec_listeners", "Active listener accounts.", value=listeners)
+    yield GaugeMetricFamily("musicrec_catalog_tracks", "Tracks in the catalog.", value=tracks)
+    yield GaugeMetricFamily(
+        "musicrec_history_entries", "Entries in all listening histories.", value=entries
+    )
+    from history.models import Interaction, ListenImport
+
+    events = GaugeMetricFamily(
+        "musicrec_interactions_last_hour",
+        "Interaction events recorded in the last hour, by kind.",
+        labels=["kind"],
+    )
+    for kind in Interaction.Kind.values:
+        events.add_metric([kind], recent.get(kind, 0))
+    yield events
+    by_status = GaugeMetricFamily(
+        "musicrec_listen_imports", "Listening-data imports by status.", labels=["status"]
+    )
+    for status in ListenImport.Status.values:
+        by_status.add_metric([status], imports.get(status, 0))
+    yield by_status
+
+
+def _queue_length() -> GaugeMetricFamily:
+    from musicrec.celery import app
+
+    with app.connection_for_read() as conn:
+        waiting = conn.default_channel.client.llen(app.conf.task_default_queue)
+    return GaugeMetricFamily(
+        "musicrec_celery_queue_length", "Tasks waiting in the Celery queue.", value=waiting
+    )
+
+
+_collector = DeploymentCollector()
+REGISTRY.register(_collector)
+
+
+def _authorised(request: HttpRequest) -> bool:
+    if settings.DEBUG and not settings.METRICS_TOKEN:
+        return True
+    if not settings.METRICS_TOKEN:
+        return False
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and secrets.compare_digest(token, settings.METRICS_TOKEN)
+
+
+@never_cache
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    if not _authorised(request):
+        return HttpResponse(
+            "Metrics need METRICS_TOKEN, sent as 'Authorization: Bearer <token>'.\n",
+            status=403,
+            content_type="text/plain; charset=utf-8",
+        )
+    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
