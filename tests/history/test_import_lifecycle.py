@@ -3,15 +3,18 @@ finished (resumed by beat), failures, the offer's answer, the imports page's que
 
 from __future__ import annotations
 
+import json
+import threading
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from catalog.models import Track
 from history.import_tasks import process_listen_import, resume_listen_imports
 from history.imports.services import (
     listen_import_create,
@@ -94,6 +97,64 @@ def test_undoing_a_pending_import_cancels_it_and_its_task_finds_nothing(user):
     assert process_listen_import.apply(args=[listen_import.pk]).get() == "gone"
     assert listen_import_process(import_id=listen_import.pk) is None
     assert not Interaction.objects.filter(user=user).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_undo_racing_the_worker_is_refused_and_the_import_completes(django_user_model):
+    """Real threads and connections: the worker has claimed the import and is about to store
+    its plays when the listener undoes it from another request."""
+    listener = django_user_model.objects.create_user("racer", "r@example.com", "pw-Racer-4242")
+    # transactional tests flush the database afterwards: they bring their own tracks
+    spotify_ids = [f"UndoRace{n:014d}" for n in range(3)]
+    Track.objects.bulk_create(
+        Track(spotify_id=sid, title=f"Race {n}", duration_ms=200_000)
+        for n, sid in enumerate(spotify_ids)
+    )
+    lines = [
+        json.dumps(
+            {
+                "listened_at": 1_700_000_000 + n,
+                "track_metadata": {
+                    "artist_name": "Racer",
+                    "track_name": f"Race {n}",
+                    "additional_info": {"spotify_id": sid},
+                },
+            }
+        )
+        for n, sid in enumerate(spotify_ids)
+    ]
+    upload = SimpleUploadedFile("listens.jsonl", "\n".join(lines).encode())
+    listen_import = listen_import_create(user=listener, file=upload, enqueue=False)
+    storing, undo_answered = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def on_progress(value: int) -> None:
+        if value == 60:  # matched; the plays are written next
+            storing.set()
+            assert undo_answered.wait(timeout=30)
+
+    def undo() -> None:
+        try:
+            assert storing.wait(timeout=30)
+            outcome["removed"] = listen_import_undo(user=listener, import_id=listen_import.pk)
+        except ApplicationError as exc:
+            outcome["code"] = exc.code
+        finally:
+            connections.close_all()
+            undo_answered.set()
+
+    other_request = threading.Thread(target=undo)
+    other_request.start()
+    result = listen_import_process(import_id=listen_import.pk, on_progress=on_progress)
+    other_request.join()
+
+    assert outcome == {"code": "import_processing"}
+    assert result.status == "done"
+    assert Interaction.objects.filter(listen_import_id=listen_import.pk).count() == 3
+    # once done, the undo goes through and leaves nothing behind
+    assert listen_import_undo(user=listener, import_id=listen_import.pk) == 3
+    assert not ListenImport.objects.filter(pk=listen_import.pk).exists()
+    assert not Interaction.objects.filter(user=listener).exists()
 
 
 # ------------------------------------------------------------------------------------ resume
