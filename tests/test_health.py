@@ -37,6 +37,7 @@ def test_health_names_redis_when_it_is_stopped(client, own_redis):
     from musicrec.celery import app
 
     instance, url = own_redis
+    original_broker = app.conf.broker_url  # restored after: later tests use the real broker
     with override_settings(**_settings_for(url)):
         app.conf.broker_url = url
         try:
@@ -47,9 +48,7 @@ def test_health_names_redis_when_it_is_stopped(client, own_redis):
             assert embedded.stop_redis(instance)
             response = client.get("/health/")
         finally:
-            from django.conf import settings
-
-            app.conf.broker_url = settings.CELERY_BROKER_URL
+            app.conf.broker_url = original_broker
 
     # then
     body = response.json()
