@@ -9,8 +9,12 @@ from django.conf import settings
 
 from history.imports.services import listen_import_process, listen_imports_resume
 
+# Well below LISTEN_IMPORT_STALE_AFTER (30 min): an import is only resumed once no worker can
+# still be on it. A 50 MB export takes about a minute.
+PROCESS_TIME_LIMIT = 15 * 60
 
-@shared_task(name="history.process_listen_import")
+
+@shared_task(name="history.process_listen_import", time_limit=PROCESS_TIME_LIMIT)
 def process_listen_import(import_id: int) -> str:
     """Process one uploaded export (parse, match, store its plays).
 
@@ -18,7 +22,8 @@ def process_listen_import(import_id: int) -> str:
     Running it twice is safe: the service claims the import with a conditional UPDATE and
     leaves an import that is processing, done or failed alone. Not retried automatically: a
     failure is recorded on the import (status ``failed`` with a message) for the listener to
-    see; an import whose worker died is sent again by ``history.resume_listen_imports``.
+    see; an import whose worker died (or that ran past ``PROCESS_TIME_LIMIT``) is sent again by
+    ``history.resume_listen_imports``, at most ``LISTEN_IMPORT_MAX_ATTEMPTS`` times in all.
     """
     listen_import = listen_import_process(import_id=import_id)
     return listen_import.status if listen_import is not None else "gone"
@@ -33,5 +38,6 @@ def resume_listen_imports() -> int:
         listen_imports_resume(
             pending_after=timedelta(seconds=settings.LISTEN_IMPORT_PENDING_AFTER),
             stale_after=timedelta(seconds=settings.LISTEN_IMPORT_STALE_AFTER),
+            max_attempts=settings.LISTEN_IMPORT_MAX_ATTEMPTS,
         )
     )

@@ -158,6 +158,8 @@ class ListenImport(models.Model):
     data = models.BinaryField(null=True, blank=True, editable=False)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     progress = models.PositiveSmallIntegerField(default=0)
+    # how many times a worker has claimed it (a worker that died leaves it "processing")
+    attempts = models.PositiveSmallIntegerField(default=0)
     listens = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
     matched = models.PositiveIntegerField(default=0)

@@ -12,10 +12,12 @@ from channels.routing import ProtocolTypeRouter, URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator
 
 from musicrec.routing import websocket_urlpatterns
+from musicrec.uploads import RequestBodyLimit
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Django would spool a large body to a temporary file before any check: refuse it first
+        "http": RequestBodyLimit(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

@@ -7,10 +7,11 @@ Two kinds of figures:
   path, so the number of series stays bounded) and status, plus prometheus-client's process
   figures (CPU, memory, open files). With several web processes each answers for itself:
   scrape each process (one per container is the usual deployment), or read these as a sample.
-* **Of the whole deployment**, read from PostgreSQL and Redis at each scrape (a handful of
-  index-backed queries, a few milliseconds): whether the database, Redis and the broker answer,
-  listeners, catalog tracks, history entries, interaction events of the last hour by kind,
-  listening imports by status, and the Celery queue's length.
+* **Of the whole deployment**, read from PostgreSQL and Redis at each scrape: whether the
+  database, Redis and the broker answer (the /health/ checks), exact counts of
+  listeners, catalog tracks and history entries (whole-table counts, a scan each: their cost
+  grows with the tables), interaction events of the last hour by kind (the
+  ``recorded_at`` index), listening imports by status, and the Celery queue's length.
 
 Access: open with ``DEBUG=1``; in production ``METRICS_TOKEN`` must be set and sent as
 ``Authorization: Bearer <token>`` (without a token configured, ``/metrics`` answers 403).
@@ -161,7 +162,10 @@ def _authorised(request: HttpRequest) -> bool:
     if not settings.METRICS_TOKEN:
         return False
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and secrets.compare_digest(token, settings.METRICS_TOKEN)
+    # bytes: compare_digest refuses non-ASCII str (a stray header must be a 403, not a 500)
+    return scheme.lower() == "bearer" and secrets.compare_digest(
+        token.encode(), settings.METRICS_TOKEN.encode()
+    )
 
 
 @never_cache

@@ -131,7 +131,8 @@ DATABASES = {"default": env.db("DATABASE_URL")}
 # A connection pool per process (psycopg_pool). Under ASGI, Django runs each request's sync code
 # in a thread of its own, so persistent per-thread connections (CONN_MAX_AGE > 0) pile up until
 # PostgreSQL refuses new clients; the pool hands connections back at the end of each request.
-# DB_POOL=0 turns it off (then CONN_MAX_AGE applies, e.g. behind PgBouncer).
+# DB_POOL=0 turns it off (then CONN_MAX_AGE applies): for Celery workers and beat (Celery closes
+# the pool around every task in a prefork child; the launcher sets it) and behind PgBouncer.
 if env.bool("DB_POOL", default=True):
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
@@ -218,6 +219,8 @@ LISTEN_IMPORT_MAX_BYTES = env.int("LISTEN_IMPORT_MAX_BYTES", default=50 * 1024 *
 # processing this long (its worker died; processing a 50 MB export takes about a minute).
 LISTEN_IMPORT_PENDING_AFTER = env.int("LISTEN_IMPORT_PENDING_AFTER", default=10 * 60)
 LISTEN_IMPORT_STALE_AFTER = env.int("LISTEN_IMPORT_STALE_AFTER", default=30 * 60)
+# … at most this many times in all; then it is marked failed.
+LISTEN_IMPORT_MAX_ATTEMPTS = env.int("LISTEN_IMPORT_MAX_ATTEMPTS", default=3)
 
 # --------------------------------------------------------------------------- auth
 AUTH_USER_MODEL = "accounts.User"
@@ -284,6 +287,8 @@ REST_FRAMEWORK = {
         "user": env.str("THROTTLE_USER", default="600/minute"),
         # sign-up, token and refresh endpoints (per client address or user)
         "auth": env.str("THROTTLE_AUTH", default="20/minute"),
+        # listening-data uploads per listener
+        "imports": env.str("THROTTLE_IMPORTS", default="30/hour"),
     },
     "NUM_PROXIES": env.int("NUM_PROXIES", default=None),
 }
@@ -312,11 +317,13 @@ IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 CATALOG_UPLOAD_MAX_BYTES = env.int("CATALOG_UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
-# Uploads are held in memory only (musicrec/uploads.py): at most this much of each file is kept,
-# enough for the largest upload any form accepts; a larger file is refused by its form.
-FILE_UPLOAD_MAX_MEMORY_SIZE = max(CATALOG_UPLOAD_MAX_BYTES, LISTEN_IMPORT_MAX_BYTES)
+# Uploads are held in memory only (musicrec/uploads.py): the largest upload any form accepts plus
+# 1 MB for the multipart envelope. A request body over REQUEST_MAX_BYTES is refused (413) before it
+# is read; a file over its form's own limit is refused by the form.
+FILE_UPLOAD_MAX_MEMORY_SIZE = max(CATALOG_UPLOAD_MAX_BYTES, LISTEN_IMPORT_MAX_BYTES) + 1024 * 1024
+REQUEST_MAX_BYTES = FILE_UPLOAD_MAX_MEMORY_SIZE
 FILE_UPLOAD_HANDLERS = ["musicrec.uploads.BoundedMemoryUploadHandler"]
-DATA_UPLOAD_MAX_NUMBER_FILES = 5
+DATA_UPLOAD_MAX_NUMBER_FILES = 1  # every upload form takes one file: memory per request is bounded
 
 # --------------------------------------------------------------------------- observability
 # /metrics (musicrec/metrics.py): "Authorization: Bearer <token>" required when DEBUG=0.

@@ -121,8 +121,16 @@ def run() -> int:
                 "--pidfile", str(instance.root / "celerybeat.pid"),
             ],
         }  # fmt: skip
+        # Celery closes Django's connection pool around every task in a prefork child, so a pool
+        # there would be rebuilt per task: workers and beat use plain connections.
+        celery_env = {**os.environ, "DB_POOL": "0"}
         for name, command in commands.items():
-            processes[name] = subprocess.Popen(command, cwd=BASE_DIR, start_new_session=True)
+            processes[name] = subprocess.Popen(
+                command,
+                cwd=BASE_DIR,
+                start_new_session=True,
+                env=os.environ if name == "web" else celery_env,
+            )
         _pids_file(instance).write_text(
             "\n".join(str(proc.pid) for proc in processes.values()) + "\n"
         )

@@ -14,7 +14,7 @@ between adds, i.e. latency at a load the server keeps up with).
 
 Each client adds distinct tracks in a random order; when its history is full it clears it
 (``DELETE /api/v1/history/``, not timed) and goes on, so the timed requests are the real mix
-of a filling history: mostly 201 adds, the 44th–50th with their warning, plus one 51st add per
+of a filling history: mostly 201 adds, the 45th–50th with their warning, plus one 51st add per
 fill that is refused with a 400. Latency is measured by the client, from sending the request to
 having read the whole answer. The first ``--warmup`` requests of each client are not counted.
 """

@@ -63,6 +63,7 @@ def test_requests_are_counted_by_route_not_by_raw_path(client, settings):
         ("", "", 403),  # production without a token configured: closed
         ("s3cret-metrics", "", 403),
         ("s3cret-metrics", "Bearer wrong", 403),
+        ("s3cret-metrics", "Bearer été", 403),
         ("s3cret-metrics", "Bearer s3cret-metrics", 200),
     ],
 )

@@ -15,6 +15,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
 from history.api.import_serializers import (
@@ -48,6 +49,14 @@ def _detail(request: Request, listen_import: ListenImport) -> dict[str, Any]:
 class ListenImportListView(APIView):
     permission_classes = [IsAuthenticated]
     parser_classes = [MultiPartParser, FormParser]
+    throttle_scope = "imports"
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        """Uploads are heavy (the whole file is checked in the request): their own rate."""
+        throttles = super().get_throttles()
+        if self.request.method == "POST":
+            throttles.append(ScopedRateThrottle())
+        return throttles
 
     @extend_schema(
         responses={200: ListenImportSerializer(many=True), 401: ERROR_RESPONSE},

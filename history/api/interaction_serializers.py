@@ -78,9 +78,12 @@ def _bound(raw: str, *, end: bool) -> dt.datetime:
     except ValueError:
         moment = day = None
     if day is not None:
-        if end:
-            day += dt.timedelta(days=1)
-        return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+        try:
+            if end:
+                day += dt.timedelta(days=1)
+            return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+        except OverflowError:
+            raise serializers.ValidationError("This date is out of range.") from None
     if moment is None:
         raise serializers.ValidationError("An ISO date (2025-01-31) or date-time.")
     return timezone.make_aware(moment) if timezone.is_naive(moment) else moment

@@ -58,7 +58,8 @@ stored or deflated (what Spotify, ListenBrainz and every common zip tool write).
 ``listenbrainz`` — ListenBrainz listens export, a JSON array or JSON lines of
 ``{"listened_at", "track_metadata": {"artist_name", "track_name", "additional_info":
 {"spotify_id", "duration_ms", …}}}``; the ``{"payload": {"listens": [...]}}`` API shape is accepted
-too. ``duration_ms`` is the track's length, not how long it was heard.
+too. ``duration_ms`` is the track's length, not how long it was heard: the listened time stays
+unknown (as for ``.scrobbler.log``).
 
 ``scrobbler_log`` — Audioscrobbler 1.1 ``.scrobbler.log`` (Rockbox and portable players). Its
 times are Unix-style seconds: UTC when the header says ``#TZ/UTC``; with ``#TZ/UNKNOWN`` they are
@@ -98,11 +99,11 @@ FORMAT_LABELS = {
 }
 
 # A ZIP's JSON members may unpack to at most this much in all. Each member is decoded whole
-# (bytes, then str, then Python objects at several times the size of its text), one member at a
-# time, in the upload request and again in the worker; a real ten-year Spotify extended history
-# is about 100 MB of JSON, so 200 MB leaves room for that and keeps a "zip bomb" from exhausting
-# either process.
-MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
+# (bytes, then str, then Python objects: up to ~6× the size of its text for tiny entries), one
+# member at a time, in the upload request and again in the worker. A ten-year Spotify extended
+# history is about 100 MB of JSON (yearly files of 5–15 MB); a larger archive is refused, and its
+# JSON files can be uploaded one by one (the listens of overlapping files are stored once).
+MAX_UNZIPPED_BYTES = 100 * 1024 * 1024
 # zipfile bounds what one read of a deflated member inflates to, but not of bzip2/LZMA members,
 # which could inflate far past the declared size before being cut: only these two are read.
 _ZIP_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
@@ -383,7 +384,7 @@ def _json_listen(kind: str, item: dict[str, Any], number: int, latest: datetime)
         info = metadata.get("additional_info")
         info = info if isinstance(info, dict) else {}
         when, spotify_uri = item["listened_at"], info.get("spotify_id")
-        ms = _ms(info.get("duration_ms"))  # the track's length, not time played: kept as is
+        ms = None  # its duration_ms is the track's length, not how long it was heard
     if not artist or not title:
         return None
     try:

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
@@ -172,7 +173,11 @@ def listen_import_process(
     message and no play of it exists.
     """
     claimed = ListenImport.objects.filter(pk=import_id, status=ListenImport.Status.PENDING).update(
-        status=ListenImport.Status.PROCESSING, progress=0, started_at=timezone.now(), error=""
+        status=ListenImport.Status.PROCESSING,
+        progress=0,
+        started_at=timezone.now(),
+        error="",
+        attempts=F("attempts") + 1,
     )
     listen_import = ListenImport.objects.filter(pk=import_id).first()
     if listen_import is None:  # undone (or the account deleted) before a worker got to it
@@ -203,14 +208,18 @@ def _fail(listen_import: ListenImport, message: str) -> None:
     )
 
 
-def listen_imports_resume(*, pending_after: timedelta, stale_after: timedelta) -> list[int]:
+def listen_imports_resume(
+    *, pending_after: timedelta, stale_after: timedelta, max_attempts: int = 3
+) -> list[int]:
     """Send again the imports no worker is working on; return their ids.
 
     * ``pending`` for longer than ``pending_after``: the task was never sent (the broker was
       down at upload) or was lost;
-    * ``processing`` for longer than ``stale_after``: the worker died mid-way. Its plays were
-      written in one transaction that never committed, so the import starts over from
-      ``pending``.
+    * ``processing`` for longer than ``stale_after``: the worker died mid-way (or hit the task's
+      time limit, which is shorter). Its plays were written in one transaction that never
+      committed, so the import starts over from ``pending`` — unless it has been tried
+      ``max_attempts`` times already: then it is ``failed`` (a file that kills its worker must
+      not be retried forever).
 
     Safe to run at any time: a worker claims an import with a conditional UPDATE, so an import
     sent twice is processed once.
@@ -219,9 +228,17 @@ def listen_imports_resume(*, pending_after: timedelta, stale_after: timedelta) -
     from musicrec.queue import enqueue
 
     now = timezone.now()
-    ListenImport.objects.filter(
+    stale = ListenImport.objects.filter(
         status=ListenImport.Status.PROCESSING, started_at__lt=now - stale_after
-    ).update(status=ListenImport.Status.PENDING, progress=0, started_at=None)
+    )
+    stale.filter(attempts__gte=max_attempts).update(
+        status=ListenImport.Status.FAILED,
+        error=f"Processing this file did not finish in {max_attempts} attempts; it may be too "
+        "large. Try its files one by one.",
+        finished_at=now,
+        data=None,
+    )
+    stale.update(status=ListenImport.Status.PENDING, progress=0, started_at=None)
     ids = list(
         ListenImport.objects.filter(
             status=ListenImport.Status.PENDING, created_at__lt=now - pending_after

@@ -1,5 +1,6 @@
-"""``{% history_state as state %}``: the signed-in listener's history size and track ids, for
-"Add to history" buttons (read once per request, however many buttons a page shows)."""
+"""``{% history_state_of_listener as history %}``: the signed-in listener's history size and
+track ids, for "Add to history" buttons (read once per request, however many buttons a page
+shows)."""
 
 from __future__ import annotations
 

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, connections
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from rest_framework.throttling import ScopedRateThrottle
 
 from catalog.models import Track
 from history.import_tasks import process_listen_import, resume_listen_imports
@@ -45,6 +47,14 @@ def _age(listen_import: ListenImport, *, minutes: int, status: str) -> None:
     then = timezone.now() - timedelta(minutes=minutes)
     ListenImport.objects.filter(pk=listen_import.pk).update(
         status=status, created_at=then, started_at=then if status == "processing" else None
+    )
+
+
+def _claim_and_die(import_id: int) -> None:
+    """What a worker's claim does before the worker dies: pending → processing, one more
+    attempt."""
+    ListenImport.objects.filter(pk=import_id, status="pending").update(
+        status="processing", started_at=timezone.now(), attempts=F("attempts") + 1
     )
 
 
@@ -186,6 +196,34 @@ def test_resume_sends_again_old_pending_and_stale_processing_imports_only(user):
 
 
 @pytest.mark.django_db
+def test_an_import_that_keeps_killing_its_worker_fails_after_three_attempts(user):
+    listen_import = _pending(user)
+    for attempt in (1, 2, 3):
+        # a worker claims it, then dies (the claim counts the attempt)
+        ListenImport.objects.filter(pk=listen_import.pk).update(status="pending")
+        _claim_and_die(listen_import.pk)
+        _age(listen_import, minutes=31, status="processing")
+        resumed = listen_imports_resume(
+            pending_after=timedelta(minutes=10), stale_after=timedelta(minutes=30)
+        )
+        listen_import.refresh_from_db()
+        assert listen_import.attempts == attempt
+        if attempt < 3:
+            assert resumed == [listen_import.pk]
+            assert listen_import.status == "pending"
+
+    assert resumed == []
+    assert listen_import.status == "failed"
+    assert "3 attempts" in listen_import.error
+    assert listen_import.data is None
+
+
+def test_the_import_task_has_a_time_limit_below_the_staleness_threshold(settings):
+    assert process_listen_import.time_limit == 15 * 60
+    assert process_listen_import.time_limit < settings.LISTEN_IMPORT_STALE_AFTER
+
+
+@pytest.mark.django_db
 def test_a_resumed_import_is_processed_once_and_completely(user):
     crashed = _pending(user)
     _age(crashed, minutes=31, status="processing")
@@ -196,6 +234,7 @@ def test_a_resumed_import_is_processed_once_and_completely(user):
 
     crashed.refresh_from_db()
     assert (crashed.matched, crashed.created, crashed.duplicates) == (4, 4, 0)
+    assert crashed.attempts == 1
     assert Interaction.objects.filter(listen_import=crashed).count() == 4
 
 
@@ -274,3 +313,19 @@ def test_the_imports_page_reads_a_constant_number_of_queries(client, user):
 
     assert page.content.decode().count('class="offer"') == 6
     assert len(six) == len(one)
+
+
+@pytest.mark.django_db
+def test_uploads_have_their_own_rate_but_reading_imports_does_not(api_client, user, monkeypatch):
+    # DRF reads the rates once, into the throttle class
+    rates = {**ScopedRateThrottle.THROTTLE_RATES, "imports": "2/hour"}
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", rates)
+    api_client.force_authenticate(user)
+
+    def upload() -> int:
+        file = SimpleUploadedFile(CSV, (FIXTURES / CSV).read_bytes())
+        return api_client.post("/api/v1/imports/", {"file": file}, format="multipart").status_code
+
+    assert [upload(), upload(), upload()] == [202, 202, 429]
+    assert api_client.get("/api/v1/imports/").status_code == 200
+    assert ListenImport.objects.filter(user=user).count() == 2

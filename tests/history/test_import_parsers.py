@@ -257,10 +257,10 @@ def test_each_zip_member_is_decompressed_once_per_call(monkeypatch):
 
 
 # ------------------------------------------------------------------------------------ 3. ZIP limit
-def test_a_zip_declaring_more_than_200_mb_of_json_is_refused_before_reading_it():
-    declared = 200 * 2**20 + 1
+def test_a_zip_declaring_more_than_100_mb_of_json_is_refused_before_reading_it():
+    declared = 100 * 2**20 + 1
     data = _patch_headers(SPOTIFY_ZIP, local=22, central=24, value=declared, fmt="<I")
-    assert _refusal(data) == "The ZIP archive unpacks to more than 200 MB of JSON."
+    assert _refusal(data) == "The ZIP archive unpacks to more than 100 MB of JSON."
 
 
 # ------------------------------------------------------------------------------------ 4. 30 s rule
@@ -274,8 +274,8 @@ def test_spotify_plays_shorter_than_30_seconds_are_not_listens():
     assert extended == [None, None, Listen(at, "A", "B", "1eT2CjXwFXNx6oY5ydvzKU", 30_000)]
 
 
-def test_listenbrainz_duration_is_the_track_length_and_is_kept():
-    assert _listens(_jsonl([_brainz(duration_ms=1_000)])) == [Listen(AT, "A", "B", "", 1_000)]
+def test_listenbrainz_duration_is_the_track_length_not_the_time_heard():
+    assert _listens(_jsonl([_brainz(duration_ms=1_000)])) == [Listen(AT, "A", "B", "", None)]
 
 
 # ------------------------------------------------------------------------------------ 5. time range

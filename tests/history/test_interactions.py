@@ -239,6 +239,8 @@ def test_api_list_newest_first_with_filters(api_client, user):
         {"since": "yesterday"},
         {"since": "2025-13-45"},
         {"until": "2025-02-30"},
+        {"until": "9999-12-31"},
+        {"since": "9999-12-31T23:59:59+99:00"},
         {"since": "2025-03-01", "until": "2025-02-01"},
         {"page": "x"},
     ],
