@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import io
 import json
 import os
 import random
@@ -36,6 +35,8 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+
+from benchlib import django_setup_with_demo_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 20261128
@@ -56,26 +57,13 @@ def _percentile(values: list[float], pct: float) -> float:
 def _setup(clients: int) -> tuple[list[str], list[int]]:
     """Catalog, listeners and one access token per listener (no HTTP sign-in: its throttle is
     not what is measured)."""
-    sys.path.insert(0, str(ROOT))
     os.environ.update(SERVER_ENV)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "musicrec.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    django_setup_with_demo_catalog()
     from rest_framework_simplejwt.tokens import RefreshToken
 
     from accounts.models import User
     from catalog.models import Track
 
-    if not Track.objects.exists():
-        call_command(
-            "import_catalog",
-            str(ROOT / "catalog" / "data" / "demo_catalog.csv.gz"),
-            "--no-progress",
-            verbosity=0,
-            stdout=io.StringIO(),
-        )
     tokens = []
     for number in range(1, clients + 1):
         user, _ = User.objects.get_or_create(

@@ -18,13 +18,13 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import os
 import random
-import sys
 import time
 import unicodedata
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from benchlib import django_setup_with_demo_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 # Inside the listens dataset folder: the Last.fm 1K sample (user, time, artist id, artist name,
@@ -100,27 +100,13 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "musicrec.settings")
-    import django
-
-    django.setup()
+    django_setup_with_demo_catalog()
     from django.core.files.uploadedfile import SimpleUploadedFile
-    from django.core.management import call_command
 
     from accounts.models import User
-    from catalog.models import Track
     from history.imports.services import listen_import_create, listen_import_process
     from history.models import Interaction
 
-    if not Track.objects.exists():
-        call_command(
-            "import_catalog",
-            str(ROOT / "catalog" / "data" / "demo_catalog.csv.gz"),
-            "--no-progress",
-            verbosity=0,
-            stdout=io.StringIO(),
-        )
     user, _ = User.objects.get_or_create(username="bench-listener", email="bench@example.com")
     data = build_csv(args.listens, args.listens_dir.resolve())
     print(f"file: {args.listens:,} listens, {len(data) / 1e6:.1f} MB (Last.fm CSV)")
