@@ -24,9 +24,12 @@ from musicrec.errors import ApplicationError
 @dataclass(frozen=True)
 class HistoryChange:
     entry: HistoryEntry | None
-    created: bool
     count: int
     added: int = 0  # how many entries this change added
+
+    @property
+    def created(self) -> bool:
+        return self.added > 0
 
     @property
     def remaining(self) -> int:
@@ -73,12 +76,12 @@ def history_entry_add(*, user: User, track_id: int) -> HistoryChange:
     if track.pk in slots:
         existing = HistoryEntry.objects.get(user=user, track=track)
         existing.track = track
-        return HistoryChange(entry=existing, created=False, count=len(used))
+        return HistoryChange(entry=existing, count=len(used))
     if len(used) >= HISTORY_LIMIT:
         raise _full_error(len(used))
     slot = min(set(range(1, HISTORY_LIMIT + 1)) - used)
     entry = HistoryEntry.objects.create(user=user, track=track, slot=slot)
-    return HistoryChange(entry=entry, created=True, count=len(used) + 1, added=1)
+    return HistoryChange(entry=entry, count=len(used) + 1, added=1)
 
 
 @transaction.atomic
@@ -114,7 +117,7 @@ def history_entries_add(*, user: User, track_ids: Iterable[int]) -> HistoryChang
             for track_id, slot in zip(new, free, strict=False)
         ]
     )
-    return HistoryChange(entry=None, created=bool(new), count=len(used) + len(new), added=len(new))
+    return HistoryChange(entry=None, count=len(used) + len(new), added=len(new))
 
 
 @transaction.atomic
