@@ -6,9 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm
 from django.core.cache import cache
 from django.core.management import call_command
+from django.test import Client
 from rest_framework.test import APIClient
+
+from tests.accounts.factories import StaffFactory, SuperuserFactory, UserFactory
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEMO_CATALOG = BASE_DIR / "catalog" / "data" / "demo_catalog.csv.gz"
@@ -22,6 +27,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
         call_command("import_catalog", str(DEMO_CATALOG), "--no-progress", verbosity=0)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hasher():
+    """MD5 for the whole suite: PBKDF2's 1M iterations would cost ~0.3 s per sign-in."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    get_hashers.cache_clear()
+    get_hashers_by_algorithm.cache_clear()
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     cache.clear()
@@ -31,16 +44,82 @@ def _clear_cache():
 
 @pytest.fixture
 def api_client() -> APIClient:
+    """An anonymous API client."""
     return APIClient()
 
 
 @pytest.fixture
-def user(db, django_user_model):
-    return django_user_model.objects.create_user("listener", "listener@example.com", "pw-Listen-42")
+def listener(db):
+    """A signed-up listener (password ``tests.accounts.factories.PASSWORD``)."""
+    return UserFactory(username="listener", email="listener@example.com")
 
 
 @pytest.fixture
-def staff_user(db, django_user_model):
-    return django_user_model.objects.create_user(
-        "curator", "curator@example.com", "pw-Curate-42", is_staff=True, is_superuser=True
-    )
+def user(listener):
+    """The same listener under its older name."""
+    return listener
+
+
+@pytest.fixture
+def other_listener(db):
+    """A second listener, to prove one never sees or changes the other's data."""
+    return UserFactory(username="other", email="other@example.com")
+
+
+@pytest.fixture
+def curator(db):
+    """A staff member without superuser rights."""
+    return StaffFactory(username="curator", email="curator@example.com")
+
+
+@pytest.fixture
+def superuser(db):
+    return SuperuserFactory(username="admin", email="admin@example.com")
+
+
+@pytest.fixture
+def staff_user(superuser):
+    """A superuser curator (the admin tests that need every permission)."""
+    return superuser
+
+
+def _api_as(user) -> APIClient:
+    api = APIClient()
+    api.force_authenticate(user)
+    return api
+
+
+def _web_as(user) -> Client:
+    web = Client()
+    web.force_login(user)
+    return web
+
+
+@pytest.fixture
+def listener_api(listener) -> APIClient:
+    return _api_as(listener)
+
+
+@pytest.fixture
+def other_api(other_listener) -> APIClient:
+    return _api_as(other_listener)
+
+
+@pytest.fixture
+def listener_web(listener) -> Client:
+    return _web_as(listener)
+
+
+@pytest.fixture
+def other_web(other_listener) -> Client:
+    return _web_as(other_listener)
+
+
+@pytest.fixture
+def curator_web(curator) -> Client:
+    return _web_as(curator)
+
+
+@pytest.fixture
+def superuser_web(superuser) -> Client:
+    return _web_as(superuser)
