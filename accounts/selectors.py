@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.models import GenrePreference, User
 from accounts.validators import AGE_BANDS
 from catalog.models import Genre
+from musicrec import registry
 
 
 def listener_genres(*, user: User, kind: str) -> QuerySet[Genre]:
@@ -42,10 +43,12 @@ def age_band_expression() -> Case:
 
 
 def listener_export(*, user: User) -> dict[str, Any]:
-    """Everything stored about the listener, as JSON-ready data. Later apps add their parts
-    (history, interactions, playlists) here."""
+    """Everything stored about the listener, as JSON-ready data: the account's own keys, then
+    the parts the other apps register (``musicrec.registry.listener_export_parts``). Values of
+    long parts are iterators: write the export with ``musicrec.jsonstream.iter_json`` to keep
+    it out of memory."""
     prefs = listener_preferences(user=user)
-    return {
+    export: dict[str, Any] = {
         "exported_at": timezone.now().isoformat(),
         "account": {
             "id": user.pk,
@@ -72,32 +75,7 @@ def listener_export(*, user: User) -> dict[str, Any]:
             "activity": user.activity or None,
             "updated_at": user.context_updated_at.isoformat() if user.context_updated_at else None,
         },
-        **_listening_export(user),
     }
-
-
-def _listening_export(user: User) -> dict[str, Any]:
-    from history.models import HistoryEntry, Interaction, Opinion
-
-    return {
-        "history": [
-            {"track_id": e.track_id, "slot": e.slot, "added_at": e.added_at.isoformat()}
-            for e in HistoryEntry.objects.filter(user=user).order_by("slot")
-        ],
-        "interactions": [
-            {
-                "track_id": i.track_id,
-                "kind": i.kind,
-                "occurred_at": i.occurred_at.isoformat(),
-                "recorded_at": i.recorded_at.isoformat(),
-                "listened_ms": i.listened_ms,
-                "mood": i.mood or None,
-                "activity": i.activity or None,
-            }
-            for i in Interaction.objects.filter(user=user).order_by("occurred_at", "id").iterator()
-        ],
-        "opinions": [
-            {"track_id": o.track_id, "value": o.value, "updated_at": o.updated_at.isoformat()}
-            for o in Opinion.objects.filter(user=user).order_by("track_id")
-        ],
-    }
+    for part in registry.listener_export_parts:
+        export.update(part(user))
+    return export

@@ -26,7 +26,11 @@ DEMOGRAPHIC_FIELDS = ("age", "gender", "country", "occupation", "time_zone")
 CONTEXT_FIELDS = ("mood", "activity")
 
 
-def _locked(user: User) -> User:
+def listener_lock(*, user: User) -> User:
+    """Lock the listener's row (``SELECT … FOR UPDATE``) until the transaction ends and return
+    it fresh. Every service that changes a listener's own data (profile, preferences, history)
+    takes this lock first, so two writes for one listener run one after the other while other
+    listeners are not affected. Call it inside ``transaction.atomic``."""
     return User.objects.select_for_update().get(pk=user.pk)
 
 
@@ -89,7 +93,7 @@ def listener_register(*, username: str, email: str, password: str) -> User:
 def listener_demographics_update(*, user: User, values: Mapping[str, Any]) -> User:
     """Set some or all of age, gender, country, occupation and time zone (``None`` or ``""``
     clears one). All-or-nothing: one invalid value and nothing is saved."""
-    listener = _locked(user)
+    listener = listener_lock(user=user)
     _apply_and_validate(listener, values, DEMOGRAPHIC_FIELDS)
     listener.save(update_fields=list(values))
     return listener
@@ -98,7 +102,7 @@ def listener_demographics_update(*, user: User, values: Mapping[str, Any]) -> Us
 @transaction.atomic
 def listener_context_update(*, user: User, mood: str | None, activity: str | None) -> User:
     """Set the current mood and activity; record when the context last changed."""
-    listener = _locked(user)
+    listener = listener_lock(user=user)
     before = (listener.mood, listener.activity)
     _apply_and_validate(listener, {"mood": mood, "activity": activity}, CONTEXT_FIELDS)
     fields = ["mood", "activity"]
@@ -154,7 +158,7 @@ def listener_preferences_set(
         raise ValidationError(
             {"disliked": [f"A genre cannot be both preferred and disliked: {', '.join(both)}."]}
         )
-    listener = _locked(user)
+    listener = listener_lock(user=user)
     GenrePreference.objects.filter(user=listener).delete()
     GenrePreference.objects.bulk_create(
         [
@@ -171,7 +175,7 @@ def listener_preferences_set(
 @transaction.atomic
 def listener_onboarding_finish(*, user: User) -> None:
     """The listener finished or skipped onboarding (they can complete it from their profile)."""
-    listener = _locked(user)
+    listener = listener_lock(user=user)
     if listener.onboarded_at is None:
         listener.onboarded_at = timezone.now()
         listener.save(update_fields=["onboarded_at"])

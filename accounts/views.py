@@ -14,7 +14,7 @@ from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
@@ -33,6 +33,7 @@ from accounts.forms import (
     add_service_errors,
 )
 from musicrec.errors import ApplicationError
+from musicrec.jsonstream import json_download
 
 ONBOARDING_STEPS = 2
 
@@ -268,13 +269,9 @@ def profile_preferences(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def profile_export(request: HttpRequest) -> HttpResponse:
-    data = selectors.listener_export(user=request.user)
     filename = f"musicrec-data-{timezone.localdate():%Y-%m-%d}.json"
-    return JsonResponse(
-        data,
-        json_dumps_params={"indent": 2, "ensure_ascii": False},
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    # streamed: the interaction log can be long (musicrec.jsonstream)
+    return json_download(request, selectors.listener_export(user=request.user), filename=filename)
 
 
 @sensitive_post_parameters("password")

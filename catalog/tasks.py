@@ -5,15 +5,10 @@ from __future__ import annotations
 from celery import shared_task
 
 from catalog.services.search_documents import search_terms_refresh
+from musicrec.queue import RETRY_POLICY
 
 
-@shared_task(
-    name="catalog.refresh_search_terms",
-    autoretry_for=(Exception,),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=5,
-)
+@shared_task(name="catalog.refresh_search_terms", **RETRY_POLICY)
 def refresh_search_terms() -> None:
     """Rebuild the word list that search corrects typos against.
 

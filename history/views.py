@@ -1,14 +1,15 @@
 """History pages: the listener's 50-track history with its meter, adding from search results
-and track pages, removing one entry and clearing (after a confirmation).
+and track pages, removing one entry and clearing (after a confirmation); the imports page:
+upload a listening export, follow its processing (reload to update), take its offered tracks
+into the history, undo it.
 
-Thin: a small form parses, ``history.services`` write, ``history.selectors`` read. Every view acts
-on ``request.user`` only; another listener's entry id is "not found". Everything works without
-JavaScript: adds and removals are plain POST forms that redirect back (``next``).
+Thin: a form (``history.forms``) parses, ``history.services`` write, ``history.selectors``
+read. Every view acts on ``request.user`` only; another listener's id is "not found".
+Everything works without JavaScript: changes are plain POST forms that redirect back.
 """
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -17,23 +18,14 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from catalog.models import ID_MAX
-from history import selectors, services
-from history.import_views import ListenImportUploadForm
+from history.forms import HistoryAddForm, HistoryClearForm, ListenImportUploadForm, OfferAcceptForm
+from history.listen_formats.parsers import FORMAT_LABELS
 from history.models import HISTORY_LIMIT, HISTORY_WARNING_FROM
+from history.selectors import entries as entry_selectors
+from history.selectors import imports as import_selectors
+from history.services import entries as entry_services
+from history.services import imports as import_services
 from musicrec.errors import ApplicationError
-
-
-class HistoryAddForm(forms.Form):
-    track_id = forms.IntegerField(min_value=1, max_value=ID_MAX)
-
-
-class HistoryClearForm(forms.Form):
-    confirm = forms.BooleanField(
-        required=True,
-        label="Yes, remove every track from my history",
-        error_messages={"required": "Tick the box to confirm that the whole history goes."},
-    )
 
 
 def _back(request: HttpRequest) -> HttpResponseRedirect:
@@ -58,14 +50,14 @@ def meter_state(count: int) -> str:
 def _history_page(
     request: HttpRequest, *, clear_form: HistoryClearForm | None = None, status: int = 200
 ) -> HttpResponse:
-    entries = list(selectors.history_list(user=request.user))
+    entries = list(entry_selectors.history_list(user=request.user))
     count = len(entries)
     return render(
         request,
         "history/history.html",
         {
             "entries": entries,
-            **selectors.history_counts(count),
+            **entry_selectors.history_counts(count),
             "warning_from": HISTORY_WARNING_FROM,
             "state": meter_state(count),
             "clear_form": clear_form or HistoryClearForm(),
@@ -88,7 +80,7 @@ def history_entry_add(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "400.html", status=400)
     try:
-        change = services.history_entry_add(
+        change = entry_services.history_entry_add(
             user=request.user, track_id=form.cleaned_data["track_id"]
         )
     except ApplicationError as exc:
@@ -111,7 +103,7 @@ def history_entry_add(request: HttpRequest) -> HttpResponse:
 @require_POST
 def history_entry_remove(request: HttpRequest, entry_id: int) -> HttpResponse:
     try:
-        count = services.history_entry_remove(user=request.user, entry_id=entry_id)
+        count = entry_services.history_entry_remove(user=request.user, entry_id=entry_id)
     except ApplicationError as exc:
         raise Http404(exc.message) from None
     messages.success(request, f"Removed from your history ({count} / {HISTORY_LIMIT} tracks now).")
@@ -125,8 +117,103 @@ def history_clear(request: HttpRequest) -> HttpResponse:
     form = HistoryClearForm(request.POST)
     if not form.is_valid():
         return _history_page(request, clear_form=form, status=400)
-    removed = services.history_clear(user=request.user)
+    removed = entry_services.history_clear(user=request.user)
     messages.success(
         request, f"Your history was cleared ({removed} track{'s' if removed != 1 else ''})."
     )
     return redirect("history:page")
+
+
+# --------------------------------------------------------------------------- imports
+
+
+def _imports_page(
+    request: HttpRequest, *, form: ListenImportUploadForm | None = None, status: int = 200
+) -> HttpResponse:
+    imports = list(import_selectors.listen_import_list(user=request.user)[:20])
+    offers = import_selectors.listen_import_offers(user=request.user, imports=imports)
+    rows = [
+        {
+            "import": listen_import,
+            "label": FORMAT_LABELS.get(listen_import.format, listen_import.format),
+            "offered": offers.get(listen_import.pk, []),
+        }
+        for listen_import in imports
+    ]
+    context = {
+        "form": form or ListenImportUploadForm(),
+        "rows": rows,
+        "summary": entry_selectors.history_summary(user=request.user),
+        "in_progress": any(row["import"].status in ("pending", "processing") for row in rows),
+    }
+    return render(request, "history/imports.html", context, status=status)
+
+
+@login_required
+@require_GET
+def imports_page(request: HttpRequest) -> HttpResponse:
+    return _imports_page(request)
+
+
+@login_required
+@require_POST
+def import_upload(request: HttpRequest) -> HttpResponse:
+    form = ListenImportUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _imports_page(request, form=form, status=400)
+    try:
+        listen_import = import_services.listen_import_create(
+            user=request.user, file=form.cleaned_data["file"]
+        )
+    except ApplicationError as error:
+        form.add_error("file", error.message)
+        return _imports_page(request, form=form, status=400)
+    messages.success(
+        request,
+        f"“{listen_import.file_name}” was uploaded "
+        f"({FORMAT_LABELS.get(listen_import.format, listen_import.format)}). "
+        "It is being processed: reload this page to follow it.",
+    )
+    return redirect("history:imports")
+
+
+@login_required
+@require_POST
+def import_offer_accept(request: HttpRequest, import_id: int) -> HttpResponse:
+    try:
+        listen_import = import_selectors.listen_import_get(user=request.user, import_id=import_id)
+    except ApplicationError:
+        return render(request, "404.html", status=404)
+    form = OfferAcceptForm(request.POST, listen_import=listen_import)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("track_ids", ["Invalid choice."])))
+        return redirect("history:imports")
+    try:
+        change = import_services.listen_import_offer_accept(
+            user=request.user, import_id=import_id, track_ids=form.cleaned_data["track_ids"]
+        )
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("history:imports")
+    if not change.created:
+        messages.info(request, "These tracks are already in your history.")
+    else:
+        message = f"Added to your history: it now holds {change.count} of {HISTORY_LIMIT} tracks."
+        if change.warning:
+            message += f" {change.warning}."
+        messages.success(request, message)
+    return redirect("history:imports")
+
+
+@login_required
+@require_POST
+def import_undo(request: HttpRequest, import_id: int) -> HttpResponse:
+    try:
+        removed = import_services.listen_import_undo(user=request.user, import_id=import_id)
+    except ApplicationError as error:
+        if error.status == 404:
+            return render(request, "404.html", status=404)
+        messages.error(request, error.message)  # still processing
+        return redirect("history:imports")
+    messages.success(request, f"Import undone: {removed} plays removed.")
+    return redirect("history:imports")

@@ -8,10 +8,10 @@ Two kinds of figures:
   figures (CPU, memory, open files). With several web processes each answers for itself:
   scrape each process (one per container is the usual deployment), or read these as a sample.
 * **Of the whole deployment**, read from PostgreSQL and Redis at each scrape: whether the
-  database, Redis and the broker answer (the /health/ checks), exact counts of
-  listeners, catalog tracks and history entries (whole-table counts, a scan each: their cost
-  grows with the tables), interaction events of the last hour by kind (the
-  ``recorded_at`` index), listening imports by status, and the Celery queue's length.
+  database, Redis and the broker answer (the /health/ checks), the Celery queue's length, and
+  the figures each app registers in ``musicrec.registry.metrics_collectors`` (accounts:
+  listeners; catalog: tracks; history: entries, interactions of the last hour by kind, imports
+  by status). Whole-table counts are a scan each: their cost grows with the tables.
 
 Access: open with ``DEBUG=1``; in production ``METRICS_TOKEN`` must be set and sent as
 ``Authorization: Bearer <token>`` (without a token configured, ``/metrics`` answers 403).
@@ -23,18 +23,16 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from musicrec import registry
 from musicrec.health import service_status
 
 logger = logging.getLogger(__name__)
@@ -77,7 +75,14 @@ class MetricsMiddleware:
 
 
 class DeploymentCollector(Collector):
-    """Figures of the whole deployment, read at scrape time."""
+    """Figures of the whole deployment, read at scrape time: the services' state here, the
+    apps' figures from ``musicrec.registry.metrics_collectors``."""
+
+    def describe(self) -> list[GaugeMetricFamily]:
+        # Without describe(), registering the collector calls collect() to learn its names:
+        # queries at import time, which failed (and printed a traceback) during the first
+        # migrate, before the tables existed. The names are not needed for a custom collector.
+        return []
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         up = GaugeMetricFamily(
@@ -90,56 +95,17 @@ class DeploymentCollector(Collector):
             up.add_metric([name], 1.0 if state == "ok" else 0.0)
         yield up
         if states.get("database") == "ok":
-            try:
-                yield from _database_figures()
-            except Exception:  # a scrape must not fail because one query did
-                logger.exception("metrics: database figures failed")
+            for name, collect in registry.metrics_collectors.items():
+                try:
+                    # a list first: a failing query must not leave half a family behind
+                    yield from list(collect())
+                except Exception:  # a scrape must not fail because one app's figures did
+                    logger.exception("metrics: the figures of %s failed", name)
         if states.get("broker") == "ok":
             try:
                 yield _queue_length()
             except Exception:
                 logger.exception("metrics: queue length failed")
-
-
-def _database_figures() -> Iterator[GaugeMetricFamily]:
-    since = timezone.now() - timedelta(hours=1)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT (SELECT count(*) FROM accounts_user WHERE is_active),
-                   (SELECT count(*) FROM catalog_track),
-                   (SELECT count(*) FROM history_historyentry)
-            """
-        )
-        listeners, tracks, entries = cursor.fetchone()
-        cursor.execute(
-            "SELECT kind, count(*) FROM history_interaction WHERE recorded_at >= %s GROUP BY kind",
-            [since],
-        )
-        recent = dict(cursor.fetchall())
-        cursor.execute("SELECT status, count(*) FROM history_listenimport GROUP BY status")
-        imports = dict(cursor.fetchall())
-    yield GaugeMetricFamily("musicrec_listeners", "Active listener accounts.", value=listeners)
-    yield GaugeMetricFamily("musicrec_catalog_tracks", "Tracks in the catalog.", value=tracks)
-    yield GaugeMetricFamily(
-        "musicrec_history_entries", "Entries in all listening histories.", value=entries
-    )
-    from history.models import Interaction, ListenImport
-
-    events = GaugeMetricFamily(
-        "musicrec_interactions_last_hour",
-        "Interaction events recorded in the last hour, by kind.",
-        labels=["kind"],
-    )
-    for kind in Interaction.Kind.values:
-        events.add_metric([kind], recent.get(kind, 0))
-    yield events
-    by_status = GaugeMetricFamily(
-        "musicrec_listen_imports", "Listening-data imports by status.", labels=["status"]
-    )
-    for status in ListenImport.Status.values:
-        by_status.add_metric([status], imports.get(status, 0))
-    yield by_status
 
 
 def _queue_length() -> GaugeMetricFamily:

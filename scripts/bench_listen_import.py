@@ -104,8 +104,8 @@ def main() -> int:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from accounts.models import User
-    from history.imports.services import listen_import_create, listen_import_process
     from history.models import Interaction
+    from history.services.imports import listen_import_create, listen_import_process
 
     user, _ = User.objects.get_or_create(username="bench-listener", email="bench@example.com")
     data = build_csv(args.listens, args.listens_dir.resolve())

@@ -9,7 +9,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from catalog.models import Track
-from history.interactions import interaction_record
+from history.services.interactions import interaction_record
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from accounts.models import User
 from accounts.validators import AGE_BANDS, AGE_MAX, AGE_MIN, Activity, Gender, Mood, Occupation
 from catalog.api.serializers import GenreRefSerializer
-from history.api.history_serializers import HistorySummarySerializer
+from musicrec import registry
 
 # More references than any catalog has genres: only a bound on the work one request can ask for.
 MAX_GENRE_REFERENCES = 1000
@@ -139,15 +139,17 @@ class ContextSerializer(serializers.Serializer):
 
 
 class ProfileSerializer(serializers.ModelSerializer):
-    """The caller's own profile."""
+    """The caller's own profile.
 
-    # ``preferences`` and ``history`` come in the context: the view reads them through
-    # selectors, so serialising runs no queries of its own.
+    ``preferences`` and the keys other apps register (``musicrec.registry.profile_parts``,
+    e.g. ``history``: count, limit, remaining) come in the context: the view reads them through
+    selectors, so serialising runs no queries of its own. Each registered key is a field of its
+    registered serializer, so the schema documents it.
+    """
 
     demographics = DemographicsSerializer(source="*")
     preferences = serializers.SerializerMethodField()
     context = ContextSerializer(source="*")
-    history = serializers.SerializerMethodField()
 
     class Meta:
         model = User
@@ -160,17 +162,32 @@ class ProfileSerializer(serializers.ModelSerializer):
             "demographics",
             "preferences",
             "context",
-            "history",
         ]
         read_only_fields = fields
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        for name, part in registry.profile_parts.items():
+            fields[name] = _part_field(name, part.serializer)
+        return fields
 
     @extend_schema_field(PreferencesSerializer)
     def get_preferences(self, user: User) -> dict[str, Any]:
         return PreferencesSerializer(self.context["preferences"]).data
 
-    @extend_schema_field(HistorySummarySerializer)
-    def get_history(self, user: User) -> dict[str, Any]:
-        return HistorySummarySerializer(self.context["history"]).data
+
+def _part_field(name: str, serializer_class: type) -> serializers.Serializer:
+    """The registered serializer of a profile key, rendering the value the view read into
+    ``context["parts"][name]`` (same class name, so the schema shows the same component)."""
+
+    def to_representation(self: serializers.Serializer, instance: Any) -> Any:
+        value = self.parent.context["parts"][name]
+        return serializer_class.to_representation(self, value)
+
+    field_class = type(
+        serializer_class.__name__, (serializer_class,), {"to_representation": to_representation}
+    )
+    return field_class(source="*", read_only=True)
 
 
 # --------------------------------------------------------------------------- input

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http.response import HttpResponseBase
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
@@ -35,14 +35,16 @@ from accounts.api.serializers import (
     RegisterSerializer,
 )
 from accounts.models import User
-from history.selectors import history_summary
+from musicrec import registry
 from musicrec.api.schema import ERROR_RESPONSE, FIELD_ERRORS
+from musicrec.jsonstream import json_download
 
 
 def profile_data(user: User) -> dict[str, Any]:
     context = {
         "preferences": selectors.listener_preferences(user=user),
-        "history": history_summary(user=user),  # count, limit, remaining
+        # the keys other apps add (history: count, limit, remaining), one selector each
+        "parts": {name: part.read(user) for name, part in registry.profile_parts.items()},
     }
     return ProfileSerializer(user, context=context).data
 
@@ -211,13 +213,8 @@ class ExportView(APIView):
         responses={200: OpenApiTypes.OBJECT, 401: ERROR_RESPONSE},
         description="Everything stored about the listener, as a JSON attachment.",
     )
-    def get(self, request: Request) -> Response:
-        data = selectors.listener_export(user=request.user)
+    def get(self, request: Request) -> HttpResponseBase:
         filename = f"musicrec-{request.user.username}-{timezone.localdate():%Y-%m-%d}.json"
-        return Response(
-            data,
-            headers={
-                "Content-Disposition": content_disposition_header(True, filename),
-                "Cache-Control": "no-store",
-            },
-        )
+        # streamed: the interaction log can be long (musicrec.jsonstream)
+        export = selectors.listener_export(user=request.user)
+        return json_download(request._request, export, filename=filename)

@@ -10,6 +10,9 @@ from collections.abc import Iterable
 
 from django.db import connection
 
+from catalog.search import REFRESH_SEARCH_TERMS
+from musicrec.queue import enqueue_on_commit
+
 
 def search_documents_update_sql(ids_sql: str) -> str:
     """SQL that rewrites the documents of the tracks whose ids ``ids_sql`` selects.
@@ -60,8 +63,6 @@ def track_search_documents_refresh(*, track_ids: Iterable[int]) -> int:
 def search_terms_refresh() -> None:
     """Rebuild the dictionary of catalog words that typo correction uses (about 1 s for 90k
     tracks). CONCURRENTLY: searches keep reading the previous version meanwhile."""
-    from catalog.search import REFRESH_SEARCH_TERMS
-
     with connection.cursor() as cursor:
         cursor.execute(REFRESH_SEARCH_TERMS)
 
@@ -83,10 +84,7 @@ def track_search_index_update(*, track_ids: Iterable[int]) -> int:
     """After an edit: rebuild these tracks' documents now (search sees the change at once) and,
     when any changed, refresh the typo-correction word list in the background once the
     transaction commits. Returns how many documents changed."""
-    from catalog.tasks import refresh_search_terms
-    from musicrec.queue import enqueue_on_commit
-
     changed = track_search_documents_refresh(track_ids=track_ids)
     if changed:
-        enqueue_on_commit(refresh_search_terms)
+        enqueue_on_commit("catalog.refresh_search_terms")
     return changed

@@ -8,7 +8,7 @@ from typing import Any
 
 from django import template
 
-from history.selectors import HistoryState, history_state
+from history.selectors.entries import HistoryState, history_state
 
 register = template.Library()
 

@@ -139,8 +139,8 @@ def test_age_bands(age, band):
 
 def test_export_includes_history_interactions_and_opinions(listener):
     from accounts.selectors import listener_export
-    from history.interactions import interaction_record
-    from history.services import history_entry_add
+    from history.services.entries import history_entry_add
+    from history.services.interactions import interaction_record
 
     track = Track.objects.order_by("id").first()
     history_entry_add(user=listener, track_id=track.pk)

@@ -31,7 +31,7 @@ def listener(django_db_setup, django_db_blocker) -> Iterator[str]:
     from accounts.models import User
     from catalog.models import Track
     from catalog.selectors import track_search_ranked_ids
-    from history.services import history_entries_add
+    from history.services.entries import history_entries_add
 
     username = f"e2e-hist-{uuid.uuid4().hex[:8]}"
     with django_db_blocker.unblock():

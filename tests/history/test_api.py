@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from catalog.models import Track
 from history.models import HISTORY_LIMIT, HistoryEntry
-from history.services import history_entries_add, history_entry_add
+from history.services.entries import history_entries_add, history_entry_add
 
 URL = "/api/v1/history/"
 

@@ -9,8 +9,8 @@ from django.core.management import call_command
 from django.db.models import Count
 
 from accounts.models import GenrePreference, User
-from history.demo import DEMO_EMAIL_DOMAIN, DEMO_SIGNIN_USERNAME, demo_listeners
 from history.models import HistoryEntry, Interaction, Opinion
+from musicrec.demo import DEMO_EMAIL_DOMAIN, DEMO_SIGNIN_USERNAME, demo_listeners
 
 
 def _counts() -> tuple[int, ...]:

@@ -17,15 +17,15 @@ from django.utils import timezone
 from rest_framework.throttling import ScopedRateThrottle
 
 from catalog.models import Track
-from history.import_tasks import process_listen_import, resume_listen_imports
-from history.imports.services import (
+from history.models import HistoryEntry, Interaction, ListenImport
+from history.services.imports import (
     listen_import_create,
     listen_import_offer_accept,
     listen_import_process,
     listen_import_undo,
     listen_imports_resume,
 )
-from history.models import HistoryEntry, Interaction, ListenImport
+from history.tasks import process_listen_import, resume_listen_imports
 from musicrec.errors import ApplicationError
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from history.imports import parsers
-from history.imports.parsers import (
+from history.listen_formats import parsers
+from history.listen_formats.parsers import (
     ExportError,
     Listen,
     detect_format,

@@ -12,15 +12,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 
 from catalog.models import Track
-from history.imports.matching import normalise
-from history.imports.parsers import ExportError, detect_format, iter_listens
-from history.imports.services import (
+from history.listen_formats.matching import normalise
+from history.listen_formats.parsers import ExportError, detect_format, iter_listens
+from history.models import HISTORY_LIMIT, HistoryEntry, Interaction, ListenImport
+from history.services.imports import (
     listen_import_create,
     listen_import_offer_accept,
     listen_import_process,
     listen_import_undo,
 )
-from history.models import HISTORY_LIMIT, HistoryEntry, Interaction, ListenImport
 from musicrec.errors import ApplicationError
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -275,7 +275,7 @@ def test_only_offered_tracks_can_be_accepted(user):
 
 @pytest.mark.django_db
 def test_the_task_processes_by_id(user):
-    from history.import_tasks import process_listen_import
+    from history.tasks import process_listen_import
 
     listen_import = listen_import_create(
         user=user, file=_upload("spotify_short.json"), enqueue=False
@@ -456,6 +456,6 @@ def test_a_zip_without_listening_files_or_unpacking_too_large_is_refused(monkeyp
     with pytest.raises(ExportError, match="no Spotify or ListenBrainz"):
         detect_format(buffer.getvalue())
 
-    monkeypatch.setattr("history.imports.parsers.MAX_UNZIPPED_BYTES", 100)
+    monkeypatch.setattr("history.listen_formats.parsers.MAX_UNZIPPED_BYTES", 100)
     with pytest.raises(ExportError, match="unpacks to more than"):
         detect_format(_spotify_zip())

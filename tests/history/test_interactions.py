@@ -10,14 +10,13 @@ from django.utils import timezone
 
 from accounts.services import listener_context_update
 from catalog.models import Track
-from history.interactions import (
-    interaction_list,
+from history.models import Interaction, Opinion
+from history.selectors.interactions import interaction_list, opinion_of
+from history.services.interactions import (
     interaction_record,
     interactions_prune,
     listened_ms_max,
-    opinion_of,
 )
-from history.models import Interaction, Opinion
 from history.tasks import prune_interactions
 from musicrec.errors import ApplicationError
 

@@ -10,7 +10,7 @@ from django.test import Client
 
 from catalog.models import Track
 from history.models import HISTORY_LIMIT, HistoryEntry
-from history.services import history_entries_add, history_entry_add
+from history.services.entries import history_entries_add, history_entry_add
 
 PAGE = "/history/"
 ADD = "/history/add/"

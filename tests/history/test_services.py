@@ -9,7 +9,7 @@ from django.db import connections
 
 from catalog.models import Track
 from history.models import HISTORY_LIMIT, HistoryEntry
-from history.services import (
+from history.services.entries import (
     history_clear,
     history_entries_add,
     history_entry_add,

@@ -16,8 +16,8 @@ from django.db.models import Q
 from tqdm import tqdm
 
 from accounts.models import User
-from history.imports.parsers import FORMAT_LABELS
-from history.imports.services import listen_import_create, listen_import_process
+from history.listen_formats.parsers import FORMAT_LABELS
+from history.services.imports import listen_import_create, listen_import_process
 from musicrec.errors import ApplicationError
 
 

@@ -27,6 +27,11 @@ class HistoryState:
 
     count: int
     track_ids: frozenset[int]
+    limit: int = HISTORY_LIMIT
+
+    @property
+    def full(self) -> bool:
+        return self.count >= self.limit
 
 
 def history_state(*, user: User) -> HistoryState:

@@ -1,8 +1,4 @@
-"""Interaction API serializers.
-
-Input serializers only parse JSON types; what a value may be (a known kind, listened_ms within
-the track's duration, a known mood) is decided by ``history.interactions.interaction_record``.
-"""
+"""Serializers of the history API: entries, interactions, imports."""
 
 from __future__ import annotations
 
@@ -13,9 +9,41 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework import serializers
 
-from catalog.api.serializers import ArtistRefSerializer
+from catalog.api.serializers import ArtistRefSerializer, TrackSerializer
 from catalog.models import ID_MAX
-from history.models import Interaction
+from history.models import HistoryEntry, Interaction, ListenImport
+
+
+class HistoryEntrySerializer(serializers.ModelSerializer):
+    track = TrackSerializer(read_only=True)
+
+    class Meta:
+        model = HistoryEntry
+        fields = ["id", "track", "slot", "added_at"]
+
+
+class HistoryAddSerializer(serializers.Serializer):
+    track_id = serializers.IntegerField(min_value=1, max_value=ID_MAX)
+
+
+class HistorySummarySerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+
+
+class HistoryAddedSerializer(HistoryEntrySerializer):
+    """The entry, the history's new size and, from the 45th entry on, the warning."""
+
+    count = serializers.IntegerField(read_only=True)
+    limit = serializers.IntegerField(read_only=True)
+    remaining = serializers.IntegerField(read_only=True)
+    warning = serializers.CharField(
+        read_only=True, required=False, help_text='e.g. "5 slots remaining"; absent below 45'
+    )
+
+    class Meta(HistoryEntrySerializer.Meta):
+        fields = [*HistoryEntrySerializer.Meta.fields, "count", "limit", "remaining", "warning"]
 
 
 class InteractionInputSerializer(serializers.Serializer):
@@ -118,3 +146,54 @@ class InteractionFilterSerializer(serializers.Serializer):
         if since is not None and until is not None and since >= until:
             raise serializers.ValidationError({"until": ["Must be after since."]})
         return attrs
+
+
+class ListenImportUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=False)
+
+
+class OfferedTrackSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    spotify_id = serializers.CharField()
+    title = serializers.CharField()
+    artists = serializers.ListField(child=serializers.CharField())
+    in_history = serializers.BooleanField()
+
+
+class ListenImportSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ListenImport
+        fields = [
+            "id",
+            "format",
+            "file_name",
+            "file_size",
+            "status",
+            "progress",
+            "listens",
+            "skipped",
+            "matched",
+            "unmatched",
+            "created",
+            "duplicates",
+            "top_unmatched",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class ListenImportDetailSerializer(ListenImportSerializer):
+    offered_tracks = OfferedTrackSerializer(many=True, read_only=True)
+
+    class Meta(ListenImportSerializer.Meta):
+        fields = [*ListenImportSerializer.Meta.fields, "offered_tracks"]
+        read_only_fields = fields
+
+
+class OfferAcceptSerializer(serializers.Serializer):
+    track_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=50
+    )

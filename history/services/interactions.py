@@ -14,12 +14,11 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.validators import Activity, Mood
-from catalog.models import ID_MAX, Track, credits_prefetch
+from catalog.models import Track
 from catalog.selectors import track_get
 from history.models import Interaction, Opinion
 
@@ -201,38 +200,3 @@ def interactions_prune(
         deleted += batch
         if batch < batch_size:
             return deleted
-
-
-# --------------------------------------------------------------------------- selectors
-
-
-def interaction_list(
-    *,
-    user: User,
-    kind: str | Iterable[str] | None = None,
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
-) -> QuerySet[Interaction]:
-    """The listener's events, newest first: ``since`` ≤ occurred_at < ``until``; ``kind`` is
-    one kind or several."""
-    events = Interaction.objects.filter(user=user)
-    if kind:
-        events = events.filter(kind__in=[kind] if isinstance(kind, str) else list(kind))
-    if since is not None:
-        events = events.filter(occurred_at__gte=since)
-    if until is not None:
-        events = events.filter(occurred_at__lt=until)
-    return (
-        events.select_related("track")
-        .prefetch_related(credits_prefetch("track__track_artists"))
-        .order_by("-occurred_at", "-id")
-    )
-
-
-def opinion_of(*, user: User, track_ids: Iterable[int]) -> dict[int, str]:
-    """The listener's current opinion (``"like"`` / ``"dislike"``) of each of ``track_ids``
-    that has one."""
-    ids = [track_id for track_id in set(track_ids) if 1 <= track_id <= ID_MAX]
-    return dict(
-        Opinion.objects.filter(user=user, track_id__in=ids).values_list("track_id", "value")
-    )

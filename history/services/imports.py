@@ -25,11 +25,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
-from history.imports.matching import CatalogIndex
-from history.imports.parsers import ExportError, Listen, detect_format, iter_listens
-from history.imports.selectors import listen_import_get, listen_import_list
+from history.listen_formats.parsers import ExportError, Listen, detect_format, iter_listens
 from history.models import HistoryEntry, Interaction, ListenImport
-from history.services import HistoryChange, history_entries_add
+from history.selectors.imports import listen_import_get, listen_import_list
+from history.selectors.matching import CatalogIndex
+from history.services.entries import HistoryChange, history_entries_add
+from musicrec import queue
 from musicrec.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -81,10 +82,7 @@ def listen_import_create(*, user: User, file: UploadedFile, enqueue: bool = True
             data=data,
         )
         if enqueue:
-            from history.import_tasks import process_listen_import
-            from musicrec.queue import enqueue_on_commit
-
-            enqueue_on_commit(process_listen_import, listen_import.pk)
+            queue.enqueue_on_commit("history.process_listen_import", listen_import.pk)
     return listen_import
 
 
@@ -224,9 +222,6 @@ def listen_imports_resume(
     Safe to run at any time: a worker claims an import with a conditional UPDATE, so an import
     sent twice is processed once.
     """
-    from history.import_tasks import process_listen_import
-    from musicrec.queue import enqueue
-
     now = timezone.now()
     stale = ListenImport.objects.filter(
         status=ListenImport.Status.PROCESSING, started_at__lt=now - stale_after
@@ -247,7 +242,7 @@ def listen_imports_resume(
         .values_list("pk", flat=True)
     )
     for import_id in ids:
-        enqueue(process_listen_import, import_id)
+        queue.enqueue("history.process_listen_import", import_id)
     return ids
 
 

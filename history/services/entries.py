@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from accounts.models import User
+from accounts.services import listener_lock
 from catalog.models import ID_MAX, Track
 from catalog.selectors import track_get
 from history.models import HISTORY_LIMIT, HISTORY_WARNING_FROM, HistoryEntry
@@ -48,10 +49,6 @@ def history_warning(*, count: int) -> str | None:
     return f"{left} slot{'' if left == 1 else 's'} remaining"
 
 
-def _lock_listener(user: User) -> None:
-    User.objects.select_for_update().filter(pk=user.pk).values_list("pk").get()
-
-
 def _full_error(count: int) -> ApplicationError:
     return ApplicationError(
         f"Your history is full ({HISTORY_LIMIT} tracks). Remove a track or clear the history "
@@ -70,7 +67,7 @@ def history_entry_add(*, user: User, track_id: int) -> HistoryChange:
     track comes with its album, artists and genres loaded.
     """
     track = track_get(track_id=track_id)  # with album, artists, genres: what answers show
-    _lock_listener(user)
+    listener_lock(user=user)
     slots = dict(HistoryEntry.objects.filter(user=user).values_list("track_id", "slot"))
     used = set(slots.values())
     if track.pk in slots:
@@ -97,7 +94,7 @@ def history_entries_add(*, user: User, track_ids: Iterable[int]) -> HistoryChang
         raise ApplicationError(
             "Some tracks do not exist.", code="not_found", status=404, extra={"missing": missing}
         )
-    _lock_listener(user)
+    listener_lock(user=user)
     present = set(
         HistoryEntry.objects.filter(user=user, track_id__in=ids).values_list("track_id", flat=True)
     )
@@ -123,7 +120,7 @@ def history_entries_add(*, user: User, track_ids: Iterable[int]) -> HistoryChang
 @transaction.atomic
 def history_entry_remove(*, user: User, entry_id: int) -> int:
     """Remove one of the listener's entries; another listener's id is "not found"."""
-    _lock_listener(user)
+    listener_lock(user=user)
     deleted, _ = HistoryEntry.objects.filter(user=user, pk=entry_id).delete()
     if not deleted:
         raise ApplicationError(
@@ -135,6 +132,6 @@ def history_entry_remove(*, user: User, entry_id: int) -> int:
 @transaction.atomic
 def history_clear(*, user: User) -> int:
     """Remove every entry; return how many there were."""
-    _lock_listener(user)
+    listener_lock(user=user)
     deleted, _ = HistoryEntry.objects.filter(user=user).delete()
     return deleted

@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from accounts.models import User
-from history.demo import DEMO_SEED, DEMO_SIGNIN_USERNAME, MAX_DEMO_LISTENERS, demo_listeners_seed
+from musicrec.demo import DEMO_SEED, DEMO_SIGNIN_USERNAME, MAX_DEMO_LISTENERS, demo_listeners_seed
 
 PASSWORD_FILE = Path(settings.BASE_DIR) / "var" / "demo-listener-password.txt"
 

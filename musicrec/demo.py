@@ -23,9 +23,9 @@ from django.utils import timezone
 from accounts.models import GenrePreference, User
 from accounts.validators import AGE_BANDS, Activity, Gender, Mood, Occupation
 from catalog.models import Track
-from history.interactions import opinions_from_interactions
 from history.models import Interaction
-from history.services import history_entries_add
+from history.services.entries import history_entries_add
+from history.services.interactions import opinions_from_interactions
 
 DEMO_USERNAME_PREFIX = "demo-"
 DEMO_EMAIL_DOMAIN = "demo.musicrec.invalid"

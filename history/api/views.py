@@ -1,0 +1,291 @@
+"""History API: the caller's own 50-track history (list, add, clear, remove one), the
+interaction event log, and listening-data imports (upload, follow, undo, take the offer).
+
+Thin views: parse, call one service or selector, serialise. Every view works on
+``request.user`` only; another listener's entry or import id is simply "not found", and there is
+no per-listener URL for events, so one listener cannot address another's data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
+from rest_framework.views import APIView
+
+from history.api.serializers import (
+    HistoryAddedSerializer,
+    HistoryAddSerializer,
+    HistoryEntrySerializer,
+    HistorySummarySerializer,
+    InteractionFilterSerializer,
+    InteractionInputSerializer,
+    InteractionSerializer,
+    ListenImportDetailSerializer,
+    ListenImportSerializer,
+    ListenImportUploadSerializer,
+    OfferAcceptSerializer,
+)
+from history.models import ListenImport
+from history.selectors import entries as entry_selectors
+from history.selectors import imports as import_selectors
+from history.selectors import interactions as interaction_selectors
+from history.services import entries as entry_services
+from history.services import imports as import_services
+from history.services import interactions as interaction_services
+from musicrec.api.pagination import PageNumberPagination
+from musicrec.api.schema import ERROR_RESPONSE, FIELD_ERRORS
+
+
+class HistoryView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        responses={200: HistoryEntrySerializer(many=True), 400: FIELD_ERRORS, 401: ERROR_RESPONSE},
+        description="The caller's entries, newest first, paginated; `count` is the number of "
+        "entries, with `limit` (50) and `remaining` next to it.",
+    )
+    def get(self, request: Request) -> Response:
+        entries = entry_selectors.history_list(user=request.user)
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(entries, request, view=self)
+        response = paginator.get_paginated_response(HistoryEntrySerializer(page, many=True).data)
+        response.data.update(entry_selectors.history_counts(paginator.page.paginator.count))
+        return response
+
+    @extend_schema(
+        request=HistoryAddSerializer,
+        responses={
+            201: HistoryAddedSerializer,
+            200: OpenApiResponse(HistoryAddedSerializer, description="already in the history"),
+            400: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description='field errors, or {"error", "code": "history_limit_reached", '
+                '"limit": 50, "count": 50}',
+            ),
+            401: ERROR_RESPONSE,
+            404: ERROR_RESPONSE,
+        },
+        description="Add a track. From the 45th entry on the answer carries `warning` "
+        '("5 slots remaining" … "0 slots remaining"). A track already in the history comes '
+        "back with 200 and uses no slot, even when the history is full; a 51st entry is refused "
+        "and nothing changes.",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = HistoryAddSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        change = entry_services.history_entry_add(
+            user=request.user, track_id=serializer.validated_data["track_id"]
+        )
+        data: dict[str, Any] = {
+            **HistoryEntrySerializer(change.entry).data,
+            **entry_selectors.history_counts(change.count),
+        }
+        if change.created and change.warning:
+            data["warning"] = change.warning
+        return Response(
+            data, status=status.HTTP_201_CREATED if change.created else status.HTTP_200_OK
+        )
+
+    @extend_schema(
+        operation_id="v1_history_clear",
+        request=None,
+        responses={200: HistorySummarySerializer, 401: ERROR_RESPONSE},
+        description="Clear the history; answers with the (empty) summary and `removed`.",
+    )
+    def delete(self, request: Request) -> Response:
+        removed = entry_services.history_clear(user=request.user)
+        return Response({"removed": removed, **entry_selectors.history_counts(0)})
+
+
+class HistoryEntryView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=None,
+        responses={200: HistorySummarySerializer, 401: ERROR_RESPONSE, 404: ERROR_RESPONSE},
+        description="Remove one entry (by the entry's id); answers with the new summary.",
+    )
+    def delete(self, request: Request, entry_id: int) -> Response:
+        count = entry_services.history_entry_remove(user=request.user, entry_id=entry_id)
+        return Response(entry_selectors.history_counts(count))
+
+
+class InteractionListView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("kind", str, description="one kind or several, comma-separated"),
+            OpenApiParameter("since", str, description="ISO date or date-time (inclusive)"),
+            OpenApiParameter("until", str, description="ISO date (whole day) or date-time"),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int, description="1–100"),
+        ],
+        responses={
+            200: InteractionSerializer(many=True),
+            400: FIELD_ERRORS,
+            401: ERROR_RESPONSE,
+        },
+        description="The caller's events, newest first, paginated.",
+    )
+    def get(self, request: Request) -> Response:
+        filters = InteractionFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        events = interaction_selectors.interaction_list(user=request.user, **filters.validated_data)
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(events, request, view=self)
+        return paginator.get_paginated_response(InteractionSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=InteractionInputSerializer,
+        responses={
+            201: InteractionSerializer,
+            400: FIELD_ERRORS,
+            401: ERROR_RESPONSE,
+            404: ERROR_RESPONSE,
+        },
+        description="Record a play, skip, like, dislike or add_to_playlist. The context "
+        "defaults to the listener's current mood and activity. A like or dislike also becomes "
+        "the listener's opinion of the track.",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = InteractionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        event = interaction_services.interaction_record(
+            user=request.user, **serializer.validated_data
+        )
+        event = interaction_selectors.interaction_list(user=request.user).get(pk=event.pk)
+        return Response(InteractionSerializer(event).data, status=status.HTTP_201_CREATED)
+
+
+def _detail(request: Request, listen_import: ListenImport) -> dict[str, Any]:
+    offers = import_selectors.listen_import_offers(user=request.user, imports=[listen_import])
+    listen_import.offered_tracks = [  # type: ignore[attr-defined]
+        {
+            "id": offer.track.pk,
+            "spotify_id": offer.track.spotify_id,
+            "title": offer.track.title,
+            "artists": offer.artist_names,
+            "in_history": offer.in_history,
+        }
+        for offer in offers.get(listen_import.pk, [])
+    ]
+    return ListenImportDetailSerializer(listen_import).data
+
+
+class ListenImportListView(APIView):
+    permission_classes = [IsAuthenticated]
+    parser_classes = [MultiPartParser, FormParser]
+    throttle_scope = "imports"
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        """Uploads are heavy (the whole file is checked in the request): their own rate."""
+        throttles = super().get_throttles()
+        if self.request.method == "POST":
+            throttles.append(ScopedRateThrottle())
+        return throttles
+
+    @extend_schema(
+        responses={200: ListenImportSerializer(many=True), 401: ERROR_RESPONSE},
+        description="The caller's imports, newest first, paginated.",
+    )
+    def get(self, request: Request) -> Response:
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(
+            import_selectors.listen_import_list(user=request.user), request, view=self
+        )
+        return paginator.get_paginated_response(ListenImportSerializer(page, many=True).data)
+
+    @extend_schema(
+        request={"multipart/form-data": ListenImportUploadSerializer},
+        responses={
+            202: ListenImportSerializer,
+            400: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description='field errors, or {"error", "code": "invalid_export" | '
+                '"file_too_large"}',
+            ),
+            401: ERROR_RESPONSE,
+        },
+        description="Upload a Last.fm scrobble CSV, a Spotify streaming history (JSON or the "
+        "ZIP), a ListenBrainz listens export (JSON / JSON lines) or a .scrobbler.log as "
+        "`file`. The format is detected from the content; an unknown or corrupt file is a 400 "
+        "and nothing is stored. Processing runs in the background: poll the import.",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = ListenImportUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        listen_import = import_services.listen_import_create(
+            user=request.user, file=serializer.validated_data["file"]
+        )
+        return Response(ListenImportSerializer(listen_import).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ListenImportDetailView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        responses={200: ListenImportDetailSerializer, 401: ERROR_RESPONSE, 404: ERROR_RESPONSE},
+        description="Status, progress 0–100, counts, the top unmatched listens and the offered "
+        "tracks (most played matched tracks not in the history when the import ran).",
+    )
+    def get(self, request: Request, import_id: int) -> Response:
+        listen_import = import_selectors.listen_import_get(user=request.user, import_id=import_id)
+        return Response(_detail(request, listen_import))
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: OpenApiTypes.OBJECT,
+            401: ERROR_RESPONSE,
+            404: ERROR_RESPONSE,
+            409: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description='{"error": "...", "code": "import_processing"}: undo once it is done',
+            ),
+        },
+        description="Undo: delete the plays this import created, then the import (a pending "
+        'import is cancelled). Answers `{"removed_interactions": n}`.',
+    )
+    def delete(self, request: Request, import_id: int) -> Response:
+        removed = import_services.listen_import_undo(user=request.user, import_id=import_id)
+        return Response({"removed_interactions": removed})
+
+
+class ListenImportOfferView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=OfferAcceptSerializer,
+        responses={
+            200: OpenApiTypes.OBJECT,
+            400: ERROR_RESPONSE,
+            401: ERROR_RESPONSE,
+            404: ERROR_RESPONSE,
+        },
+        description="Add offered tracks to the history, all or nothing against the 50 limit. "
+        'Answers `{"added", "count", "limit", "remaining"}` and, from 45 entries on, `warning`.',
+    )
+    def post(self, request: Request, import_id: int) -> Response:
+        serializer = OfferAcceptSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        change = import_services.listen_import_offer_accept(
+            user=request.user,
+            import_id=import_id,
+            track_ids=serializer.validated_data["track_ids"],
+        )
+        data: dict[str, Any] = {
+            "added": change.added,
+            **entry_selectors.history_counts(change.count),
+        }
+        if change.added and change.warning:
+            data["warning"] = change.warning
+        return Response(data)
