@@ -14,6 +14,7 @@ from typing import Any
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Field
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
@@ -42,6 +43,7 @@ def _apply_and_validate(listener: User, values: Mapping[str, Any], fields: Itera
         raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
     for name, value in values.items():
         field = User._meta.get_field(name)
+        assert isinstance(field, Field)  # demographic and context fields are concrete
         if value is None and not field.null:
             value = field.get_default()  # blank clears: "" for text fields
         setattr(listener, name, value)
@@ -188,7 +190,7 @@ def refresh_token_revoke(*, token: str) -> None:
     from rest_framework_simplejwt.tokens import RefreshToken
 
     try:
-        RefreshToken(token).blacklist()
+        RefreshToken(token).blacklist()  # type: ignore[arg-type]  # stubs: a Token, not text
     except TokenError as exc:
         raise ApplicationError(str(exc), code="token_not_valid", status=400) from None
 

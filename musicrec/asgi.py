@@ -14,12 +14,17 @@ from channels.security.websocket import AllowedHostsOriginValidator
 from musicrec.routing import websocket_urlpatterns
 from musicrec.uploads import RequestBodyLimit
 
+
+def websocket_application(routes: list) -> AllowedHostsOriginValidator:
+    """The WebSocket stack: allowed origins, then the session's user, then the routes. (Tests
+    build the same stack around routes of their own.)"""
+    return AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(routes)))
+
+
 application = ProtocolTypeRouter(
     {
         # Django would spool a large body to a temporary file before any check: refuse it first
         "http": RequestBodyLimit(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": websocket_application(websocket_urlpatterns),
     }
 )

@@ -70,7 +70,7 @@ def json_download(request: HttpRequest, value: Any, *, filename: str) -> Streami
     content: Iterator[str] | AsyncIterator[str] = (
         _async_chunks(chunks) if isinstance(request, ASGIRequest) else chunks
     )
-    response = StreamingHttpResponse(content, content_type="application/json; charset=utf-8")
+    response = StreamingHttpResponse(content, content_type="application/json")
     response["Content-Disposition"] = content_disposition_header(True, filename)
     response["Cache-Control"] = "no-store"
     return response

@@ -177,17 +177,11 @@ class ProfileSerializer(serializers.ModelSerializer):
 
 
 def _part_field(name: str, serializer_class: type) -> serializers.Serializer:
-    """The registered serializer of a profile key, rendering the value the view read into
-    ``context["parts"][name]`` (same class name, so the schema shows the same component)."""
-
-    def to_representation(self: serializers.Serializer, instance: Any) -> Any:
-        value = self.parent.context["parts"][name]
-        return serializer_class.to_representation(self, value)
-
-    field_class = type(
-        serializer_class.__name__, (serializer_class,), {"to_representation": to_representation}
-    )
-    return field_class(source="*", read_only=True)
+    """An instance of the registered serializer of a profile key, rendering the value the view
+    read into ``context["parts"][name]`` (the class itself, so the schema names it as usual)."""
+    field = serializer_class(read_only=True)
+    field.get_attribute = lambda instance: field.context["parts"][name]
+    return field
 
 
 # --------------------------------------------------------------------------- input

@@ -57,7 +57,7 @@ def track_search_documents_refresh(*, track_ids: Iterable[int]) -> int:
         return 0
     with connection.cursor() as cursor:
         cursor.execute(search_documents_update_sql("SELECT unnest(%s::bigint[]) AS id"), [ids])
-        return cursor.rowcount
+        return int(cursor.rowcount)
 
 
 def search_terms_refresh() -> None:

@@ -48,7 +48,7 @@ def _read_upload(file: UploadedFile) -> bytes:
     limit = settings.LISTEN_IMPORT_MAX_BYTES
     if file.size is not None and file.size > limit:
         raise _too_large(limit)
-    data = file.read(limit + 1)
+    data: bytes = file.read(limit + 1)
     if len(data) > limit:
         raise _too_large(limit)
     return data

@@ -35,7 +35,7 @@ FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 # while 1M expired events take ~200 statements.
 PRUNE_BATCH_SIZE = 5_000
 
-OPINION_KINDS = {
+OPINION_KINDS: dict[str, str] = {
     Interaction.Kind.LIKE: Opinion.Value.LIKE,
     Interaction.Kind.DISLIKE: Opinion.Value.DISLIKE,
 }
@@ -196,7 +196,7 @@ def interactions_prune(
                 """,
                 [cutoff, batch_size],
             )
-            batch = cursor.rowcount
+            batch = int(cursor.rowcount)
         deleted += batch
         if batch < batch_size:
             return deleted

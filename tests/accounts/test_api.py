@@ -25,6 +25,7 @@ from accounts.services import (
     listener_register,
 )
 from catalog.models import Genre
+from tests.helpers import response_json
 
 pytestmark = pytest.mark.django_db
 
@@ -391,7 +392,7 @@ def test_export_is_a_json_attachment_of_the_listeners_data(ada):
     disposition = response["Content-Disposition"]
     assert disposition.startswith("attachment;")
     assert 'filename="musicrec-ada-' in disposition
-    data = response.json()
+    data = response_json(response)
     assert data["account"]["username"] == "ada"
     assert data["demographics"]["country"] == "DE"
     assert [g["slug"] for g in data["preferences"]["preferred"]] == ["rock"]
@@ -431,7 +432,7 @@ def test_a_listener_only_ever_reads_their_own_data(ada, bob):
 
     # when: bob's id is given every way a client might try
     me = client.get(f"/api/v1/me/?id={bob.pk}&user={bob.pk}&username=bob").json()
-    export = client.get(f"/api/v1/me/export/?user={bob.pk}").json()
+    export = response_json(client.get(f"/api/v1/me/export/?user={bob.pk}"))
 
     # then
     assert me["id"] == ada.pk

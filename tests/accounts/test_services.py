@@ -152,4 +152,5 @@ def test_export_includes_history_interactions_and_opinions(listener):
         {"track_id": track.pk, "slot": 1, "added_at": data["history"][0]["added_at"]}
     ]
     assert [(i["track_id"], i["kind"]) for i in data["interactions"]] == [(track.pk, "like")]
+    assert data["imports"] == []
     assert data["opinions"][0]["value"] == "like"

@@ -57,7 +57,7 @@ def broker_down():
 
 def test_enqueue_with_broker_down_logs_instead_of_raising(broker_down, caplog):
     with caplog.at_level(logging.ERROR, logger="musicrec.queue"):
-        accepted = enqueue(refresh_search_terms)
+        accepted = enqueue("catalog.refresh_search_terms")
 
     assert accepted is False
     assert "could not enqueue catalog.refresh_search_terms" in caplog.text
@@ -65,7 +65,7 @@ def test_enqueue_with_broker_down_logs_instead_of_raising(broker_down, caplog):
 
 def test_enqueue_on_commit_waits_for_the_commit(broker_down, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        enqueue_on_commit(refresh_search_terms)
+        enqueue_on_commit("catalog.refresh_search_terms")
 
     assert len(callbacks) == 1
     callbacks[0]()  # the broker is down: logged, not raised
