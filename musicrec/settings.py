@@ -100,6 +100,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.ListenerTimeZoneMiddleware",
+    "musicrec.pages.ApplicationErrorMiddleware",
 ]
 
 ROOT_URLCONF = "musicrec.urls"
