@@ -18,6 +18,7 @@ from accounts.validators import (
     age_band,
     validate_time_zone,
 )
+from musicrec.constraints import choices_constraint
 
 
 class ListenerManager(UserManager):
@@ -27,9 +28,8 @@ class ListenerManager(UserManager):
 
 
 def _choice_constraint(field: str, choices: type[models.TextChoices]) -> models.CheckConstraint:
-    return models.CheckConstraint(
-        condition=Q(**{field: ""}) | Q(**{f"{field}__in": choices.values}),
-        name=f"accounts_user_{field}_valid",
+    return choices_constraint(
+        field=field, choices=choices, name=f"accounts_user_{field}_valid", blank=True
     )
 
 
@@ -99,13 +99,16 @@ class User(AbstractUser):
         return age_band(self.age)
 
 
+class PreferenceKind(models.TextChoices):
+    PREFERRED = "preferred", "Preferred"
+    DISLIKED = "disliked", "Disliked"
+
+
 class GenrePreference(models.Model):
     """A listener likes or dislikes a genre. One row per (listener, genre), so a genre cannot
     be both preferred and disliked."""
 
-    class Kind(models.TextChoices):
-        PREFERRED = "preferred", "Preferred"
-        DISLIKED = "disliked", "Disliked"
+    Kind = PreferenceKind
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="genre_preferences")
     genre = models.ForeignKey("catalog.Genre", on_delete=models.CASCADE, related_name="+")
@@ -116,8 +119,8 @@ class GenrePreference(models.Model):
         ordering = ["kind", "genre__name"]
         constraints = [
             models.UniqueConstraint(fields=["user", "genre"], name="accounts_genrepref_unique"),
-            models.CheckConstraint(
-                condition=Q(kind__in=["preferred", "disliked"]), name="accounts_genrepref_kind"
+            choices_constraint(
+                field="kind", choices=PreferenceKind, name="accounts_genrepref_kind"
             ),
         ]
 

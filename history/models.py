@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.validators import Activity, Mood
+from musicrec.constraints import choices_constraint
 
 HISTORY_LIMIT = 50
 HISTORY_WARNING_FROM = 45
@@ -47,15 +48,18 @@ class HistoryEntry(models.Model):
         return f"{self.user} #{self.slot}: {self.track}"
 
 
+class InteractionKind(models.TextChoices):
+    PLAY = "play", "Play"
+    SKIP = "skip", "Skip"
+    LIKE = "like", "Like"
+    DISLIKE = "dislike", "Dislike"
+    ADD_TO_PLAYLIST = "add_to_playlist", "Added to a playlist"
+
+
 class Interaction(models.Model):
     """One event: a play, skip, like, dislike or add-to-playlist, with the context then."""
 
-    class Kind(models.TextChoices):
-        PLAY = "play", "Play"
-        SKIP = "skip", "Skip"
-        LIKE = "like", "Like"
-        DISLIKE = "dislike", "Dislike"
-        ADD_TO_PLAYLIST = "add_to_playlist", "Added to a playlist"
+    Kind = InteractionKind
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="interactions"
@@ -83,9 +87,17 @@ class Interaction(models.Model):
     class Meta:
         ordering = ["-occurred_at", "-id"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(kind__in=["play", "skip", "like", "dislike", "add_to_playlist"]),
-                name="history_interaction_kind_valid",
+            choices_constraint(
+                field="kind", choices=InteractionKind, name="history_interaction_kind_valid"
+            ),
+            choices_constraint(
+                field="mood", choices=Mood, name="history_interaction_mood_valid", blank=True
+            ),
+            choices_constraint(
+                field="activity",
+                choices=Activity,
+                name="history_interaction_activity_valid",
+                blank=True,
             ),
             # Imported plays are idempotent: the same listen (listener, track, original time)
             # is stored once however often the export is uploaded (INSERT … ON CONFLICT DO
@@ -109,13 +121,16 @@ class Interaction(models.Model):
         return f"{self.user} {self.kind} {self.track_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
 
 
+class OpinionValue(models.TextChoices):
+    LIKE = "like", "Like"
+    DISLIKE = "dislike", "Dislike"
+
+
 class Opinion(models.Model):
     """The listener's current like or dislike of a track (a later one replaces an earlier).
     Never pruned, unlike the events."""
 
-    class Value(models.TextChoices):
-        LIKE = "like", "Like"
-        DISLIKE = "dislike", "Dislike"
+    Value = OpinionValue
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="opinions"
@@ -128,13 +143,20 @@ class Opinion(models.Model):
         ordering = ["-updated_at"]
         constraints = [
             models.UniqueConstraint(fields=["user", "track"], name="history_opinion_unique"),
-            models.CheckConstraint(
-                condition=Q(value__in=["like", "dislike"]), name="history_opinion_value_valid"
+            choices_constraint(
+                field="value", choices=OpinionValue, name="history_opinion_value_valid"
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.user} {self.value}s {self.track_id}"
+
+
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    PROCESSING = "processing", "Processing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
 
 
 class ListenImport(models.Model):
@@ -143,11 +165,7 @@ class ListenImport(models.Model):
     The uploaded bytes live here (not on a disk) until a worker has processed them.
     """
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        PROCESSING = "processing", "Processing"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+    Status = ImportStatus
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="listen_imports"
@@ -180,9 +198,8 @@ class ListenImport(models.Model):
                 condition=Q(progress__gte=0, progress__lte=100),
                 name="history_listen_import_progress_range",
             ),
-            models.CheckConstraint(
-                condition=Q(status__in=["pending", "processing", "done", "failed"]),
-                name="history_listen_import_status_valid",
+            choices_constraint(
+                field="status", choices=ImportStatus, name="history_listen_import_status_valid"
             ),
         ]
         indexes = [models.Index(fields=["user", "-created_at"], name="history_import_user_time")]

@@ -3,13 +3,16 @@ the real PostgreSQL and Redis; open in debug, behind a bearer token in productio
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, CollectorRegistry
 
 from catalog.models import Track
 from history.services.interactions import interaction_record
+from musicrec.metrics import DeploymentCollector
+from musicrec.registry import metrics_collectors
 
 pytestmark = pytest.mark.django_db
 
@@ -83,3 +86,39 @@ def test_production_needs_the_bearer_token(client, settings, token, header, stat
 def test_metrics_is_read_only(client, settings):
     settings.DEBUG = True
     assert client.post("/metrics").status_code == 405
+
+
+@pytest.mark.django_db
+def test_registering_the_deployment_collector_runs_no_query(django_assert_num_queries):
+    # Registering a collector without describe() made prometheus-client collect() at once:
+    # queries at import time, which printed a traceback during the first migrate.
+    registry = CollectorRegistry(auto_describe=True)
+
+    with django_assert_num_queries(0):
+        registry.register(DeploymentCollector())
+
+
+@pytest.mark.django_db
+def test_each_app_contributes_its_figures_through_the_registry():
+    assert {name for name, _ in metrics_collectors.items()} >= {"catalog", "accounts", "history"}
+
+
+@pytest.mark.django_db
+def test_a_failing_app_figure_is_logged_and_the_others_still_answer(client, caplog, settings):
+    settings.DEBUG = True
+    settings.METRICS_TOKEN = ""
+
+    def broken():
+        raise RuntimeError("figures failed")
+        yield  # pragma: no cover
+
+    metrics_collectors.register("broken", broken)
+    try:
+        with caplog.at_level(logging.ERROR, logger="musicrec.metrics"):
+            body = client.get("/metrics").content.decode()
+    finally:
+        metrics_collectors.unregister("broken")
+
+    assert "musicrec_catalog_tracks " in body
+    assert "musicrec_listeners " in body
+    assert "the figures of broken failed" in caplog.text

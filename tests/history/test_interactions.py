@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.services import listener_context_update
@@ -316,3 +317,15 @@ def test_prune_follows_the_retention_setting(user, track, settings):
     Interaction.objects.create(user=user, track=track, kind="skip", occurred_at=at, recorded_at=at)
     assert prune_interactions.apply().get() == 1
     assert prune_interactions.apply().get() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", ["mood", "activity", "kind"])
+def test_the_database_refuses_an_interaction_context_outside_the_choices(user, field):
+    # given: a stored event
+    track = Track.objects.order_by("id").first()
+    event = interaction_record(user=user, track_id=track.pk, kind="play")
+
+    # when / then: a write that skips validation cannot store a value the choices lack
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Interaction.objects.filter(pk=event.pk).update(**{field: "sleepy"})
