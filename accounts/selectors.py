@@ -4,19 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Case, CharField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from accounts.models import GenrePreference, User
-from accounts.validators import AGE_BANDS
 from catalog.models import Genre
 from musicrec import registry
-
-
-def listener_genres(*, user: User, kind: str) -> QuerySet[Genre]:
-    return Genre.objects.filter(
-        pk__in=GenrePreference.objects.filter(user=user, kind=kind).values("genre")
-    ).order_by("name")
 
 
 def listener_preferences(*, user: User) -> dict[str, list[Genre]]:
@@ -25,21 +17,6 @@ def listener_preferences(*, user: User) -> dict[str, list[Genre]]:
     for pref in prefs.order_by("genre__name"):
         result[pref.kind].append(pref.genre)
     return result
-
-
-def age_band_expression() -> Case:
-    """SQL for a listener's age band, for grouping listeners in queries."""
-    return Case(
-        *[
-            When(
-                Q(age__gte=low) & (Q() if high is None else Q(age__lte=high)),
-                then=Value(label),
-            )
-            for label, low, high in AGE_BANDS
-        ],
-        default=Value(None),
-        output_field=CharField(),
-    )
 
 
 def listener_export(*, user: User) -> dict[str, Any]:
