@@ -29,8 +29,13 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 @pytest.fixture(scope="session", autouse=True)
 def _fast_password_hasher():
-    """MD5 for the whole suite: PBKDF2's 1M iterations would cost ~0.3 s per sign-in."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    """MD5 for the whole suite: PBKDF2's 1M iterations would cost ~0.3 s per sign-in. PBKDF2
+    stays available for the accounts a browser test signs into: its server is another process,
+    with the real hashers (tests/e2e)."""
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
     get_hashers.cache_clear()
     get_hashers_by_algorithm.cache_clear()
 
