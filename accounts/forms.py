@@ -20,7 +20,15 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django_countries import countries
 
-from accounts.validators import AGE_MAX, AGE_MIN, Activity, Gender, Mood, Occupation
+from accounts.validators import (
+    AGE_MAX,
+    AGE_MIN,
+    USERNAME_HELP_TEXT,
+    Activity,
+    Gender,
+    Mood,
+    Occupation,
+)
 from catalog.models import Genre
 
 BLANK = ("", "—")
@@ -93,7 +101,7 @@ def add_service_errors(
 class SignUpForm(forms.Form):
     username = forms.CharField(
         max_length=150,
-        help_text="Letters, digits and @ . + - _ only.",
+        help_text=USERNAME_HELP_TEXT,
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
     email = forms.EmailField(

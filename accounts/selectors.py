@@ -12,6 +12,39 @@ from accounts.validators import AGE_BANDS
 from catalog.models import Genre
 
 
+def listener_for_sign_in(*, identifier: str) -> User | None:
+    """The account a sign-in names: by username or e-mail address, in any case.
+
+    An identifier with ``@`` is an e-mail address, and its owner wins over an (older) account
+    whose username is that same text: usernames can no longer hold ``@``, but one made before
+    may still exist, and it must not take the address owner's sign-in.
+    """
+    identifier = (identifier or "").strip()
+    if not identifier:
+        return None
+    matches = User.objects.filter(Q(username__iexact=identifier) | Q(email__iexact=identifier))
+    if "@" in identifier:
+        matches = matches.order_by(
+            Case(When(email__iexact=identifier, then=Value(0)), default=Value(1)), "pk"
+        )
+    else:
+        matches = matches.order_by(
+            Case(When(username__iexact=identifier, then=Value(0)), default=Value(1)), "pk"
+        )
+    return matches.first()
+
+
+def listener_rate_limit_key(*, identifier: str) -> str | None:
+    """What a sign-in (or reset) attempt on ``identifier`` is counted under: the account it
+    names, so its username and e-mail address share one budget; an identifier that names no
+    account is counted by itself, in lower case. None for a blank identifier."""
+    identifier = (identifier or "").strip()
+    if not identifier:
+        return None
+    user = listener_for_sign_in(identifier=identifier)
+    return f"user:{user.pk}" if user is not None else f"name:{identifier.lower()}"
+
+
 def listener_genres(*, user: User, kind: str) -> QuerySet[Genre]:
     return Genre.objects.filter(
         pk__in=GenrePreference.objects.filter(user=user, kind=kind).values("genre")
