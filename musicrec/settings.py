@@ -302,6 +302,11 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
+    # Tokens carry a hash of the password hash; once the password changes (page, reset, admin)
+    # every access token issued before is refused, and refreshing an old refresh token too
+    # (accounts/api/serializers.py).
+    "CHECK_REVOKE_TOKEN": True,
+    "REVOKE_TOKEN_CLAIM": "hash_password",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "musicrec API",

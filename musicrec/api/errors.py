@@ -53,10 +53,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return response
 
     detail = getattr(exc, "detail", "")
-    if isinstance(detail, dict):
-        # simplejwt's token errors: {"detail": "...", "code": "...", "messages": [...]}
-        detail = detail.get("detail", next(iter(detail.values()), ""))
     codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
+    if isinstance(detail, dict):
+        # simplejwt's token errors: {"detail": "...", "code": "...", "messages": [...]}; the
+        # code is the "code" item's text ("password_changed"), not the codes of the items.
+        if "code" in detail:
+            codes = str(detail["code"])
+        detail = detail.get("detail", next(iter(detail.values()), ""))
     body: dict[str, Any] = {"error": str(detail), "code": _first_code(codes)}
     if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
         body["retry_after"] = int(exc.wait)
