@@ -28,8 +28,8 @@ class UsernameValidator(UnicodeUsernameValidator):
 
     regex = r"^[\w.+-]+\Z"
     message = (
-        "Enter a username of letters, digits and . + - _ only. It cannot contain @, so that it "
-        "can never be mistaken for an e-mail address."
+        "Enter a valid username: letters, digits and . + - _ only. It cannot contain @, so "
+        "that it can never be mistaken for an e-mail address."
     )
 
 
