@@ -15,8 +15,23 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 
+from accounts.forms import AdminSignInForm
 from accounts.models import GenrePreference, User
 from accounts.validators import AGE_BANDS
+from musicrec.throttling import refusal_status
+
+# The admin's sign-in counts attempts like the site's (accounts.throttling).
+admin.site.login_form = AdminSignInForm
+
+
+def admin_sign_in(request: HttpRequest) -> HttpResponse:
+    """``/admin/login/`` (musicrec/urls.py routes it here, ahead of the admin's own URLs): the
+    admin's sign-in view, answering an attempt refused by the rate limit with 429 (503 when the
+    limits cannot be checked) instead of 200."""
+    response = admin.site.login(request)
+    form = (getattr(response, "context_data", None) or {}).get("form")
+    response.status_code = refusal_status(form) or response.status_code
+    return response
 
 
 class AgeBandFilter(admin.SimpleListFilter):

@@ -11,6 +11,8 @@ from accounts.models import GenrePreference, User
 from accounts.validators import AGE_BANDS
 from catalog.models import Genre
 
+MAX_SIGN_IN_NAME = 254  # the longest e-mail address; usernames are shorter
+
 
 def listener_for_sign_in(*, identifier: str) -> User | None:
     """The account a sign-in names: by username or e-mail address, in any case.
@@ -41,8 +43,13 @@ def listener_rate_limit_key(*, identifier: str) -> str | None:
     identifier = (identifier or "").strip()
     if not identifier:
         return None
-    user = listener_for_sign_in(identifier=identifier)
-    return f"user:{user.pk}" if user is not None else f"name:{identifier.lower()}"
+    # Rate limits run before the input is validated: text no account can have (too long for an
+    # e-mail address, or with a NUL, which PostgreSQL refuses) is not looked up.
+    if len(identifier) <= MAX_SIGN_IN_NAME and "\x00" not in identifier:
+        user = listener_for_sign_in(identifier=identifier)
+        if user is not None:
+            return f"user:{user.pk}"
+    return f"name:{identifier.lower()[:MAX_SIGN_IN_NAME]}"
 
 
 def listener_genres(*, user: User, kind: str) -> QuerySet[Genre]:

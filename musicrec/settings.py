@@ -289,12 +289,21 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="120/minute"),
         "user": env.str("THROTTLE_USER", default="600/minute"),
-        # sign-up, token and refresh endpoints (per client address or user)
+        # The limits below fail closed (musicrec/throttling.py): with Redis down they refuse.
+        # Sign-up, sign-in (API, pages, admin), token refresh, logout and password reset, per
+        # client address …
         "auth": env.str("THROTTLE_AUTH", default="20/minute"),
+        # … and per account aimed at (the username or e-mail typed; sign-up: those registered)
+        "auth_account": env.str("THROTTLE_AUTH_ACCOUNT", default="10/15m"),
+        # password-reset mails per e-mail address
+        "password_reset": env.str("THROTTLE_PASSWORD_RESET", default="3/hour"),
         # listening-data uploads per listener
         "imports": env.str("THROTTLE_IMPORTS", default="30/hour"),
     },
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=None),
+    # How many proxies of our own append to X-Forwarded-For. 0: the header is the client's to
+    # write and is ignored; throttles count the peer address (uvicorn already puts the client's
+    # address there for proxies in its FORWARDED_ALLOW_IPS).
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),

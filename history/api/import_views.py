@@ -15,7 +15,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from history.api.import_serializers import (
@@ -29,6 +29,7 @@ from history.models import ListenImport
 from history.selectors import history_counts
 from musicrec.api.pagination import PageNumberPagination
 from musicrec.api.schema import ERROR_RESPONSE
+from musicrec.throttling import StrictScopedRateThrottle
 
 
 def _detail(request: Request, listen_import: ListenImport) -> dict[str, Any]:
@@ -55,7 +56,7 @@ class ListenImportListView(APIView):
         """Uploads are heavy (the whole file is checked in the request): their own rate."""
         throttles = super().get_throttles()
         if self.request.method == "POST":
-            throttles.append(ScopedRateThrottle())
+            throttles.append(StrictScopedRateThrottle())
         return throttles
 
     @extend_schema(

@@ -33,7 +33,10 @@ def _first_code(detail: Any) -> str:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
         body = {"error": exc.message, "code": exc.code, **exc.extra}
-        return Response(body, status=exc.status)
+        response = Response(body, status=exc.status)
+        if "retry_after" in exc.extra:  # a rate limit's refusal (musicrec.throttling)
+            response["Retry-After"] = str(exc.extra["retry_after"])
+        return response
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
