@@ -7,12 +7,13 @@ PIP := $(VENV)/bin/pip
 export OPENBLAS_NUM_THREADS ?= 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help run test services stop lint format bench-import bench-history browser clean
+.PHONY: help run test services manage stop lint format bench-import bench-history browser clean
 
 help:
 	@echo "make run           start musicrec on http://127.0.0.1:8000 (Ctrl-C stops everything)"
 	@echo "make test          run the whole test suite against its own PostgreSQL and Redis"
 	@echo "make services      start only the embedded PostgreSQL and Redis (for manage.py)"
+	@echo "make manage ARGS=… manage.py against the dev services (e.g. ARGS=createsuperuser)"
 	@echo "make stop          stop a running 'make run' and the embedded services"
 	@echo "make lint          ruff (lint + format check), import-linter (layers), mypy (domain)"
 	@echo "make format        ruff format + ruff check --fix"
@@ -38,6 +39,10 @@ run: $(VENV)/.installed-run
 
 services: $(VENV)/.installed-run
 	$(PY) -m musicrec.stack services
+
+# manage.py against the dev services, in development mode: make manage ARGS="createsuperuser"
+manage: $(VENV)/.installed-run
+	$(PY) -m musicrec.stack manage $(ARGS)
 
 stop:
 	@if [ -x $(PY) ]; then $(PY) -m musicrec.stack stop; fi

@@ -1,19 +1,37 @@
 """Listeners in the admin: demographics, preferences and context for staff; never passwords.
 
-Staff see and correct listener data; only superusers manage permissions. The password field is
-not shown at all (not even its hash summary): setting one goes through Django's dedicated
-password form, which only superusers can reach here.
+Staff with the "change user" permission see and correct listeners' data. Only superusers manage
+permissions, change or delete staff and superuser accounts (a curator could otherwise take over
+an administrator's account by setting its e-mail address or password), and set passwords: the
+password field is not shown at all (not even its hash summary), and Django's dedicated password
+form answers 403 to everyone else.
 """
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
+from accounts.forms import AdminSignInForm
 from accounts.models import GenrePreference, User
 from accounts.validators import AGE_BANDS
+from musicrec.throttling import refusal_status
+
+# The admin's sign-in counts attempts like the site's (accounts.throttling).
+admin.site.login_form = AdminSignInForm
+
+
+def admin_sign_in(request: HttpRequest) -> HttpResponse:
+    """``/admin/login/`` (musicrec/urls.py routes it here, ahead of the admin's own URLs): the
+    admin's sign-in view, answering an attempt refused by the rate limit with 429 (503 when the
+    limits cannot be checked) instead of 200."""
+    response = admin.site.login(request)
+    form = (getattr(response, "context_data", None) or {}).get("form")
+    response.status_code = refusal_status(form) or response.status_code
+    return response
 
 
 class AgeBandFilter(admin.SimpleListFilter):
@@ -76,3 +94,33 @@ class ListenerAdmin(UserAdmin):
         if request.user.is_superuser:
             return self.fieldsets + self.superuser_fieldsets
         return self.fieldsets
+
+    @staticmethod
+    def _is_protected(request: HttpRequest, obj: User | None) -> bool:
+        """Staff and superuser accounts are the superusers' to change."""
+        return (
+            obj is not None and (obj.is_staff or obj.is_superuser) and not request.user.is_superuser
+        )
+
+    def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        # Without it the change page of a staff account is read-only, and a POST to it a 403.
+        return super().has_change_permission(request, obj) and not self._is_protected(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and not self._is_protected(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        # The bulk "delete selected" action asks has_delete_permission without an object.
+        if (
+            not request.user.is_superuser
+            and queryset.filter(Q(is_staff=True) | Q(is_superuser=True)).exists()
+        ):
+            raise PermissionDenied
+        super().delete_queryset(request, queryset)
+
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)

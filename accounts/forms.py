@@ -15,13 +15,24 @@ import zoneinfo
 from functools import cache
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django_countries import countries
 
-from accounts.validators import AGE_MAX, AGE_MIN, Activity, Gender, Mood, Occupation
+from accounts.throttling import sign_in_rate_limit
+from accounts.validators import (
+    AGE_MAX,
+    AGE_MIN,
+    USERNAME_HELP_TEXT,
+    Activity,
+    Gender,
+    Mood,
+    Occupation,
+)
 from catalog.models import Genre
+from musicrec.errors import ApplicationError
 
 BLANK = ("", "—")
 # Region prefixes of the canonical IANA zone names; the legacy aliases (US/Eastern, Etc/GMT+5,
@@ -93,7 +104,7 @@ def add_service_errors(
 class SignUpForm(forms.Form):
     username = forms.CharField(
         max_length=150,
-        help_text="Letters, digits and @ . + - _ only.",
+        help_text=USERNAME_HELP_TEXT,
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
     email = forms.EmailField(
@@ -125,7 +136,25 @@ class SignUpForm(forms.Form):
         return cleaned
 
 
-class SignInForm(AuthenticationForm):
+class RateLimitedSignInMixin:
+    """Counts every sign-in attempt, before the password is checked, per client address and per
+    account typed (accounts.throttling). A refused attempt is a non-field error with the
+    refusal's code (``throttled`` or ``rate_limit_unavailable``); the view answers it with 429 or
+    503 (``musicrec.throttling.refusal_status``). The password is not checked then, so a
+    guess past the limit learns nothing, right or wrong."""
+
+    def clean(self):
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if username and password:
+            try:
+                sign_in_rate_limit(self.request, identifiers=[username])
+            except ApplicationError as exc:
+                raise ValidationError(exc.message, code=exc.code) from None
+        return super().clean()
+
+
+class SignInForm(RateLimitedSignInMixin, AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": (
@@ -141,6 +170,10 @@ class SignInForm(AuthenticationForm):
         # an e-mail address may be longer than a username
         username.max_length = 254
         username.widget.attrs.update(maxlength=254, autocomplete="username")
+
+
+class AdminSignInForm(RateLimitedSignInMixin, AdminAuthenticationForm):
+    """The admin's sign-in, with the same limits as the site's."""
 
 
 class DeleteAccountForm(forms.Form):

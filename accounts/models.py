@@ -10,11 +10,13 @@ from django.db.models.functions import Lower
 from accounts.validators import (
     AGE_MAX,
     AGE_MIN,
+    USERNAME_HELP_TEXT,
     Activity,
     CountryCodeField,
     Gender,
     Mood,
     Occupation,
+    UsernameValidator,
     age_band,
     validate_time_zone,
 )
@@ -36,10 +38,21 @@ def _choice_constraint(field: str, choices: type[models.TextChoices]) -> models.
 class User(AbstractUser):
     """A listener (any active user); staff users are the catalog's curators.
 
-    Usernames and e-mail addresses are unique regardless of case. Demographics are optional
-    and validated by the field validators (see accounts.validators) and by the constraints.
+    Usernames and e-mail addresses are unique regardless of case, and a username never holds
+    an ``@`` (it could be someone else's e-mail address, see UsernameValidator). Demographics
+    are optional and validated by the field validators (see accounts.validators) and by the
+    constraints.
     """
 
+    # AbstractUser's username without "@" (see UsernameValidator).
+    username = models.CharField(
+        "username",
+        max_length=150,
+        unique=True,
+        help_text=USERNAME_HELP_TEXT,
+        validators=[UsernameValidator()],
+        error_messages={"unique": "A user with that username already exists."},
+    )
     email = models.EmailField("e-mail address", blank=True)
 
     # Demographics (all optional; blank clears).

@@ -4,11 +4,52 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from accounts.models import GenrePreference, User
 from catalog.models import Genre
 from musicrec import registry
+
+MAX_SIGN_IN_NAME = 254  # the longest e-mail address; usernames are shorter
+
+
+def listener_for_sign_in(*, identifier: str) -> User | None:
+    """The account a sign-in names: by username or e-mail address, in any case.
+
+    An identifier with ``@`` is an e-mail address, and its owner wins over an (older) account
+    whose username is that same text: usernames can no longer hold ``@``, but one made before
+    may still exist, and it must not take the address owner's sign-in.
+    """
+    identifier = (identifier or "").strip()
+    if not identifier:
+        return None
+    matches = User.objects.filter(Q(username__iexact=identifier) | Q(email__iexact=identifier))
+    if "@" in identifier:
+        matches = matches.order_by(
+            Case(When(email__iexact=identifier, then=Value(0)), default=Value(1)), "pk"
+        )
+    else:
+        matches = matches.order_by(
+            Case(When(username__iexact=identifier, then=Value(0)), default=Value(1)), "pk"
+        )
+    return matches.first()
+
+
+def listener_rate_limit_key(*, identifier: str) -> str | None:
+    """What a sign-in (or reset) attempt on ``identifier`` is counted under: the account it
+    names, so its username and e-mail address share one budget; an identifier that names no
+    account is counted by itself, in lower case. None for a blank identifier."""
+    identifier = (identifier or "").strip()
+    if not identifier:
+        return None
+    # Rate limits run before the input is validated: text no account can have (too long for an
+    # e-mail address, or with a NUL, which PostgreSQL refuses) is not looked up.
+    if len(identifier) <= MAX_SIGN_IN_NAME and "\x00" not in identifier:
+        user = listener_for_sign_in(identifier=identifier)
+        if user is not None:
+            return f"user:{user.pk}"
+    return f"name:{identifier.lower()[:MAX_SIGN_IN_NAME]}"
 
 
 def listener_preferences(*, user: User) -> dict[str, list[Genre]]:

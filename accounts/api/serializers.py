@@ -15,6 +15,9 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.fields import empty
 from rest_framework.utils import html
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from accounts.models import User
 from accounts.validators import AGE_BANDS, AGE_MAX, AGE_MIN, Activity, Gender, Mood, Occupation
@@ -248,8 +251,27 @@ class RefreshSerializer(TokenRefreshSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
         try:
+            self._check_password_unchanged(RefreshToken(attrs["refresh"]))
             return super().validate(attrs)
         except User.DoesNotExist:
             raise AuthenticationFailed(
                 self.error_messages["no_active_account"], "no_active_account"
             ) from None
+
+    @staticmethod
+    def _check_password_unchanged(refresh: RefreshToken) -> None:
+        """simplejwt checks the password claim (CHECK_REVOKE_TOKEN) of access tokens only: a
+        refresh token from before a password change would still mint new access tokens (which
+        would then fail). Refuse it here, whichever way the password changed."""
+        if not jwt_settings.CHECK_REVOKE_TOKEN:
+            return
+        user_id = refresh.get(jwt_settings.USER_ID_CLAIM)
+        user = User.objects.filter(**{jwt_settings.USER_ID_FIELD: user_id}).first()
+        if user is None:
+            return  # refused by simplejwt's own checks (no_active_account)
+        claim = refresh.get(jwt_settings.REVOKE_TOKEN_CLAIM)
+        if claim != get_md5_hash_password(user.password):
+            raise AuthenticationFailed(
+                "The password was changed since this token was issued; sign in again.",
+                "password_changed",
+            )

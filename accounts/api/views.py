@@ -7,6 +7,7 @@ listener cannot address another's data.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.http.response import HttpResponseBase
@@ -18,7 +19,6 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
@@ -38,6 +38,7 @@ from accounts.models import User
 from musicrec import registry
 from musicrec.api.schema import ERROR_RESPONSE, FIELD_ERRORS
 from musicrec.jsonstream import json_download
+from musicrec.throttling import StrictScopedRateThrottle
 
 
 def profile_data(user: User) -> dict[str, Any]:
@@ -50,12 +51,26 @@ def profile_data(user: User) -> dict[str, Any]:
 
 
 class AuthThrottleMixin:
-    """Sign-up, sign-in, refresh and logout share the ``auth`` rate (settings), counted per
-    client address: these endpoints do not authenticate the caller, the body is the
-    credential. (The default anonymous and per-user rates cover every other view.)"""
+    """Sign-up, sign-in, refresh and logout share the ``auth`` rate (settings) with the sign-in
+    pages, counted per client address (these endpoints do not authenticate the caller: the body
+    is the credential); sign-in and sign-up also count per account aimed at, at the
+    ``auth_account`` rate. Fail closed: with Redis down they answer 503 (musicrec.throttling).
+    (The default anonymous and per-user rates cover every other view.)"""
 
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [StrictScopedRateThrottle]
     throttle_scope = "auth"
+    # the request's fields that name an account (a username or an e-mail address)
+    throttle_account_fields: tuple[str, ...] = ()
+
+    def throttle_accounts(self, request: Request) -> list[str]:
+        data = request.data if isinstance(request.data, Mapping) else {}
+        identifiers = [data.get(field) for field in self.throttle_account_fields]
+        keys = [
+            selectors.listener_rate_limit_key(identifier=identifier)
+            for identifier in identifiers
+            if isinstance(identifier, str)
+        ]
+        return [key for key in keys if key]
 
 
 # --------------------------------------------------------------------------- auth
@@ -67,10 +82,16 @@ class RegisterView(AuthThrottleMixin, APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_account_fields = ("username", "email")
 
     @extend_schema(
         request=RegisterSerializer,
-        responses={201: ProfileSerializer, 400: FIELD_ERRORS, 429: ERROR_RESPONSE},
+        responses={
+            201: ProfileSerializer,
+            400: FIELD_ERRORS,
+            429: ERROR_RESPONSE,
+            503: ERROR_RESPONSE,
+        },
     )
     def post(self, request: Request) -> Response:
         serializer = RegisterSerializer(data=request.data)
@@ -81,16 +102,30 @@ class RegisterView(AuthThrottleMixin, APIView):
 
 @extend_schema_view(
     post=extend_schema(
-        responses={200: TokenObtainPairSerializer, 401: ERROR_RESPONSE, 429: ERROR_RESPONSE}
+        responses={
+            200: TokenObtainPairSerializer,
+            401: ERROR_RESPONSE,
+            429: ERROR_RESPONSE,
+            503: ERROR_RESPONSE,
+        }
     )
 )
 class TokenView(AuthThrottleMixin, TokenObtainPairView):
     """A JWT access and refresh token pair. ``username`` takes a username or an e-mail
     address, in any case."""
 
+    throttle_account_fields = ("username",)
+
 
 @extend_schema_view(
-    post=extend_schema(responses={200: RefreshSerializer, 401: ERROR_RESPONSE, 429: ERROR_RESPONSE})
+    post=extend_schema(
+        responses={
+            200: RefreshSerializer,
+            401: ERROR_RESPONSE,
+            429: ERROR_RESPONSE,
+            503: ERROR_RESPONSE,
+        }
+    )
 )
 class TokenRefreshRotateView(AuthThrottleMixin, TokenRefreshView):
     """A new access token and a new refresh token; the refresh token given is blacklisted."""
@@ -108,7 +143,7 @@ class LogoutView(AuthThrottleMixin, APIView):
 
     @extend_schema(
         request=LogoutSerializer,
-        responses={205: None, 400: ERROR_RESPONSE, 429: ERROR_RESPONSE},
+        responses={205: None, 400: ERROR_RESPONSE, 429: ERROR_RESPONSE, 503: ERROR_RESPONSE},
     )
     def post(self, request: Request) -> Response:
         serializer = LogoutSerializer(data=request.data)

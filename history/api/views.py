@@ -17,7 +17,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from history.api.serializers import (
@@ -42,6 +42,7 @@ from history.services import imports as import_services
 from history.services import interactions as interaction_services
 from musicrec.api.pagination import PageNumberPagination
 from musicrec.api.schema import ERROR_RESPONSE, FIELD_ERRORS
+from musicrec.throttling import StrictScopedRateThrottle
 
 
 class HistoryView(APIView):
@@ -190,7 +191,7 @@ class ListenImportListView(APIView):
         """Uploads are heavy (the whole file is checked in the request): their own rate."""
         throttles = super().get_throttles()
         if self.request.method == "POST":
-            throttles.append(ScopedRateThrottle())
+            throttles.append(StrictScopedRateThrottle())
         return throttles
 
     @extend_schema(

@@ -33,7 +33,10 @@ def _first_code(detail: Any) -> str:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
         body = {"error": exc.message, "code": exc.code, **exc.extra}
-        return Response(body, status=exc.status)
+        response = Response(body, status=exc.status)
+        if "retry_after" in exc.extra:  # a rate limit's refusal (musicrec.throttling)
+            response["Retry-After"] = str(exc.extra["retry_after"])
+        return response
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
@@ -53,10 +56,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return response
 
     detail = getattr(exc, "detail", "")
-    if isinstance(detail, dict):
-        # simplejwt's token errors: {"detail": "...", "code": "...", "messages": [...]}
-        detail = detail.get("detail", next(iter(detail.values()), ""))
     codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
+    if isinstance(detail, dict):
+        # simplejwt's token errors: {"detail": "...", "code": "...", "messages": [...]}; the
+        # code is the "code" item's text ("password_changed"), not the codes of the items.
+        if "code" in detail:
+            codes = str(detail["code"])
+        detail = detail.get("detail", next(iter(detail.values()), ""))
     body: dict[str, Any] = {"error": str(detail), "code": _first_code(codes)}
     if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
         body["retry_after"] = int(exc.wait)
