@@ -9,15 +9,19 @@ form answers 403 to everyone else.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 
+from accounts import services
 from accounts.forms import AdminSignInForm
 from accounts.models import GenrePreference, User
 from accounts.validators import AGE_BANDS
+from musicrec import realtime
 from musicrec.throttling import refusal_status
 
 # The admin's sign-in counts attempts like the site's (accounts.throttling).
@@ -116,7 +120,18 @@ class ListenerAdmin(UserAdmin):
             and queryset.filter(Q(is_staff=True) | Q(is_superuser=True)).exists()
         ):
             raise PermissionDenied
+        for user_id in queryset.values_list("pk", flat=True):
+            realtime.disconnect_on_commit(user_id=user_id)
         super().delete_queryset(request, queryset)
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            services.listener_deactivated(user=obj)
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        realtime.disconnect_on_commit(user_id=obj.pk)
+        super().delete_model(request, obj)
 
     def user_change_password(
         self, request: HttpRequest, id: str, form_url: str = ""

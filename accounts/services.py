@@ -21,6 +21,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from accounts.models import GenrePreference, User
 from accounts.sessions import ListenerSession
 from catalog.models import Genre
+from musicrec import realtime
 from musicrec.errors import ApplicationError
 
 DEMOGRAPHIC_FIELDS = ("age", "gender", "country", "occupation", "time_zone")
@@ -215,6 +216,18 @@ def listener_password_changed(*, user: User, keep_session_key: str | None = None
         sessions = sessions.exclude(session_key=keep_session_key)
     sessions.delete()
     listener_tokens_revoke(user=user)
+    realtime.disconnect_on_commit(user_id=user.pk, keep_session_key=keep_session_key)
+
+
+def listener_signed_out(*, user: User, session_key: str | None) -> None:
+    """After a sign-out: close the live connections (WebSockets) of that session."""
+    if session_key:
+        realtime.disconnect_on_commit(user_id=user.pk, session_key=session_key)
+
+
+def listener_deactivated(*, user: User) -> None:
+    """After an account is deactivated (admin): close its live connections."""
+    realtime.disconnect_on_commit(user_id=user.pk)
 
 
 @transaction.atomic
@@ -231,4 +244,5 @@ def listener_delete(*, user: User, password: str) -> None:
             status=400,
         )
     OutstandingToken.objects.filter(user=user).delete()  # blacklist rows cascade
+    realtime.disconnect_on_commit(user_id=user.pk)
     User.objects.filter(pk=user.pk).delete()

@@ -35,7 +35,7 @@ from accounts.forms import (
 from accounts.throttling import password_reset_rate_limit, sign_in_rate_limit
 from musicrec.errors import ApplicationError
 from musicrec.jsonstream import json_download
-from musicrec.throttling import refusal_status
+from musicrec.throttling import rate_limit, refusal_status
 
 ONBOARDING_STEPS = 2
 
@@ -101,6 +101,8 @@ class SignOutView(auth_views.LogoutView):
     next_page = "catalog:home"
 
     def post(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            services.listener_signed_out(user=request.user, session_key=request.session.session_key)
         response = super().post(request, *args, **kwargs)
         messages.info(request, "You are signed out.")
         return response
@@ -292,6 +294,7 @@ def profile_preferences(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def profile_export(request: HttpRequest) -> HttpResponse:
+    rate_limit(request, scope="exports")  # shared with the API's export
     filename = f"musicrec-data-{timezone.localdate():%Y-%m-%d}.json"
     # streamed: the interaction log can be long (musicrec.jsonstream)
     return json_download(request, selectors.listener_export(user=request.user), filename=filename)

@@ -9,16 +9,16 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack
 from channels.routing import ProtocolTypeRouter, URLRouter
-from channels.security.websocket import AllowedHostsOriginValidator
 
+from musicrec.consumers import OriginOrTokenValidator
 from musicrec.routing import websocket_urlpatterns
 from musicrec.uploads import RequestBodyLimit
 
 
-def websocket_application(routes: list) -> AllowedHostsOriginValidator:
-    """The WebSocket stack: allowed origins, then the session's user, then the routes. (Tests
-    build the same stack around routes of their own.)"""
-    return AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(routes)))
+def websocket_application(routes: list) -> OriginOrTokenValidator:
+    """The WebSocket stack: allowed origins (or a token without cookies), then the session's
+    user, then the routes. (Tests build the same stack around routes of their own.)"""
+    return OriginOrTokenValidator(AuthMiddlewareStack(URLRouter(routes)))
 
 
 application = ProtocolTypeRouter(

@@ -77,7 +77,10 @@ def json_download(request: HttpRequest, value: Any, *, filename: str) -> Streami
 
 
 async def _async_chunks(chunks: Iterator[str]) -> AsyncIterator[str]:
-    # thread_sensitive: the database cursor the chunks read from lives in the request's thread
+    # thread_sensitive: the chunks read the database in the request's thread, with its connection
     next_chunk = sync_to_async(next, thread_sensitive=True)
-    while (chunk := await next_chunk(chunks, None)) is not None:
-        yield chunk
+    try:
+        while (chunk := await next_chunk(chunks, None)) is not None:
+            yield chunk
+    finally:  # also when the client goes away mid-download: end the reading there, in its thread
+        await sync_to_async(chunks.close, thread_sensitive=True)()

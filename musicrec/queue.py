@@ -36,6 +36,7 @@ def enqueue(task_name: str, *args: Any, **kwargs: Any) -> bool:
     """Send the task named ``task_name`` now; return whether the broker accepted it."""
     try:
         if app.conf.task_always_eager:  # CELERY_TASK_ALWAYS_EAGER: run here, as apply_async would
+            app.loader.import_default_modules()  # the apps' tasks modules (once; cached)
             app.tasks[task_name].apply(args=args, kwargs=kwargs)
         else:
             app.send_task(task_name, args=args, kwargs=kwargs, retry=False)

@@ -184,7 +184,18 @@ SESSION_ENGINE = "accounts.sessions"
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [env.str("CHANNELS_REDIS_URL", default=_redis_db(REDIS_URL, 2))]},
+        "CONFIG": {
+            "hosts": [
+                {
+                    "address": env.str("CHANNELS_REDIS_URL", default=_redis_db(REDIS_URL, 2)),
+                    # A Redis that does not answer must not hold requests (broadcasts also
+                    # have their own 2 s limit, musicrec.realtime). The read time-out stays
+                    # above the layer's 5 s blocking receive.
+                    "socket_connect_timeout": 1,
+                    "socket_timeout": 10,
+                }
+            ]
+        },
     }
 }
 
@@ -300,6 +311,8 @@ REST_FRAMEWORK = {
         "password_reset": env.str("THROTTLE_PASSWORD_RESET", default="3/hour"),
         # listening-data uploads per listener
         "imports": env.str("THROTTLE_IMPORTS", default="30/hour"),
+        # data exports (the whole listening log, streamed) per listener
+        "exports": env.str("THROTTLE_EXPORTS", default="20/hour"),
     },
     # How many proxies of our own append to X-Forwarded-For. 0: the header is the client's to
     # write and is ignored; throttles count the peer address (uvicorn already puts the client's

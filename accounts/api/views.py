@@ -242,6 +242,8 @@ class ContextView(APIView):
 
 class ExportView(APIView):
     permission_classes = [IsAuthenticated]
+    throttle_classes = [StrictScopedRateThrottle]
+    throttle_scope = "exports"
     renderer_classes = [JSONRenderer]  # a download: always JSON
 
     @extend_schema(

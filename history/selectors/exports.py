@@ -5,34 +5,51 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from django.db import connection
+from django.db.models import Q
+
 from accounts.models import User
 from history.models import HistoryEntry, Interaction, ListenImport, Opinion
 
-# Events are read from a server-side cursor this many at a time: the export of a log of any
-# length holds one batch in memory.
+# Events are read this many at a time, each batch its own query continuing after the last
+# event of the one before (keyset pagination on the (user, occurred_at) index): the export of a
+# log of any length holds one batch in memory, and no cursor stays open while a slow client reads.
 EXPORT_BATCH_SIZE = 2_000
 
 
 def _interactions(user: User) -> Iterator[dict[str, Any]]:
-    events = (
-        Interaction.objects.filter(user=user)
-        .order_by("occurred_at", "id")
-        .values_list(
-            "track_id", "kind", "occurred_at", "recorded_at", "listened_ms", "mood", "activity"
-        )
-    )
-    for track_id, kind, occurred_at, recorded_at, listened_ms, mood, activity in events.iterator(
-        chunk_size=EXPORT_BATCH_SIZE
-    ):
-        yield {
-            "track_id": track_id,
-            "kind": kind,
-            "occurred_at": occurred_at.isoformat(),
-            "recorded_at": recorded_at.isoformat(),
-            "listened_ms": listened_ms,
-            "mood": mood or None,
-            "activity": activity or None,
-        }
+    events = Interaction.objects.filter(user=user).order_by("occurred_at", "id")
+    fields = ("id", "track_id", "kind", "occurred_at", "recorded_at", "listened_ms", "mood")
+    after: tuple[Any, int] | None = None
+    while True:
+        page = events
+        if after is not None:
+            page = page.filter(
+                Q(occurred_at__gt=after[0]) | Q(occurred_at=after[0], id__gt=after[1])
+            )
+        batch = list(page.values_list(*fields, "activity")[:EXPORT_BATCH_SIZE])
+        _release_connection()
+        for _pk, track_id, kind, occurred_at, recorded_at, listened_ms, mood, activity in batch:
+            yield {
+                "track_id": track_id,
+                "kind": kind,
+                "occurred_at": occurred_at.isoformat(),
+                "recorded_at": recorded_at.isoformat(),
+                "listened_ms": listened_ms,
+                "mood": mood or None,
+                "activity": activity or None,
+            }
+        if len(batch) < EXPORT_BATCH_SIZE:
+            return
+        after = (batch[-1][3], batch[-1][0])
+
+
+def _release_connection() -> None:
+    """Between batches, hand the connection back (to the pool): a client that reads slowly
+    must not hold one of the process's connections for the whole download. Not inside a
+    transaction (tests), which a close would break."""
+    if not connection.in_atomic_block:
+        connection.close()
 
 
 def _imports(user: User) -> list[dict[str, Any]]:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import re
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from catalog.tasks import refresh_search_terms
@@ -14,6 +17,8 @@ from musicrec.queue import enqueue, enqueue_on_commit
 from tests.catalog.factories import TrackFactory
 
 pytestmark = pytest.mark.django_db
+
+BASE_DIR = Path(__file__).resolve().parents[2]
 
 
 def _term_exists(term: str) -> bool:
@@ -69,3 +74,38 @@ def test_enqueue_on_commit_waits_for_the_commit(broker_down, django_capture_on_c
 
     assert len(callbacks) == 1
     callbacks[0]()  # the broker is down: logged, not raised
+
+
+def _enqueued_names() -> set[str]:
+    """Every task name the code enqueues (``enqueue("…")`` / ``enqueue_on_commit("…")``)."""
+    pattern = re.compile(r"""enqueue(?:_on_commit)?\(\s*["']([\w.]+)["']""")
+    names = set()
+    for path in BASE_DIR.glob("*/**/*.py"):
+        if path.parts[len(BASE_DIR.parts)] in {".venv", "tests", "var"}:
+            continue
+        names |= set(pattern.findall(path.read_text()))
+    return names
+
+
+def test_every_enqueued_and_scheduled_task_name_is_a_registered_task():
+    app.loader.import_default_modules()
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    names = _enqueued_names() | scheduled
+
+    assert {"catalog.refresh_search_terms", "history.process_listen_import"} <= names
+    assert names - set(app.tasks) == set()
+
+
+def test_in_eager_mode_an_enqueued_task_runs_at_once():
+    # given: a word no search term has yet
+    TrackFactory(title="Quirbleflux Anthem")
+    assert not _term_exists("quirbleflux")
+
+    app.conf.task_always_eager = True
+    try:
+        accepted = enqueue("catalog.refresh_search_terms")
+    finally:
+        app.conf.task_always_eager = False
+
+    assert accepted is True
+    assert _term_exists("quirbleflux")

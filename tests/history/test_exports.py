@@ -4,15 +4,18 @@ opinions and listening imports (never the uploaded bytes); only the listener's o
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from asgiref.sync import async_to_sync
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import AsyncClient
+from django.utils import timezone
 
 from accounts.selectors import listener_export
 from catalog.models import Track
+from history.models import Interaction
 from history.services.entries import history_entry_add
 from history.services.imports import listen_import_create, listen_import_process
 from history.services.interactions import interaction_record
@@ -109,3 +112,36 @@ def test_under_asgi_the_export_streams_from_an_async_iterator(listener):
     data = json.loads(body)
     assert data["account"]["username"] == "listener"
     assert [event["kind"] for event in data["interactions"]] == ["play"]
+
+
+def test_exports_are_rate_limited_per_listener_on_the_page_and_the_api_together(
+    listener, listener_api, listener_web, other_api, throttle_rates
+):
+    throttle_rates(exports="2/hour")
+
+    answers = [
+        listener_api.get("/api/v1/me/export/").status_code,
+        listener_web.get("/accounts/profile/export/").status_code,
+        listener_api.get("/api/v1/me/export/").status_code,
+        listener_web.get("/accounts/profile/export/").status_code,
+    ]
+
+    assert answers == [200, 200, 429, 429]
+    assert other_api.get("/api/v1/me/export/").status_code == 200  # a budget of its own
+
+
+def test_a_long_log_is_exported_in_batches_in_order(listener, monkeypatch):
+    # given: more events than one batch, several at the same instant
+    monkeypatch.setattr("history.selectors.exports.EXPORT_BATCH_SIZE", 7)
+    track = Track.objects.order_by("id").first()
+    instants = [timezone.now() - timedelta(minutes=n // 4) for n in range(20)]
+    Interaction.objects.bulk_create(
+        Interaction(user=listener, track=track, kind="play", occurred_at=at, listened_ms=n)
+        for n, at in enumerate(instants)
+    )
+
+    events = list(listener_export(user=listener)["interactions"])
+
+    # then: every event once (ties on the time broken by id), oldest first
+    assert sorted(event["listened_ms"] for event in events) == list(range(20))
+    assert [event["occurred_at"] for event in events] == sorted(at.isoformat() for at in instants)
