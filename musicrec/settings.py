@@ -216,6 +216,15 @@ CELERY_BEAT_SCHEDULE = {
 INTERACTION_RETENTION_DAYS = env.int("INTERACTION_RETENTION_DAYS", default=90)
 # Largest listening-data export a listener may upload (Last.fm, Spotify, ListenBrainz).
 LISTEN_IMPORT_MAX_BYTES = env.int("LISTEN_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
+# What the worker reads of one export (streamed): at most this many entries (rows, JSON entries)
+# and this many bytes per entry; a larger file or entry fails the import with a message.
+LISTEN_IMPORT_MAX_ENTRIES = env.int("LISTEN_IMPORT_MAX_ENTRIES", default=1_000_000)
+LISTEN_IMPORT_MAX_ENTRY_BYTES = env.int("LISTEN_IMPORT_MAX_ENTRY_BYTES", default=64 * 1024)
+# Imported plays a listener keeps at most: an import past it stores its newest listens up to the
+# limit and reports the rest (ListenImport.over_limit).
+LISTEN_IMPORT_MAX_PLAYS_PER_LISTENER = env.int(
+    "LISTEN_IMPORT_MAX_PLAYS_PER_LISTENER", default=200_000
+)
 # history.resume_listen_imports sends again an import pending this long (its task was lost) or
 # processing this long (its worker died; processing a 50 MB export takes about a minute).
 LISTEN_IMPORT_PENDING_AFTER = env.int("LISTEN_IMPORT_PENDING_AFTER", default=10 * 60)
