@@ -33,13 +33,15 @@ pytestmark = pytest.mark.django_db
 def _zip_bomb() -> bytes:
     """The issue's file: a ~100 kB ZIP whose one member is ``[[],[],…]``, 99 MB unpacked."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        with archive.open("MyData/StreamingHistory0.json", "w") as member:
-            member.write(b"[")
-            block = b"[]," * 1_000_000
-            for _ in range(33):
-                member.write(block)
-            member.write(b"[]]")
+    block = b"[]," * 1_000_000
+    with (
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive,
+        archive.open("MyData/StreamingHistory0.json", "w") as member,
+    ):
+        member.write(b"[")
+        for _ in range(33):
+            member.write(block)
+        member.write(b"[]]")
     return buffer.getvalue()
 
 
