@@ -564,3 +564,36 @@ def test_the_streaming_reader_builds_what_json_loads_builds(entries, lines, cut)
     built = list(parsers._json_values(pieces, parsers.DEFAULT_LIMITS))
     # then
     assert built == entries
+
+
+_SEEDS = [
+    _json([_short(), _short(ms=40_000)]),
+    _jsonl([_brainz(), _brainz(GOOD_TIME + 1, spotify_id="1eT2CjXwFXNx6oY5ydvzKU")]),
+    json.dumps({"payload": {"listens": [_brainz()]}}).encode(),
+    f"artist,track,uts\nA,B,{GOOD_TIME}\n".encode(),
+    f"#AUDIOSCROBBLER/1.1\nA\tX\tB\t1\t200\tL\t{GOOD_TIME}\t\n".encode(),
+    SPOTIFY_ZIP,
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    seed=st.sampled_from(_SEEDS),
+    cuts=st.lists(
+        st.tuples(st.integers(min_value=0, max_value=600), st.binary(max_size=8)), max_size=4
+    ),
+    tail=st.integers(min_value=0, max_value=700),
+)
+def test_damaged_files_are_refused_with_an_export_error_only(seed, cuts, tail):
+    # given a valid export with bytes replaced and maybe cut short
+    data = bytearray(seed)
+    for at, replacement in cuts:
+        data[at : at + len(replacement)] = replacement
+    data = bytes(data[: len(data) - tail] if tail < len(data) else data)
+    # when it is read as the request and the worker read it, then only ExportError comes out
+    try:
+        fmt = detect_format(data)
+        for _listen in iter_listens(data, fmt):
+            pass
+    except ExportError as error:
+        assert str(error)
