@@ -20,7 +20,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import selectors, services
 from accounts.forms import (
@@ -35,6 +35,7 @@ from accounts.forms import (
 from accounts.throttling import password_reset_rate_limit, sign_in_rate_limit
 from musicrec.errors import ApplicationError
 from musicrec.jsonstream import json_download
+from musicrec.pages import form_errors_text, post_only
 from musicrec.throttling import rate_limit, refusal_status
 
 ONBOARDING_STEPS = 2
@@ -214,6 +215,9 @@ def onboarding_genres(request: HttpRequest) -> HttpResponse:
 def _profile_page(request: HttpRequest, *, status: int = 200, **bound) -> HttpResponse:
     """The profile page; ``bound`` holds a submitted form that did not validate, so it is shown
     with its errors and what was typed while the other forms show what is stored."""
+    for form in bound.values():
+        # at the top of the page, where it is seen; the errors stay next to their fields too
+        messages.error(request, f"Nothing was saved. {form_errors_text(form)}")
     user = request.user
     preferences = selectors.listener_preferences(user=user)
     has_demographics = any((user.age, user.gender, user.country, user.occupation))
@@ -237,7 +241,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@post_only("accounts:profile", anchor="about")
 def profile_demographics(request: HttpRequest) -> HttpResponse:
     form = DemographicsForm(request.POST)
     if form.is_valid():
@@ -252,7 +256,7 @@ def profile_demographics(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@post_only("accounts:profile", anchor="context")
 def profile_context(request: HttpRequest) -> HttpResponse:
     form = ContextForm(request.POST)
     if form.is_valid():
@@ -271,7 +275,7 @@ def profile_context(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@post_only("accounts:profile", anchor="genres")
 def profile_preferences(request: HttpRequest) -> HttpResponse:
     form = PreferencesForm(request.POST)
     if form.is_valid():

@@ -1,9 +1,11 @@
-"""Catalog pages: home, search, track, artist and genre. Thin: selectors do the reading."""
+"""Catalog pages: home, search, track, artist and genre. Thin: selectors do the reading; an
+unknown track or artist (``ApplicationError``, 404) is the not-found page of
+``musicrec.pages.ApplicationErrorMiddleware``."""
 
 from __future__ import annotations
 
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from catalog import selectors
@@ -51,10 +53,7 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 def track_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    try:
-        track = selectors.track_get(track_id=pk)
-    except ApplicationError:
-        raise Http404("No such track") from None
+    track = selectors.track_get(track_id=pk)
     features = [
         (label, getattr(track, name))
         for name, label in (
@@ -71,10 +70,7 @@ def track_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def artist_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    try:
-        artist = selectors.artist_get(artist_id=pk)
-    except ApplicationError:
-        raise Http404("No such artist") from None
+    artist = selectors.artist_get(artist_id=pk)
     page = Paginator(selectors.artist_tracks(artist=artist), PAGE_SIZE).get_page(
         _page_number(request)
     )

@@ -184,6 +184,9 @@ class ListenImport(models.Model):
     unmatched = models.PositiveIntegerField(default=0)
     created = models.PositiveIntegerField(default=0)
     duplicates = models.PositiveIntegerField(default=0)
+    # matched listens not stored because the listener's imported plays reached
+    # LISTEN_IMPORT_MAX_PLAYS_PER_LISTENER (the newest listens are stored first)
+    over_limit = models.PositiveIntegerField(default=0)
     top_unmatched = models.JSONField(default=list, blank=True)
     offered_track_ids = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True, default="")

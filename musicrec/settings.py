@@ -231,6 +231,15 @@ CELERY_BEAT_SCHEDULE = {
 INTERACTION_RETENTION_DAYS = env.int("INTERACTION_RETENTION_DAYS", default=90)
 # Largest listening-data export a listener may upload (Last.fm, Spotify, ListenBrainz).
 LISTEN_IMPORT_MAX_BYTES = env.int("LISTEN_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
+# What the worker reads of one export (streamed): at most this many entries (rows, JSON entries)
+# and this many bytes per entry; a larger file or entry fails the import with a message.
+LISTEN_IMPORT_MAX_ENTRIES = env.int("LISTEN_IMPORT_MAX_ENTRIES", default=1_000_000)
+LISTEN_IMPORT_MAX_ENTRY_BYTES = env.int("LISTEN_IMPORT_MAX_ENTRY_BYTES", default=64 * 1024)
+# Imported plays a listener keeps at most: an import past it stores its newest listens up to the
+# limit and reports the rest (ListenImport.over_limit).
+LISTEN_IMPORT_MAX_PLAYS_PER_LISTENER = env.int(
+    "LISTEN_IMPORT_MAX_PLAYS_PER_LISTENER", default=200_000
+)
 # history.resume_listen_imports sends again an import pending this long (its task was lost) or
 # processing this long (its worker died; processing a 50 MB export takes about a minute).
 LISTEN_IMPORT_PENDING_AFTER = env.int("LISTEN_IMPORT_PENDING_AFTER", default=10 * 60)
@@ -349,11 +358,21 @@ IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 CATALOG_UPLOAD_MAX_BYTES = env.int("CATALOG_UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
-# Uploads are held in memory only (musicrec/uploads.py): the largest upload any form accepts plus
-# 1 MB for the multipart envelope. A request body over REQUEST_MAX_BYTES is refused (413) before it
-# is read; a file over its form's own limit is refused by the form.
-FILE_UPLOAD_MAX_MEMORY_SIZE = max(CATALOG_UPLOAD_MAX_BYTES, LISTEN_IMPORT_MAX_BYTES) + 1024 * 1024
-REQUEST_MAX_BYTES = FILE_UPLOAD_MAX_MEMORY_SIZE
+# Request bodies (musicrec/uploads.py RequestBodyLimit, before Django reads them): at most
+# REQUEST_MAX_BYTES, except on the upload paths below for a signed-in listener (staff for the
+# admin's catalog import): the form's file limit plus 1 MB for the multipart envelope. A body
+# over its limit is a 413, unread; a file over its form's own limit is refused by the form.
+_MULTIPART_ENVELOPE = 1024 * 1024
+REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=DATA_UPLOAD_MAX_MEMORY_SIZE)
+UPLOAD_PATHS = {
+    "/api/v1/imports/": (LISTEN_IMPORT_MAX_BYTES + _MULTIPART_ENVELOPE, "listener"),
+    "/history/imports/upload/": (LISTEN_IMPORT_MAX_BYTES + _MULTIPART_ENVELOPE, "listener"),
+    "/admin/catalog/track/import/": (CATALOG_UPLOAD_MAX_BYTES + _MULTIPART_ENVELOPE, "staff"),
+}
+# Uploads are held in memory only (musicrec/uploads.py): every body any path accepts fits.
+FILE_UPLOAD_MAX_MEMORY_SIZE = max(
+    REQUEST_MAX_BYTES, *(limit for limit, _who in UPLOAD_PATHS.values())
+)
 FILE_UPLOAD_HANDLERS = ["musicrec.uploads.BoundedMemoryUploadHandler"]
 DATA_UPLOAD_MAX_NUMBER_FILES = 1  # every upload form takes one file: memory per request is bounded
 

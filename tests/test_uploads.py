@@ -1,4 +1,6 @@
-"""Uploads are held in memory, never written to the web machine's disk (SPEC §11)."""
+"""Request bodies: uploads are held in memory, never written to the web machine's disk (SPEC
+§11), and large bodies are accepted only on the upload paths from signed-in listeners (issue #9,
+6)."""
 
 from __future__ import annotations
 
@@ -6,11 +8,16 @@ import json
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.conf import settings as django_settings
 from django.core.files.uploadedfile import InMemoryUploadedFile, SimpleUploadedFile
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
+from django.urls import resolve
+from rest_framework_simplejwt.tokens import AccessToken
 
 from history.models import ListenImport
 from musicrec.uploads import BoundedMemoryUploadHandler, RequestBodyLimit
+
+MB = 2**20
 
 
 def _receive(handler: BoundedMemoryUploadHandler, chunks: list[bytes]) -> InMemoryUploadedFile:
@@ -102,21 +109,31 @@ def _run(app, scope: dict, chunks: list[bytes]) -> tuple[list[dict], int]:
 
 
 class _Recorder:
-    """An inner application that reads the whole body and answers 200."""
+    """An inner application that reads the whole body (as Django's handler does: until the end
+    or a disconnect) and answers 200."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep: bool = True) -> None:
+        self.keep = keep
         self.body: bytes | None = None
+        self.size = 0
 
     async def __call__(self, scope, receive, send) -> None:
-        body = b""
+        chunks = []
         while True:
             message = await receive()
-            body += message.get("body", b"")
+            chunk = message.get("body", b"")
+            self.size += len(chunk)
+            if self.keep:
+                chunks.append(chunk)
             if not message.get("more_body"):
                 break
-        self.body = body
+        self.body = b"".join(chunks)
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
+
+
+def _statuses(sent: list[dict]) -> list[int]:
+    return [message["status"] for message in sent if message["type"] == "http.response.start"]
 
 
 def test_a_declared_length_over_the_limit_is_refused_unread(settings):
@@ -133,18 +150,31 @@ def test_a_declared_length_over_the_limit_is_refused_unread(settings):
     assert inner.body is None
 
 
-def test_a_chunked_body_is_refused_once_past_the_limit_and_replayed_below_it(settings):
+def test_a_chunked_body_is_cut_with_a_413_once_past_the_limit_and_passes_below_it(settings):
+    # (The body used to be buffered here up to the limit and replayed; it is now counted as the
+    # application reads it, so the application sees the start of a body that is then cut.)
     settings.REQUEST_MAX_BYTES = 1000
     refused_inner, passed_inner = _Recorder(), _Recorder()
 
     refused, read = _run(RequestBodyLimit(refused_inner), _scope([]), [b"x" * 600] * 5)
     passed, _ = _run(RequestBodyLimit(passed_inner), _scope([]), [b"ab", b"cd", b"e"])
 
-    assert refused[0]["status"] == 413
+    assert _statuses(refused) == [413]  # the application's own answer was replaced
+    assert json.loads(refused[1]["body"])["code"] == "request_too_large"
     assert read == 2  # stopped at the chunk that crossed the limit
-    assert refused_inner.body is None
-    assert passed[0]["status"] == 200
+    assert refused_inner.body == b"x" * 600  # then a disconnect: never the rest
+    assert _statuses(passed) == [200]
     assert passed_inner.body == b"abcde"
+
+
+def test_the_site_cuts_a_chunked_body_past_the_limit(settings):
+    from musicrec.asgi import application
+
+    settings.REQUEST_MAX_BYTES = 1000
+    sent, read = _run(application, _scope([], path="/health/"), [b"x" * 600] * 5)
+
+    assert _statuses(sent) == [413]  # Django stopped reading and answered nothing
+    assert read == 2
 
 
 def test_the_site_refuses_an_oversized_body_before_django_reads_it(settings):
@@ -155,3 +185,125 @@ def test_the_site_refuses_an_oversized_body_before_django_reads_it(settings):
 
     assert sent[0]["status"] == 413
     assert read == 0
+
+
+# --------------------------------------------------------------------------- who may send what
+UPLOADS = ["/api/v1/imports/", "/history/imports/upload/"]
+ADMIN_IMPORT = "/admin/catalog/track/import/"
+LENGTH_20_MB = [(b"content-length", str(20 * MB).encode())]
+
+
+def _body_20_mb() -> list[bytes]:
+    return [b"x" * MB] * 20
+
+
+def _session_cookie(user) -> tuple[bytes, bytes]:
+    client = Client()
+    client.force_login(user)
+    key = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+    return (b"cookie", f"csrftoken=abc; {django_settings.SESSION_COOKIE_NAME}={key}".encode())
+
+
+def _bearer(user) -> tuple[bytes, bytes]:
+    return (b"authorization", f"Bearer {AccessToken.for_user(user)}".encode())
+
+
+@pytest.mark.parametrize(
+    "path", ["/health/", "/accounts/login/", "/api/v1/history/", *UPLOADS, ADMIN_IMPORT]
+)
+def test_an_anonymous_20_mb_post_is_refused_unread_on_every_path(path):
+    from musicrec.asgi import application
+
+    sent, read = _run(application, _scope(LENGTH_20_MB, path=path), _body_20_mb())
+
+    assert _statuses(sent) == [413]
+    assert json.loads(sent[1]["body"])["max_bytes"] == 10 * MB
+    assert read == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "credential",
+    [
+        (b"cookie", b"sessionid=forged-or-expired-session-key"),
+        (b"authorization", b"Bearer not.a.token"),
+        (b"authorization", b"Basic bGlzdGVuZXI6cHc="),
+    ],
+    ids=["forged-session", "bad-token", "basic"],
+)
+@pytest.mark.parametrize("path", UPLOADS)
+def test_credentials_that_are_not_a_signed_in_listener_get_the_small_limit(path, credential):
+    inner = _Recorder(keep=False)
+
+    sent, read = _run(RequestBodyLimit(inner), _scope([*LENGTH_20_MB, credential], path=path), [])
+
+    assert _statuses(sent) == [413]
+    assert read == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", UPLOADS)
+@pytest.mark.parametrize("how", [_session_cookie, _bearer], ids=["session", "jwt"])
+def test_a_signed_in_listeners_20_mb_upload_passes_the_limit(listener, path, how):
+    inner = _Recorder(keep=False)
+
+    sent, _ = _run(
+        RequestBodyLimit(inner), _scope([*LENGTH_20_MB, how(listener)], path=path), _body_20_mb()
+    )
+
+    assert _statuses(sent) == [200]  # the view decides (format, CSRF, …), not the limit
+    assert inner.size == 20 * MB
+
+
+@pytest.mark.django_db
+def test_the_limit_of_an_upload_path_is_for_posts_and_active_accounts(listener):
+    headers = [*LENGTH_20_MB, _session_cookie(listener)]
+    put = {**_scope(headers, path=UPLOADS[0]), "method": "PUT"}
+    assert _statuses(_run(RequestBodyLimit(_Recorder()), put, [])[0]) == [413]
+
+    listener.is_active = False
+    listener.save(update_fields=["is_active"])
+    sent, _ = _run(RequestBodyLimit(_Recorder()), _scope(headers, path=UPLOADS[0]), [])
+    assert _statuses(sent) == [413]
+
+
+@pytest.mark.django_db
+def test_the_admins_catalog_import_takes_large_bodies_from_staff_only(listener, curator):
+    def answer(user) -> list[int]:
+        inner = _Recorder(keep=False)
+        scope = _scope([*LENGTH_20_MB, _session_cookie(user)], path=ADMIN_IMPORT)
+        return _statuses(_run(RequestBodyLimit(inner), scope, _body_20_mb())[0])
+
+    assert answer(listener) == [413]
+    assert answer(curator) == [200]
+
+
+@pytest.mark.django_db
+def test_a_signed_in_listeners_chunked_upload_is_cut_past_the_upload_limit(listener, settings):
+    settings.REQUEST_MAX_BYTES = MB
+    settings.UPLOAD_PATHS = {UPLOADS[0]: (3 * MB, "listener")}
+    inner = _Recorder(keep=False)
+
+    sent, read = _run(
+        RequestBodyLimit(inner),
+        _scope([_session_cookie(listener)], path=UPLOADS[0]),
+        [b"x" * MB] * 5,
+    )
+
+    assert _statuses(sent) == [413]
+    assert json.loads(sent[1]["body"])["max_bytes"] == 3 * MB
+    assert read == 4
+
+
+def test_the_limits_fit_in_memory_and_name_the_upload_views():
+    from catalog.admin import TrackAdmin
+    from history.api.views import ListenImportListView
+
+    assert django_settings.REQUEST_MAX_BYTES == django_settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    assert django_settings.REQUEST_MAX_BYTES == 10 * MB
+    limits = [limit for limit, _who in django_settings.UPLOAD_PATHS.values()]
+    assert max(limits) <= django_settings.FILE_UPLOAD_MAX_MEMORY_SIZE
+    assert resolve(UPLOADS[0]).func.view_class is ListenImportListView
+    assert resolve(UPLOADS[1]).view_name == "history:import_upload"
+    assert resolve(ADMIN_IMPORT).view_name == "admin:catalog_track_import"
+    assert TrackAdmin.import_form_class is not None

@@ -176,6 +176,7 @@ class ListenImportSerializer(serializers.ModelSerializer):
             "unmatched",
             "created",
             "duplicates",
+            "over_limit",
             "top_unmatched",
             "error",
             "created_at",

@@ -188,7 +188,8 @@ class ListenImportListView(APIView):
     throttle_scope = "imports"
 
     def get_throttles(self) -> list[BaseThrottle]:
-        """Uploads are heavy (the whole file is checked in the request): their own rate."""
+        """Uploads are heavy (up to 50 MB stored, a worker's processing): their own rate,
+        shared with the upload page (musicrec.throttling.upload_rate_limit)."""
         throttles = super().get_throttles()
         if self.request.method == "POST":
             throttles.append(StrictScopedRateThrottle())
@@ -218,8 +219,10 @@ class ListenImportListView(APIView):
         },
         description="Upload a Last.fm scrobble CSV, a Spotify streaming history (JSON or the "
         "ZIP), a ListenBrainz listens export (JSON / JSON lines) or a .scrobbler.log as "
-        "`file`. The format is detected from the content; an unknown or corrupt file is a 400 "
-        "and nothing is stored. Processing runs in the background: poll the import.",
+        "`file`. The format is detected from the content and the first entries are checked: "
+        "an unknown format or a file corrupt there is a 400 and nothing is stored. Processing "
+        "runs in the background: poll the import; a file corrupt further in ends `failed` with "
+        "an `error` naming the entry, and no play of it is stored.",
     )
     def post(self, request: Request) -> Response:
         serializer = ListenImportUploadSerializer(data=request.data)

@@ -57,7 +57,7 @@ def _imports(user: User) -> list[dict[str, Any]]:
     fields = (
         "id", "format", "file_name", "file_size", "status", "error", "created_at",
         "finished_at", "listens", "skipped", "matched", "unmatched", "created", "duplicates",
-        "top_unmatched", "offered_track_ids",
+        "over_limit", "top_unmatched", "offered_track_ids",
     )  # fmt: skip
     imports = ListenImport.objects.filter(user=user).order_by("created_at", "id").values(*fields)
     return [

@@ -41,14 +41,22 @@ class CatalogIndex:
             credits = [*names, ", ".join(names), " & ".join(names)] if len(names) > 1 else names
             for name in credits:
                 index.by_key.setdefault(f"{normalise(name)}\x1f{title_key}", track_id)
+        index.load_spotify_ids(spotify_ids=spotify_ids)
+        return index
+
+    def load_spotify_ids(self, *, spotify_ids: Iterable[str]) -> None:
+        """Add the catalog tracks of these Spotify ids (10,000 ids per query)."""
         wanted = sorted({spotify_id for spotify_id in spotify_ids if spotify_id})
         for start in range(0, len(wanted), 10_000):
-            index.by_spotify_id.update(
+            self.by_spotify_id.update(
                 Track.objects.filter(spotify_id__in=wanted[start : start + 10_000]).values_list(
                     "spotify_id", "id"
                 )
             )
-        return index
+
+    def match_name(self, *, artist: str, title: str) -> int | None:
+        """The track of this artist and title (by the normalised key), if the catalog has it."""
+        return self.by_key.get(listen_key(artist, title))
 
     def match(self, *, artist: str, title: str, spotify_id: str = "") -> int | None:
         if spotify_id:

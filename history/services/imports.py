@@ -1,23 +1,34 @@
 """Every change made by listening-data imports.
 
-An upload is checked (size, format) before anything is stored, kept in PostgreSQL
-(``ListenImport.data``) and processed by the Celery task ``history.process_listen_import``
-(or ``manage.py import_listens``). Processing parses, matches and then inserts all the plays of
-the import in one transaction, so a failure leaves the interactions as they were.
+The upload request does little, whatever the file: it checks the size and the format from a
+bounded sample (``detect_format``: the first entries; a ZIP's directory), stores the bytes in
+PostgreSQL (``ListenImport.data``) and sends ``history.process_listen_import`` once the
+transaction commits. The worker (or ``manage.py import_listens``) then reads the whole file,
+streamed and within ``LISTEN_IMPORT_MAX_ENTRIES`` / ``LISTEN_IMPORT_MAX_ENTRY_BYTES``, matches it
+and inserts the plays in one transaction: a file that turns out corrupt past the sample fails the
+import with the parser's message (what is wrong, where) and stores no play.
 
 Idempotency: imported plays carry their import, and a partial unique index on (user, track,
-occurred_at) for imported plays makes ``INSERT … ON CONFLICT DO NOTHING`` skip a listen that is
-already stored — importing the same file twice (or two overlapping exports) adds nothing twice.
+occurred_at) for imported plays makes a listen that is already stored count as a duplicate —
+importing the same file twice (or two overlapping exports) adds nothing twice.
+
+Bound: a listener keeps at most ``LISTEN_IMPORT_MAX_PLAYS_PER_LISTENER`` imported plays. An
+import that would pass it stores its newest listens up to the limit, finishes ``done`` and
+counts the rest in ``over_limit`` (the page and the API say so); undoing an older import makes
+room.
 """
 
 from __future__ import annotations
 
+import io
 import logging
+from array import array
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
+import psycopg
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
@@ -25,7 +36,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
-from history.listen_formats.parsers import ExportError, Listen, detect_format, iter_listens
+from history.listen_formats.parsers import ExportError, Limits, detect_format, iter_listens
 from history.models import HistoryEntry, Interaction, ListenImport
 from history.selectors.imports import listen_import_get, listen_import_list
 from history.selectors.matching import CatalogIndex
@@ -40,6 +51,16 @@ TOP_UNMATCHED_SIZE = 20
 # Rows per INSERT … SELECT FROM unnest(…): one round trip each, bounded memory per statement.
 INSERT_BATCH = 20_000
 _MAX_MS = 2**31 - 1
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def listen_limits() -> Limits:
+    """The parsers' caps: ``LISTEN_IMPORT_MAX_ENTRIES``, ``LISTEN_IMPORT_MAX_ENTRY_BYTES``."""
+    return Limits(
+        max_entries=settings.LISTEN_IMPORT_MAX_ENTRIES,
+        max_entry_bytes=settings.LISTEN_IMPORT_MAX_ENTRY_BYTES,
+    )
+
 
 ProgressCallback = Callable[[int], None]
 
@@ -48,10 +69,38 @@ def _read_upload(file: UploadedFile) -> bytes:
     limit = settings.LISTEN_IMPORT_MAX_BYTES
     if file.size is not None and file.size > limit:
         raise _too_large(limit)
-    data: bytes = file.read(limit + 1)
+    buffer = getattr(file, "file", None)
+    if isinstance(buffer, io.BytesIO) and file.size is not None:
+        # An upload held in memory (musicrec.uploads): its own buffer, not a copy of 50 MB.
+        data = buffer.getvalue()
+    else:
+        data = file.read(limit + 1)
     if len(data) > limit:
         raise _too_large(limit)
     return data
+
+
+# Django's psycopg cursors bind parameters client-side: 50 MB of bytes would be spelled out as
+# 100 MB of hex inside an even longer query string, in the request. The upload goes in and out
+# through a plain psycopg cursor instead: a binary parameter, a binary result.
+def _upload_store(*, import_id: int, data: bytes) -> None:
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(
+            f"UPDATE {ListenImport._meta.db_table} SET data = %s WHERE id = %s", [data, import_id]
+        )
+
+
+def _upload_load(*, import_id: int) -> bytes:
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(
+            f"SELECT data FROM {ListenImport._meta.db_table} WHERE id = %s",
+            [import_id],
+            binary=True,
+        )
+        row = cursor.fetchone()
+    return bytes(row[0]) if row and row[0] is not None else b""
 
 
 def _too_large(limit: int) -> ApplicationError:
@@ -63,14 +112,16 @@ def _too_large(limit: int) -> ApplicationError:
 
 
 def listen_import_create(*, user: User, file: UploadedFile, enqueue: bool = True) -> ListenImport:
-    """Store an upload for processing, after checking its size and format.
+    """Store an upload for processing, after checking its size and, from a bounded sample, its
+    format (``detect_format``).
 
-    An unknown format or a corrupt file is refused (``invalid_export``) and nothing is stored.
-    The processing task is sent once the transaction commits.
+    An unknown format, or a file corrupt within the sample, is refused (``invalid_export``) and
+    nothing is stored; the rest of the file is read by the worker. The processing task is sent
+    once the transaction commits.
     """
     data = _read_upload(file)
     try:
-        fmt = detect_format(data)
+        fmt = detect_format(data, limits=listen_limits())
     except ExportError as error:
         raise ApplicationError(str(error), code="invalid_export") from None
     with transaction.atomic():
@@ -79,75 +130,182 @@ def listen_import_create(*, user: User, file: UploadedFile, enqueue: bool = True
             format=fmt,
             file_name=(getattr(file, "name", "") or "")[:255],
             file_size=len(data),
-            data=data,
         )
+        _upload_store(import_id=listen_import.pk, data=data)
         if enqueue:
             queue.enqueue_on_commit("history.process_listen_import", listen_import.pk)
     return listen_import
 
 
 @dataclass
+class _Read:
+    """One pass over an export, kept compact (arrays of 8-byte numbers, names only for listens
+    not found): each listen's track matched by name (0: none), its Spotify id (an index into
+    ``spotify_ids``, -1: none) to look up afterwards in one go, its time and listened time."""
+
+    by_name: array[int] = field(default_factory=lambda: array("q"))
+    spotify: array[int] = field(default_factory=lambda: array("q"))
+    times: array[int] = field(default_factory=lambda: array("q"))  # µs since 1970 (UTC)
+    ms: array[int] = field(default_factory=lambda: array("q"))  # -1: unknown
+    spotify_ids: dict[str, int] = field(default_factory=dict)
+    listens: int = 0
+    skipped: int = 0
+    # listens matched by nothing yet: by (artist, title), and by (Spotify id, artist, title)
+    unknown: Counter[tuple[str, str]] = field(default_factory=Counter)
+    unknown_with_id: Counter[tuple[int, str, str]] = field(default_factory=Counter)
+
+
+@dataclass
 class _Matched:
-    track_ids: list[int]
-    times: list[datetime]
-    ms: list[int | None]
+    """The matched plays (parallel arrays) and what did not match."""
+
+    track_ids: array[int]
+    times: array[int]
+    ms: array[int]
+    unmatched: Counter[tuple[str, str]]
     listens: int
     skipped: int
-    unmatched: Counter[tuple[str, str]]
 
 
-def _match(listens: list[Listen | None], index: CatalogIndex) -> _Matched:
-    result = _Matched([], [], [], 0, 0, Counter())
-    for listen in listens:
+def _read(data: bytes, fmt: str, index: CatalogIndex) -> _Read:
+    """Parse the whole export (streamed) and match every listen by name. Raises ExportError."""
+    read = _Read()
+    for listen in iter_listens(data, fmt, limits=listen_limits()):
         if listen is None:
-            result.skipped += 1
+            read.skipped += 1
             continue
-        result.listens += 1
-        track_id = index.match(
-            artist=listen.artist, title=listen.title, spotify_id=listen.spotify_id
-        )
+        read.listens += 1
+        track_id = index.match_name(artist=listen.artist, title=listen.title)
+        spotify = -1
+        if listen.spotify_id:
+            spotify = read.spotify_ids.setdefault(listen.spotify_id, len(read.spotify_ids))
         if track_id is None:
-            result.unmatched[(listen.artist, listen.title)] += 1
-            continue
-        result.track_ids.append(track_id)
-        result.times.append(listen.occurred_at)
-        ms = listen.ms_played
-        result.ms.append(None if ms is None else min(ms, _MAX_MS))
-    return result
+            if spotify < 0:
+                read.unknown[(listen.artist, listen.title)] += 1
+            else:
+                read.unknown_with_id[(spotify, listen.artist, listen.title)] += 1
+        read.by_name.append(track_id or 0)
+        read.spotify.append(spotify)
+        delta = listen.occurred_at - _EPOCH
+        read.times.append((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds)
+        read.ms.append(-1 if listen.ms_played is None else min(listen.ms_played, _MAX_MS))
+    return read
 
 
-def _insert_plays(listen_import: ListenImport, matched: _Matched) -> int:
-    """Insert the matched plays; return how many were new (conflicts are skipped)."""
-    table = Interaction._meta.db_table
-    sql = f"""
+def _match(read: _Read, index: CatalogIndex) -> _Matched:
+    """Spotify ids first (looked up now, all at once), then the match by name."""
+    index.load_spotify_ids(spotify_ids=read.spotify_ids)
+    by_spotify = [index.by_spotify_id.get(spotify_id, 0) for spotify_id in read.spotify_ids]
+    matched = _Matched(array("q"), array("q"), array("q"), read.unknown, read.listens, read.skipped)
+    for number, spotify in enumerate(read.spotify):
+        track_id = (by_spotify[spotify] if spotify >= 0 else 0) or read.by_name[number]
+        if track_id:
+            matched.track_ids.append(track_id)
+            matched.times.append(read.times[number])
+            matched.ms.append(read.ms[number])
+    for (spotify, artist, title), count in read.unknown_with_id.items():
+        if not by_spotify[spotify]:
+            matched.unmatched[(artist, title)] += count
+    return matched
+
+
+@dataclass
+class _Stored:
+    created: int = 0
+    over_limit: int = 0
+
+
+# One statement per batch: the batch's listens not stored yet (once each), the newest first, up
+# to the room left under the per-listener limit; answers how many there were and how many went
+# in. ON CONFLICT is the idempotency guarantee itself (the NOT EXISTS only counts).
+_INSERT_PLAYS = """
+    WITH batch AS (
+        SELECT DISTINCT ON (u.track_id, u.occurred_at) u.track_id, u.occurred_at, u.listened_ms
+        FROM unnest(%(track_ids)s::bigint[], %(times)s::timestamptz[], %(ms)s::integer[])
+            AS u(track_id, occurred_at, listened_ms)
+        ORDER BY u.track_id, u.occurred_at
+    ),
+    new AS (
+        SELECT b.* FROM batch b
+        WHERE NOT EXISTS (
+            SELECT 1 FROM {table} i
+            WHERE i.user_id = %(user_id)s AND i.track_id = b.track_id
+              AND i.occurred_at = b.occurred_at
+              AND i.kind = 'play' AND i.listen_import_id IS NOT NULL
+        )
+    ),
+    inserted AS (
         INSERT INTO {table}
             (user_id, track_id, kind, occurred_at, recorded_at, listened_ms, mood, activity,
              listen_import_id)
-        SELECT %s, t.track_id, 'play', t.occurred_at, %s, t.listened_ms, '', '', %s
-        FROM unnest(%s::bigint[], %s::timestamptz[], %s::integer[])
-            AS t(track_id, occurred_at, listened_ms)
+        SELECT %(user_id)s, n.track_id, 'play', n.occurred_at, %(now)s, n.listened_ms, '', '',
+            %(import_id)s
+        FROM new n
+        ORDER BY n.occurred_at DESC
+        LIMIT %(room)s
         ON CONFLICT (user_id, track_id, occurred_at)
             WHERE kind = 'play' AND listen_import_id IS NOT NULL
         DO NOTHING
-    """
-    now = timezone.now()
-    created = 0
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM new), (SELECT count(*) FROM inserted)
+"""
+
+
+def _imported_plays_lock_and_count(*, user_id: int) -> int:
+    """Take the listener's imported-plays lock (until the transaction ends: two imports of one
+    listener store one after the other, so the limit holds) and count their imported plays."""
+    table = Interaction._meta.db_table
     with connection.cursor() as cursor:
-        for start in range(0, len(matched.track_ids), INSERT_BATCH):
-            end = start + INSERT_BATCH
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('history.imported_plays:' || %s, 0))",
+            [user_id],
+        )
+        cursor.execute(
+            f"SELECT count(*) FROM {table} "
+            "WHERE user_id = %s AND kind = 'play' AND listen_import_id IS NOT NULL",
+            [user_id],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def _newest_first(matched: _Matched) -> Iterator[int]:
+    """Positions of the matched plays, the newest first (only needed when some will not fit)."""
+    return iter(sorted(range(len(matched.times)), key=matched.times.__getitem__, reverse=True))
+
+
+def _insert_plays(listen_import: ListenImport, matched: _Matched) -> _Stored:
+    """Insert the matched plays within the per-listener limit (call inside a transaction)."""
+    room = settings.LISTEN_IMPORT_MAX_PLAYS_PER_LISTENER - _imported_plays_lock_and_count(
+        user_id=listen_import.user_id
+    )
+    total = len(matched.track_ids)
+    order: Iterator[int] = iter(range(total)) if total <= room else _newest_first(matched)
+    sql = _INSERT_PLAYS.format(table=Interaction._meta.db_table)
+    now = timezone.now()
+    stored = _Stored()
+    with connection.cursor() as cursor:
+        for _start in range(0, total, INSERT_BATCH):
+            batch = [next(order) for _ in range(min(INSERT_BATCH, total - _start))]
             cursor.execute(
                 sql,
-                [
-                    listen_import.user_id,
-                    now,
-                    listen_import.pk,
-                    matched.track_ids[start:end],
-                    matched.times[start:end],
-                    matched.ms[start:end],
-                ],
+                {
+                    "user_id": listen_import.user_id,
+                    "import_id": listen_import.pk,
+                    "now": now,
+                    "room": max(room, 0),
+                    "track_ids": [matched.track_ids[n] for n in batch],
+                    "times": [_EPOCH + timedelta(microseconds=matched.times[n]) for n in batch],
+                    "ms": [matched.ms[n] if matched.ms[n] >= 0 else None for n in batch],
+                },
             )
-            created += cursor.rowcount
-    return created
+            row = cursor.fetchone()
+            new, created = (int(row[0]), int(row[1])) if row else (0, 0)
+            room -= created
+            stored.created += created
+            stored.over_limit += new - created
+    return stored
 
 
 def _set_progress(
@@ -177,7 +335,7 @@ def listen_import_process(
         error="",
         attempts=F("attempts") + 1,
     )
-    listen_import = ListenImport.objects.filter(pk=import_id).first()
+    listen_import = ListenImport.objects.defer("data").filter(pk=import_id).first()
     if listen_import is None:  # undone (or the account deleted) before a worker got to it
         return None
     if not claimed:
@@ -247,31 +405,32 @@ def listen_imports_resume(
 
 
 def _process(listen_import: ListenImport, on_progress: ProgressCallback | None) -> None:
-    data = bytes(listen_import.data or b"")
+    data = _upload_load(import_id=listen_import.pk)
     _set_progress(listen_import, 10, on_progress)
-    listens = list(iter_listens(data, listen_import.format))
+    index = CatalogIndex.load()
+    read = _read(data, listen_import.format, index)
+    del data
     _set_progress(listen_import, 40, on_progress)
-    index = CatalogIndex.load(
-        spotify_ids={listen.spotify_id for listen in listens if listen and listen.spotify_id}
-    )
-    matched = _match(listens, index)
-    del listens
+    matched = _match(read, index)
+    del read, index
     _set_progress(listen_import, 60, on_progress)
 
     with transaction.atomic():
-        created = _insert_plays(listen_import, matched)
+        stored = _insert_plays(listen_import, matched)
         plays = Counter(matched.track_ids)
         in_history = set(
             HistoryEntry.objects.filter(
                 user_id=listen_import.user_id, track_id__in=list(plays)
             ).values_list("track_id", flat=True)
         )
+        matched_count = len(matched.track_ids)
         listen_import.listens = matched.listens
         listen_import.skipped = matched.skipped
-        listen_import.matched = len(matched.track_ids)
-        listen_import.unmatched = matched.listens - len(matched.track_ids)
-        listen_import.created = created
-        listen_import.duplicates = len(matched.track_ids) - created
+        listen_import.matched = matched_count
+        listen_import.unmatched = listen_import.listens - matched_count
+        listen_import.created = stored.created
+        listen_import.over_limit = stored.over_limit
+        listen_import.duplicates = matched_count - stored.created - stored.over_limit
         listen_import.top_unmatched = [
             {"artist": artist, "title": title, "count": count}
             for (artist, title), count in matched.unmatched.most_common(TOP_UNMATCHED_SIZE)

@@ -98,10 +98,17 @@ def test_artist_and_genre_pages(client):
 
 
 def test_missing_pages_are_friendly_404s(client):
-    for url in ["/tracks/999999999/", "/artists/999999999/", "/genres/no-such-genre/", "/nope/"]:
+    # unknown tracks and artists are the selectors' refusals, shown by the pages' error
+    # middleware with their message
+    for url, text in [
+        ("/tracks/999999999/", "No track with this id."),
+        ("/artists/999999999/", "No artist with this id."),
+        ("/genres/no-such-genre/", "There is no page here."),
+        ("/nope/", "There is no page here."),
+    ]:
         response = client.get(url)
         assert response.status_code == 404, url
-        assert "There is no page here." in response.content.decode()
+        assert text in response.content.decode(), url
 
 
 def test_static_files_are_served_without_cdn(client):

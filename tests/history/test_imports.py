@@ -188,15 +188,36 @@ def test_a_corrupt_file_is_refused_and_nothing_is_stored(user):
     assert not Interaction.objects.exists()
 
 
+def _csv_bad_at(line: int) -> bytes:
+    good = "".join(f"Artist,Album,Title,05 Jan 2020 21:{n % 60:02d}\n" for n in range(line - 2))
+    return ("The Beatles,1,Hey Jude,05 Jan 2020 20:00\n" + good + "A,B,C,not a time\n").encode()
+
+
 @pytest.mark.django_db
-def test_a_file_corrupt_past_the_first_rows_is_refused_and_nothing_is_stored(user):
-    good = "".join(f"Artist,Album,Title,05 Jan 2020 21:{n % 60:02d}\n" for n in range(60))
-    data = ("The Beatles,1,Hey Jude,05 Jan 2020 20:00\n" + good + "A,B,C,not a time\n").encode()
+def test_a_file_corrupt_within_the_sample_is_refused_at_upload(user):
     with pytest.raises(ApplicationError) as refused:
-        listen_import_create(user=user, file=_upload("late_error.csv", data), enqueue=False)
+        listen_import_create(user=user, file=_upload("early_error.csv", _csv_bad_at(30)))
     assert refused.value.code == "invalid_export"
-    assert "Line 62" in str(refused.value)
+    assert str(refused.value) == "Line 30 of the CSV has no valid time ('not a time')."
     assert not ListenImport.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_file_corrupt_past_the_sample_fails_in_the_worker_and_stores_nothing(user):
+    # (Before the upload request read a sample only, this file was refused at upload: the
+    # request read every row.)
+    # given an upload whose 62nd line is corrupt, past what the request reads
+    listen_import = listen_import_create(
+        user=user, file=_upload("late_error.csv", _csv_bad_at(62)), enqueue=False
+    )
+    assert listen_import.status == "pending"
+    # when the worker reads it
+    listen_import_process(import_id=listen_import.pk)
+    # then the import failed, saying what and where, and nothing is stored
+    listen_import.refresh_from_db()
+    assert listen_import.status == "failed"
+    assert listen_import.error == "Line 62 of the CSV has no valid time ('not a time')."
+    assert listen_import.data is None
     assert not Interaction.objects.exists()
 
 

@@ -221,6 +221,21 @@ def test_two_listeners_pages(web, user, other):
     ]
 
 
-def test_get_is_not_allowed_for_changes(web, user):
-    assert web.get(ADD).status_code == 405
-    assert web.get(CLEAR).status_code == 405
+def test_a_get_of_an_action_url_goes_to_its_page_and_changes_nothing(web, user):
+    # (These answered an empty 405 before: the address a failed form is shown at must stay
+    # usable when the listener reloads it.)
+    history_entries_add(user=user, track_ids=_track_ids(2))
+    entry = HistoryEntry.objects.filter(user=user).first()
+
+    for url, page in [
+        (ADD, PAGE),
+        (CLEAR, PAGE + "#clear"),
+        (f"/history/{entry.pk}/remove/", PAGE),
+        ("/history/imports/upload/", "/history/imports/"),
+        ("/history/imports/1/offer/", "/history/imports/"),
+        ("/history/imports/1/undo/", "/history/imports/"),
+    ]:
+        answer = web.get(url)
+        assert (answer.status_code, answer["Location"]) == (302, page), url
+    assert web.put(ADD).status_code == 405
+    assert HistoryEntry.objects.filter(user=user).count() == 2
