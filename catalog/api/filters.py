@@ -1,16 +1,46 @@
 from __future__ import annotations
 
-import django_filters
-from django.db.models import Q, QuerySet
+from typing import Any
 
-from catalog.models import FEATURE_RANGES, Track
+import django_filters
+from django import forms
+from django.db.models import QuerySet
+
+from catalog.models import FEATURE_RANGES, Genre, Track
+from catalog.selectors import genres_resolve
+
+MAX_GENRES = 50
+
+
+class GenreReferencesFormField(forms.CharField):
+    """Comma-separated genre ids or slugs → the genres (an unknown one is an error)."""
+
+    def clean(self, value: Any) -> list[Genre]:
+        text = super().clean(value)
+        if not text:
+            return []
+        references = [part for part in (p.strip() for p in text.split(",")) if part]
+        if len(references) > MAX_GENRES:
+            raise forms.ValidationError(f"At most {MAX_GENRES} genres.", code="too_many")
+        resolved = genres_resolve(references=references)
+        if resolved.unknown:
+            raise forms.ValidationError(
+                "Unknown genre(s): %(names)s. Use genre ids or slugs (see /api/v1/genres/).",
+                code="unknown_genre",
+                params={"names": ", ".join(resolved.unknown)},
+            )
+        return resolved.genres
+
+
+class GenreReferencesFilter(django_filters.Filter):
+    field_class = GenreReferencesFormField
 
 
 class TrackFilter(django_filters.FilterSet):
     """Filters of ``/api/v1/tracks/``. Ranges are ``<name>_min`` / ``<name>_max``."""
 
-    genre = django_filters.CharFilter(
-        method="filter_genre", help_text="genre slug or id; repeat or comma-separate for any of"
+    genre = GenreReferencesFilter(
+        method="filter_genre", help_text="genre slugs or ids, comma-separated: any of them"
     )
     artist = django_filters.NumberFilter(field_name="track_artists__artist", help_text="artist id")
     album = django_filters.NumberFilter(field_name="album")
@@ -28,14 +58,10 @@ class TrackFilter(django_filters.FilterSet):
         model = Track
         fields: list[str] = []
 
-    def filter_genre(self, queryset: QuerySet[Track], name: str, value: str) -> QuerySet[Track]:
-        condition = Q()
-        for part in (p.strip() for p in value.split(",")):
-            if part.isdigit():
-                condition |= Q(genres__id=int(part))
-            elif part:
-                condition |= Q(genres__slug=part)
-        return queryset.filter(condition).distinct() if condition else queryset
+    def filter_genre(
+        self, queryset: QuerySet[Track], name: str, value: list[Genre]
+    ) -> QuerySet[Track]:
+        return queryset.filter(genres__in=value).distinct() if value else queryset
 
 
 for _name in FEATURE_RANGES:

@@ -243,3 +243,27 @@ def test_openapi_schema_and_docs_without_cdn(client):
     assert "swagger-ui" in html
     assert "cdn" not in html.lower()
     assert "//unpkg" not in html
+
+
+@pytest.mark.parametrize("value", ["²", "rock,²", "no-such-genre", str(2**70), "a\x01b"])
+def test_an_unknown_genre_filter_is_a_400_naming_it(api_client, value):
+    # when
+    response = api_client.get("/api/v1/tracks/", {"genre": value})
+
+    # then
+    assert response.status_code == 400
+    assert list(response.json()) == ["genre"]
+    assert "Unknown genre" in response.json()["genre"][0]
+
+
+def test_genre_filter_takes_a_comma_separated_mix_of_ids_and_slugs(api_client):
+    # given
+    kpop, jazz = Genre.objects.get(slug="k-pop"), Genre.objects.get(slug="jazz")
+
+    # when
+    body = api_client.get(
+        "/api/v1/tracks/", {"genre": f"k-pop, {jazz.pk}", "page_size": 100}
+    ).json()
+
+    # then
+    assert body["count"] == Track.objects.filter(genres__in=[kpop, jazz]).distinct().count() > 0
