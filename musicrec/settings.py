@@ -100,6 +100,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.ListenerTimeZoneMiddleware",
+    # After authentication and messages: the 400 page it may render shows the usual header.
+    "musicrec.middleware.RejectNulQueryMiddleware",
 ]
 
 ROOT_URLCONF = "musicrec.urls"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
@@ -28,6 +30,15 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     if _wants_json(request):
         return JsonResponse({"error": "Bad request.", "code": "bad_request"}, status=400)
     return render(request, "400.html", status=400)
+
+
+def bad_request_reason(
+    request: HttpRequest, *, reason: str, code: str, extra: dict[str, Any] | None = None
+) -> HttpResponse:
+    """A 400 that says what is wrong: the API's error format, or the 400 page with ``reason``."""
+    if _wants_json(request):
+        return JsonResponse({"error": reason, "code": code, **(extra or {})}, status=400)
+    return render(request, "400.html", {"reason": reason}, status=400)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
