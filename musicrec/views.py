@@ -6,15 +6,41 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import Resolver404, resolve
+from django.views.decorators.csrf import csrf_exempt
 
 
 def _wants_json(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
+def _api_not_found_response(request: HttpRequest) -> JsonResponse:
+    body = {"error": "Not found.", "code": "not_found"}
+    if not request.path_info.endswith("/"):
+        # No redirect to the URL with the slash (APPEND_SLASH): a POST would lose its body, and
+        # Django refuses it with DEBUG on. Name the right URL instead.
+        try:
+            match = resolve(request.path_info + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not api_not_found:
+            body["did_you_mean"] = request.path + "/"
+    return JsonResponse(body, status=404)
+
+
+@csrf_exempt
+def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Every URL under /api/ that no API view serves (the last pattern of the URLconf).
+
+    A route rather than only ``handler404``: with DEBUG on, Django answers an unresolved URL
+    with its technical 404 page and never calls the handler, and API clients need JSON always.
+    """
+    return _api_not_found_response(request)
+
+
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _wants_json(request):
-        return JsonResponse({"error": "Not found.", "code": "not_found"}, status=404)
+        return _api_not_found_response(request)
     return render(request, "404.html", status=404)
 
 

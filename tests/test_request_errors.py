@@ -47,3 +47,54 @@ def test_a_nul_in_the_admin_search_is_a_400(superuser_web):
     response = superuser_web.get("/admin/catalog/track/?q=ab%00cd")
 
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("debug", [False, True])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/tracks/abc/",
+        "/api/v1/no-such-thing/",
+        "/api/v1/history/abc/",
+        "/api/v2/tracks/",
+        "/api/",
+        "/api/v1/tracks/1/nothing/",
+    ],
+)
+def test_every_unknown_api_url_is_a_json_404(api_client, settings, debug, path):
+    # given
+    settings.DEBUG = debug
+
+    # when
+    response = api_client.get(path)
+
+    # then
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"error": "Not found.", "code": "not_found"}
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_api_url_without_its_slash_is_a_json_404_naming_the_right_one(
+    api_client, settings, debug
+):
+    # given
+    settings.DEBUG = debug
+
+    # when: a POST could not follow a redirect with its body, so there is none
+    response = api_client.post("/api/v1/history", {"track_id": 1}, format="json")
+
+    # then
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+    assert response.json()["did_you_mean"] == "/api/v1/history/"
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_unknown_pages_outside_the_api_stay_html(client, settings, debug):
+    settings.DEBUG = debug
+
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
