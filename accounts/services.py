@@ -201,7 +201,13 @@ def listener_delete(*, user: User, password: str) -> None:
     Foreign keys cascade (preferences, sessions, and the rows later apps add); refresh tokens
     are removed explicitly because simplejwt keeps them (SET_NULL) for its own audit trail.
     """
-    if not password or not user.check_password(password):
+    if not password:
+        raise ApplicationError(
+            "Your password is required to delete the account; the account was not deleted.",
+            code="password_required",
+            status=400,
+        )
+    if not user.check_password(password):
         raise ApplicationError(
             "The password is not correct; the account was not deleted.",
             code="wrong_password",

@@ -78,20 +78,47 @@ def test_ordering(api_client):
     ("params", "field"),
     [
         ({"ordering": "password"}, "ordering"),
-        ({"energy_min": "loud"}, "energy"),
+        ({"energy_min": "loud"}, "energy_min"),
+        ({"year_min": "abc"}, "year_min"),
+        ({"year_max": "1e3"}, "year_max"),
+        ({"popularity_max": "101"}, "popularity_max"),
+        ({"tempo_min": "1e999"}, "tempo_min"),
+        ({"tempo_max": "-1e999"}, "tempo_max"),
+        ({"loudness_min": "nan"}, "loudness_min"),
+        ({"loudness_max": "-70.5"}, "loudness_max"),
+        ({"danceability_min": "1.01"}, "danceability_min"),
+        ({"key_min": "0.5"}, "key_min"),
+        ({"duration_ms_min": "-1"}, "duration_ms_min"),
         ({"explicit": "maybe"}, "explicit"),
         ({"page_size": "0"}, "page_size"),
         ({"page_size": "abc"}, "page_size"),
         ({"page_size": "1000"}, "page_size"),
         ({"page": "-1"}, "page"),
         ({"artist": "x"}, "artist"),
+        ({"artist": "1e999"}, "artist"),
+        ({"album": str(2**64)}, "album"),
     ],
 )
-def test_bad_query_parameters_are_400_with_the_field(api_client, params, field):
+def test_bad_query_parameters_are_400_keyed_by_the_parameter(api_client, params, field):
     response = api_client.get("/api/v1/tracks/", params)
 
     assert response.status_code == 400
-    assert field in response.json()
+    assert set(response.json()) == {field}
+
+
+def test_range_limits_are_inclusive_and_loudness_may_be_negative(api_client):
+    # given
+    TrackFactory(title="Range Edge", tempo=300.0, loudness=-5.25, popularity=100)
+
+    # when
+    response = api_client.get(
+        "/api/v1/tracks/",
+        {"tempo_min": "300", "loudness_min": "-5.25", "loudness_max": "-5.2", "year_min": ""},
+    )
+
+    # then
+    assert response.status_code == 200
+    assert [t["title"] for t in response.json()["results"]] == ["Range Edge"]
 
 
 def test_page_past_the_end_is_404_in_error_format(api_client):
