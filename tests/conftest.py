@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,9 @@ from django.core.management import call_command
 from django.test import Client
 from rest_framework.test import APIClient
 
+from musicrec import embedded
 from tests.accounts.factories import StaffFactory, SuperuserFactory, UserFactory
+from tests.services import run_instance
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEMO_CATALOG = BASE_DIR / "catalog" / "data" / "demo_catalog.csv.gz"
@@ -123,3 +126,23 @@ def curator_web(curator) -> Client:
 @pytest.fixture
 def superuser_web(superuser) -> Client:
     return _web_as(superuser)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run, loudly, when a test left a process running under
+    ``var/<instance>/helpers/`` (a Redis it started and did not stop); and stop it."""
+    strays = embedded.processes_under([embedded.helpers_root(run_instance())])
+    if not strays:
+        return
+    embedded.processes_stop(strays)
+    lines = [f"  pid {stray.pid}: {stray.command}" for stray in strays]
+    title = f"{len(strays)} process(es) started by tests were still running; now stopped"
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line("")
+        reporter.write_sep("!", title, red=True, bold=True)
+        for line in lines:
+            reporter.write_line(line, red=True, bold=True)
+    else:
+        print(f"!!! {title}", *lines, sep="\n", file=sys.stderr)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
