@@ -73,6 +73,10 @@ KNOWN_COLUMNS = (
     "track_genre",
     "release_year",
 )
+# The columns that hold text (names); the others hold numbers, ids and flags.
+TEXT_COLUMNS = ("artists", "album_name", "track_name", "track_genre")
+# A spreadsheet runs a cell that starts with one of these as a formula ("CSV injection", OWASP).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 MAX_TITLE = 1000
 MAX_ARTIST = 600
 MAX_GENRE = 100
@@ -163,6 +167,30 @@ class ImportSummary:
         }
 
 
+# --------------------------------------------------------------------------- formula escape
+
+
+def _formula_like(text: str) -> bool:
+    return text.lstrip("'")[:1] in FORMULA_TRIGGERS  # "" is in no trigger
+
+
+def csv_cell_escape(text: str) -> str:
+    """A text cell as the export writes it: prefixed with ``'`` when a spreadsheet would run it
+    as a formula (``=LOVE``, ``-M-``, ``@name``), so it shows as text.
+
+    A cell that already starts with ``'`` before such a character gets one more, so that
+    :func:`csv_cell_unescape` always gives back exactly the text. Numeric columns are never
+    escaped: ``-5.2`` is a number, not a formula.
+    """
+    return f"'{text}" if _formula_like(text) else text
+
+
+def csv_cell_unescape(text: str) -> str:
+    """Undo :func:`csv_cell_escape`: an export re-imports to the same names. A name that merely
+    starts with a quote ("'Til Tuesday") is kept as it is."""
+    return text[1:] if text.startswith("'") and _formula_like(text[1:]) else text
+
+
 # --------------------------------------------------------------------------- row validation
 
 
@@ -190,7 +218,7 @@ def _in_range(name: str, value: float | None, low: float, high: float) -> float 
 
 
 def _text(raw: Mapping[str, str], name: str, limit: int) -> str:
-    text = " ".join((raw.get(name) or "").split())
+    text = " ".join(csv_cell_unescape((raw.get(name) or "").strip()).split())
     if len(text) > limit:
         raise RowRejected(f"{name}: longer than {limit} characters")
     return text
@@ -207,7 +235,7 @@ def parse_row(raw: Mapping[str, str]) -> dict[str, Any]:
     if not title:
         raise RowRejected("track_name: missing")
     artists: list[str] = []
-    for part in (raw.get("artists") or "").split(";"):
+    for part in csv_cell_unescape((raw.get("artists") or "").strip()).split(";"):
         name = " ".join(part.split())
         if len(name) > MAX_ARTIST:
             raise RowRejected(f"artists: a name is longer than {MAX_ARTIST} characters")

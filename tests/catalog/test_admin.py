@@ -651,6 +651,96 @@ def test_an_export_re_imports_to_the_same_tracks(admin_client: Client) -> None:
     assert snapshot() == before
 
 
+# Real names from the Spotify tracks dataset that a spreadsheet would run as formulas.
+FORMULA_LIKE = [
+    {"track_name": "=LOVE", "artists": "=LOVE", "album_name": "=LOVE", "track_genre": "j-idol"},
+    {"track_name": "-Tu Amor Me Hace Bien", "artists": "-M-", "album_name": "-998"},
+    {"track_name": "+", "album_name": "+8138", "track_genre": "-zqxadm minus"},
+    {"track_name": "@princejoyce (feat. ANSONBEAN)", "album_name": "@princejoyce"},
+    # as an export writes the names "'=quoted" and "'@twice" (a quote of their own, then "=")
+    {"track_name": "''=quoted", "artists": "'Til Tuesday", "album_name": "''@twice"},
+]
+
+
+def export_all(client: Client) -> str:
+    """The CSV of the whole catalog (the demo catalog and this module's tracks)."""
+    fields = {f"trackresource_{name}": "on" for name in CSV_COLUMNS}
+    response = client.post(
+        reverse("admin:catalog_track_export"), {"format": "0", "resource": "0", **fields}
+    )
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _formula_rows() -> list[dict[str, str]]:
+    return [track_row(50 + n, loudness="-5.2", **names) for n, names in enumerate(FORMULA_LIKE)]
+
+
+def test_export_escapes_cells_a_spreadsheet_would_run_as_formulas(admin_client: Client) -> None:
+    # given
+    seed(_formula_rows())
+
+    # when
+    rows = {
+        row["track_id"]: row
+        for row in csv.DictReader(io.StringIO(export_all(admin_client)))
+        if row["track_id"].startswith("ZQXADM")
+    }
+
+    # then
+    love, tu_amor, plus, at, quoted = (rows[spotify_id(50 + n)] for n in range(5))
+    assert (love["track_name"], love["artists"], love["album_name"]) == ("'=LOVE",) * 3
+    assert (tu_amor["track_name"], tu_amor["artists"], tu_amor["album_name"]) == (
+        "'-Tu Amor Me Hace Bien",
+        "'-M-",
+        "'-998",
+    )
+    assert (plus["track_name"], plus["album_name"], plus["track_genre"]) == (
+        "'+",
+        "'+8138",
+        "'-zqxadm minus",
+    )
+    assert at["track_name"] == "'@princejoyce (feat. ANSONBEAN)"
+    assert (quoted["track_name"], quoted["artists"], quoted["album_name"]) == (
+        "''=quoted",
+        "'Til Tuesday",
+        "''@twice",
+    )
+    # numbers are numbers, not formulas
+    assert {row["loudness"] for row in rows.values()} == {"-5.2"}
+    for row in rows.values():
+        for value in row.values():
+            assert value[:1] not in ("=", "+", "@", "\t", "\r"), row
+            assert not value.startswith("-") or value == "-5.2", row
+
+
+def test_the_whole_catalog_exports_and_re_imports_without_a_change(admin_client: Client) -> None:
+    # given: the 3,236-track demo catalog plus real formula-like names
+    seed(_formula_rows())
+    before = snapshot()
+    tracks = Track.objects.count()
+
+    # when: exported from the admin, then read back by the admin preview and by the importer
+    exported = export_all(admin_client)
+    previewed = preview(admin_client, exported.encode())
+    summary = catalog_import_stream(stream=io.StringIO(exported))
+
+    # then
+    assert previewed.context["result"].totals["new"] == 0
+    assert previewed.context["result"].totals["update"] == 0
+    assert previewed.context["result"].totals["invalid"] == 0
+    assert summary.rejected == []
+    assert (summary.created, summary.updated, summary.unchanged) == (0, 0, tracks)
+    assert snapshot() == before
+    assert Track.objects.get(spotify_id=spotify_id(50)).title == "=LOVE"
+    quoted = Track.objects.get(spotify_id=spotify_id(54))
+    assert (quoted.title, quoted.artist_names, quoted.album.name) == (
+        "'=quoted",
+        "'Til Tuesday",
+        "'@twice",
+    )
+
+
 # --------------------------------------------------------------------------- temporary storage
 
 
