@@ -265,8 +265,13 @@ def _row_dict(headers: list[str], values: Iterable[Any]) -> dict[str, str]:
 
 
 def _validation_error(rejected: RejectedRow) -> ValidationError:
-    """The service's reason as a field error when it names a column ("danceability: …")."""
-    column, _, message = rejected.reason.partition(": ")
-    if message and column in CSV_COLUMNS:
-        return ValidationError({column: [message]})
-    return ValidationError({NON_FIELD_ERRORS: [rejected.reason]})
+    """Every reason of the row, each as an error of the column it names ("danceability: …"),
+    or of the row as a whole."""
+    errors: dict[str, list[str]] = {}
+    for reason in rejected.reasons or [rejected.reason]:
+        column, _, message = reason.partition(": ")
+        if message and column in CSV_COLUMNS:
+            errors.setdefault(column, []).append(message)
+        else:
+            errors.setdefault(NON_FIELD_ERRORS, []).append(reason)
+    return ValidationError(errors)

@@ -359,6 +359,17 @@ def track_search_ranked_ids(*, query: str) -> list[tuple[int, float]]:
         return [(row[0], float(row[1])) for row in cursor.fetchall()]
 
 
+def search_words_corrected(*, query: str) -> list[str]:
+    """The words of ``query`` as the catalog spells them ("beatels" → ``["beatles"]``: each
+    misspelt word replaced by its best correction, lower case, without accents); ``[]`` for a
+    query too short or too long to search."""
+    try:
+        text = search_query_clean(query=query)
+    except ApplicationError:
+        return []
+    return search_query_parse(text=text).corrected.split()
+
+
 def tracks_in_order(*, track_ids: list[int]) -> list[Track]:
     """Load tracks (with artists, album, genres) in the order of ``track_ids``."""
     tracks = track_list().in_bulk(track_ids)

@@ -240,9 +240,60 @@ def test_search_finds_tracks_by_artist_and_album(admin_client: Client) -> None:
     by_artist = admin_client.get(url, {"q": f"{TOKEN}SIMONE"})
     by_album = admin_client.get(url, {"q": f"{TOKEN}blues"})
 
+    # then: the match first (the search is typo-tolerant: near matches may follow it)
+    assert [t.spotify_id for t in by_artist.context["cl"].result_list][:1] == [spotify_id(2)]
+    assert [t.spotify_id for t in by_album.context["cl"].result_list][:1] == [spotify_id(2)]
+
+
+def test_track_search_is_typo_tolerant_and_ranked(admin_client: Client) -> None:
+    # when
+    response = admin_client.get(reverse("admin:catalog_track_changelist"), {"q": "beatels"})
+
+    # then: The Beatles' tracks, first, though the word is misspelt
+    assert response.status_code == 200
+    results = list(response.context["cl"].result_list)
+    assert results
+    assert "The Beatles" in results[0].artist_names
+    beatles = Track.objects.filter(artists__name="The Beatles").count()
+    assert sum("The Beatles" in track.artist_names for track in results) == min(beatles, 50)
+
+
+def test_track_search_keeps_substring_matches_and_explicit_ordering(admin_client: Client) -> None:
+    # given
+    seed([track_row(1, track_name=f"A{TOKEN}b middle"), track_row(2, popularity="90")])
+    url = reverse("admin:catalog_track_changelist")
+
+    # when: part of a word, which full text alone would not find; then sorted by title
+    inside = admin_client.get(url, {"q": TOKEN.lower()[1:]})
+    by_title = admin_client.get(url, {"q": TOKEN, "o": "1"})
+
     # then
-    assert [t.spotify_id for t in by_artist.context["cl"].result_list] == [spotify_id(2)]
-    assert [t.spotify_id for t in by_album.context["cl"].result_list] == [spotify_id(2)]
+    assert {t.spotify_id for t in inside.context["cl"].result_list} >= {
+        spotify_id(1),
+        spotify_id(2),
+    }
+    titles = [t.title for t in by_title.context["cl"].result_list]
+    assert len(titles) >= 2
+    assert titles == sorted(titles)  # the database sorts in code point order (C.UTF-8)
+
+
+def test_artist_search_and_autocomplete_are_typo_tolerant(admin_client: Client) -> None:
+    # when
+    changelist = admin_client.get(reverse("admin:catalog_artist_changelist"), {"q": "beatels"})
+    autocomplete = admin_client.get(
+        reverse("admin:autocomplete"),
+        {
+            "app_label": "catalog",
+            "model_name": "trackartist",
+            "field_name": "artist",
+            "term": "beatels",
+        },
+    )
+
+    # then
+    assert "The Beatles" in [a.name for a in changelist.context["cl"].result_list]
+    assert autocomplete.status_code == 200
+    assert "The Beatles" in [item["text"] for item in autocomplete.json()["results"]]
 
 
 def test_autocomplete_lists_albums_with_their_artist(admin_client: Client) -> None:
@@ -433,6 +484,36 @@ def test_import_preview_shows_rejected_rows_and_writes_nothing(admin_client: Cli
     assert not response.context.get("confirm_form")
     assert snapshot() == before
     assert not ImportUpload.objects.exists()
+
+
+def test_import_preview_shows_every_reason_of_every_rejected_row(admin_client: Client) -> None:
+    # given: two rejected rows, one with three problems
+    content = csv_bytes(
+        [
+            track_row(1),
+            track_row(2, danceability="7", explicit="maybe", tempo="fast"),
+            track_row(3, track_name="", loudness="99"),
+        ]
+    )
+
+    # when
+    response = preview(admin_client, content)
+
+    # then
+    page = response.content.decode()
+    reasons = [
+        "<strong>explicit</strong>: &#x27;maybe&#x27; is not true or false",
+        "<strong>danceability</strong>: 7.0 is outside 0.0\N{EN DASH}1.0",
+        "<strong>tempo</strong>: &#x27;fast&#x27; is not a number",
+        "<strong>track_name</strong>: missing",
+        "<strong>loudness</strong>: 99.0 is outside -70.0\N{EN DASH}10.0",
+    ]
+    for reason in reasons:
+        assert reason in page
+    assert "validation-error-container" not in page  # nothing hidden behind a hover
+    assert [row.error_count for row in response.context["result"].invalid_rows] == [3, 2]
+    assert "2 of the 3 rows cannot be imported" in page
+    assert not Track.objects.filter(spotify_id=spotify_id(1)).exists()
 
 
 def test_import_preview_lists_new_updated_and_unchanged_rows(admin_client: Client) -> None:
