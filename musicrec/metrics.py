@@ -79,12 +79,21 @@ class MetricsMiddleware:
 class DeploymentCollector(Collector):
     """Figures of the whole deployment, read at scrape time."""
 
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        """The families :meth:`collect` yields, without values. prometheus-client calls this
+        when the collector is registered, at import: without it, it would call ``collect()``
+        there, querying the database, Redis and the broker whenever the module is imported
+        (and under pytest, creating the connection pool before the test database exists, so
+        that every test ran against the real one)."""
+        yield _service_up()
+        for name, documentation in DATABASE_FIGURES:
+            yield GaugeMetricFamily(name, documentation)
+        yield GaugeMetricFamily("musicrec_interactions_last_hour", "", labels=["kind"])
+        yield GaugeMetricFamily("musicrec_listen_imports", "", labels=["status"])
+        yield GaugeMetricFamily("musicrec_celery_queue_length", "")
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        up = GaugeMetricFamily(
-            "musicrec_service_up",
-            "1 when the service answers (as /health/ checks).",
-            labels=["service"],
-        )
+        up = _service_up()
         states = service_status()
         for name, state in states.items():
             up.add_metric([name], 1.0 if state == "ok" else 0.0)
@@ -99,6 +108,21 @@ class DeploymentCollector(Collector):
                 yield _queue_length()
             except Exception:
                 logger.exception("metrics: queue length failed")
+
+
+def _service_up() -> GaugeMetricFamily:
+    return GaugeMetricFamily(
+        "musicrec_service_up",
+        "1 when the service answers (as /health/ checks).",
+        labels=["service"],
+    )
+
+
+DATABASE_FIGURES = (
+    ("musicrec_listeners", "Active listener accounts."),
+    ("musicrec_catalog_tracks", "Tracks in the catalog."),
+    ("musicrec_history_entries", "Entries in all listening histories."),
+)
 
 
 def _database_figures() -> Iterator[GaugeMetricFamily]:
@@ -119,11 +143,10 @@ def _database_figures() -> Iterator[GaugeMetricFamily]:
         recent = dict(cursor.fetchall())
         cursor.execute("SELECT status, count(*) FROM history_listenimport GROUP BY status")
         imports = dict(cursor.fetchall())
-    yield GaugeMetricFamily("musicrec_listeners", "Active listener accounts.", value=listeners)
-    yield GaugeMetricFamily("musicrec_catalog_tracks", "Tracks in the catalog.", value=tracks)
-    yield GaugeMetricFamily(
-        "musicrec_history_entries", "Entries in all listening histories.", value=entries
-    )
+    for (name, documentation), value in zip(
+        DATABASE_FIGURES, (listeners, tracks, entries), strict=True
+    ):
+        yield GaugeMetricFamily(name, documentation, value=value)
     from history.models import Interaction, ListenImport
 
     events = GaugeMetricFamily(

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm
 from django.core.cache import cache
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -27,7 +28,25 @@ def django_db_setup(django_db_setup, django_db_blocker):
     """The demo catalog (3,236 real tracks) is loaded once and committed: search, API and
     browser tests read it; each test's own writes are rolled back around it."""
     with django_db_blocker.unblock():
+        _assert_on_the_test_database()
         call_command("import_catalog", str(DEMO_CATALOG), "--no-progress", verbosity=0)
+
+
+def _assert_on_the_test_database() -> None:
+    """Stop the run when the connection does not reach the test database. It happens when
+    something queries the database while modules are imported (collection): Django's
+    connection pool is then created for the real database and pytest-django's switch to the
+    test database never reaches it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_database()")
+        current = cursor.fetchone()[0]
+    expected = connection.settings_dict["NAME"]
+    if current != expected:
+        pytest.exit(
+            f"!!! the tests are connected to database {current!r}, not the test database "
+            f"{expected!r}: something touched the database at import time. Nothing more runs.",
+            returncode=3,
+        )
 
 
 @pytest.fixture(scope="session", autouse=True)

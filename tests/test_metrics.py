@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, CollectorRegistry
 
 from catalog.models import Track
 from history.interactions import interaction_record
+from musicrec.metrics import DeploymentCollector
 
 pytestmark = pytest.mark.django_db
 
@@ -83,3 +84,24 @@ def test_production_needs_the_bearer_token(client, settings, token, header, stat
 def test_metrics_is_read_only(client, settings):
     settings.DEBUG = True
     assert client.post("/metrics").status_code == 405
+
+
+def test_registering_the_collector_reads_nothing(django_assert_num_queries):
+    """Registration happens at import: reading the figures there queried the database (and,
+    under pytest, created the connection pool before the test database existed)."""
+    # given
+    collector = DeploymentCollector()
+    scraped: list[bool] = []
+    collector.collect = lambda: scraped.append(True) or iter(())  # type: ignore[method-assign]
+
+    # when
+    with django_assert_num_queries(0):
+        CollectorRegistry().register(collector)
+
+    # then
+    assert scraped == []
+    assert {family.name for family in collector.describe()} >= {
+        "musicrec_service_up",
+        "musicrec_catalog_tracks",
+        "musicrec_celery_queue_length",
+    }
