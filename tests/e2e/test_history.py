@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.conftest import server_password_hash
+
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "e2e-History-4242"
@@ -36,7 +38,9 @@ def listener(django_db_setup, django_db_blocker) -> Iterator[str]:
     username = f"e2e-hist-{uuid.uuid4().hex[:8]}"
     with django_db_blocker.unblock():
         found = {track_id for track_id, _ in track_search_ranked_ids(query=QUERY)}
-        user = User.objects.create_user(username, f"{username}@example.com", PASSWORD)
+        user = User.objects.create_user(username, f"{username}@example.com")
+        user.password = server_password_hash(PASSWORD)
+        user.save(update_fields=["password"])
         prefill = (Track.objects.exclude(pk__in=found).order_by("id").values_list("id", flat=True))[
             :PREFILLED
         ]

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.conftest import server_password_hash
+
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "e2e-Layout-4242"
@@ -24,16 +26,12 @@ DESKTOP = {"width": 1280, "height": 900}
 
 @pytest.fixture(scope="module")
 def curator(django_db_setup, django_db_blocker) -> Iterator[str]:
-    from django.contrib.auth.hashers import PBKDF2PasswordHasher
-
     from accounts.models import User
 
-    # Hashed as the server checks it: the suite's own fast hasher is not configured there.
-    hasher = PBKDF2PasswordHasher()
     username = f"e2e-cur-{uuid.uuid4().hex[:8]}"
     with django_db_blocker.unblock():
         user = User.objects.create_user(username, f"{username}@example.com", is_staff=True)
-        user.password = hasher.encode(PASSWORD, hasher.salt())
+        user.password = server_password_hash(PASSWORD)
         user.save(update_fields=["password"])
     yield username
     with django_db_blocker.unblock():
