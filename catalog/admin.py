@@ -10,6 +10,7 @@ after a track is saved and after an artist, album or genre is renamed or deleted
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -54,6 +55,7 @@ from catalog.tmp_storage import UploadMissingError
 from musicrec.errors import ApplicationError
 
 IMPORT_FORMATS = [CSV]
+SPOTIFY_ID = re.compile(r"[0-9A-Za-z]{22}")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -393,6 +395,8 @@ class TrackAdmin(ImportExportModelAdmin):
         and an exact Spotify id). A chosen column order (``?o=``) wins over the ranking. Used by
         the changelist, the export of a search and any autocomplete of tracks."""
         matches, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if SPOTIFY_ID.fullmatch(search_term.strip()):  # an exact id: that track, nothing fuzzy
+            return matches, may_have_duplicates
         try:
             ranked = [track_id for track_id, _ in track_search_ranked_ids(query=search_term)]
         except ApplicationError:  # empty, one character or too long: substring search only

@@ -258,6 +258,17 @@ def test_track_search_is_typo_tolerant_and_ranked(admin_client: Client) -> None:
     assert sum("The Beatles" in track.artist_names for track in results) == min(beatles, 50)
 
 
+def test_track_search_by_spotify_id_finds_exactly_that_track(admin_client: Client) -> None:
+    # given
+    seed([track_row(1), track_row(2)])
+
+    # when
+    response = admin_client.get(reverse("admin:catalog_track_changelist"), {"q": spotify_id(2)})
+
+    # then
+    assert [t.spotify_id for t in response.context["cl"].result_list] == [spotify_id(2)]
+
+
 def test_track_search_keeps_substring_matches_and_explicit_ordering(admin_client: Client) -> None:
     # given
     seed([track_row(1, track_name=f"A{TOKEN}b middle"), track_row(2, popularity="90")])
