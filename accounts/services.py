@@ -21,6 +21,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from accounts.models import GenrePreference, User
 from accounts.sessions import ListenerSession
 from catalog.models import Genre
+from catalog.selectors import genres_resolve
 from musicrec import realtime
 from musicrec.errors import ApplicationError
 
@@ -116,23 +117,6 @@ def listener_context_update(*, user: User, mood: str | None, activity: str | Non
     return listener
 
 
-def genres_resolve(*, references: Iterable[Any], field: str) -> list[Genre]:
-    """Genres by id or slug; raises ValidationError naming the unknown ones."""
-    refs = [str(ref).strip() for ref in references if str(ref).strip()]
-
-    def is_id(ref: str) -> bool:
-        return ref.isascii() and ref.isdigit()  # not "²", which isdigit() accepts
-
-    ids = {int(ref) for ref in refs if is_id(ref)}
-    slugs = {ref for ref in refs if not is_id(ref)}
-    found = list(Genre.objects.filter(pk__in=ids)) + list(Genre.objects.filter(slug__in=slugs))
-    known = {str(g.pk) for g in found} | {g.slug for g in found}
-    unknown = [ref for ref in refs if ref not in known]
-    if unknown:
-        raise ValidationError({field: [f"Unknown genre(s): {', '.join(unknown)}."]})
-    return list({genre.pk: genre for genre in found}.values())
-
-
 def listener_preferences_replace(
     *, user: User, preferred: Iterable[Any], disliked: Iterable[Any]
 ) -> None:
@@ -141,10 +125,10 @@ def listener_preferences_replace(
     genres: dict[str, list[Genre]] = {}
     errors: dict[str, list[str]] = {}
     for field, references in (("preferred", preferred), ("disliked", disliked)):
-        try:
-            genres[field] = genres_resolve(references=references, field=field)
-        except ValidationError as exc:
-            errors.update(exc.message_dict)
+        resolved = genres_resolve(references=references)
+        genres[field] = resolved.genres
+        if resolved.unknown:
+            errors[field] = [f"Unknown genre(s): {', '.join(resolved.unknown)}."]
     if errors:
         raise ValidationError(errors)
     listener_preferences_set(user=user, preferred=genres["preferred"], disliked=genres["disliked"])
@@ -237,7 +221,13 @@ def listener_delete(*, user: User, password: str) -> None:
     Foreign keys cascade (preferences, sessions, and the rows later apps add); refresh tokens
     are removed explicitly because simplejwt keeps them (SET_NULL) for its own audit trail.
     """
-    if not password or not user.check_password(password):
+    if not password:
+        raise ApplicationError(
+            "Your password is required to delete the account; the account was not deleted.",
+            code="password_required",
+            status=400,
+        )
+    if not user.check_password(password):
         raise ApplicationError(
             "The password is not correct; the account was not deleted.",
             code="wrong_password",

@@ -8,6 +8,9 @@ is then turned back into import-export's ``Result`` (new / update / skip per row
 
 Export writes the same Spotify-style columns, one row per (track, genre) because the importer
 reads one genre per row; a track without genres gets one row with an empty ``track_genre``.
+Names that a spreadsheet would run as a formula (``=LOVE``, ``-M-``, ``@name``) are written with
+a leading ``'`` and read back without it (``csv_cell_escape`` / ``csv_cell_unescape``); numbers
+such as a loudness of ``-5.2`` are left alone.
 Re-importing an export therefore reproduces the tracks, with two limits of the format itself:
 an artist name containing ``;`` is split on re-import, and an album is keyed by its name and the
 track's first artist.
@@ -35,6 +38,7 @@ from catalog.services.imports import (
     RejectedRow,
     catalog_import_rows,
     check_columns,
+    csv_cell_escape,
 )
 from musicrec.errors import ApplicationError
 
@@ -236,14 +240,14 @@ def track_csv_rows(tracks: QuerySet[Track]) -> Iterator[dict[str, str]]:
     for track in tracks.iterator(chunk_size=EXPORT_CHUNK_SIZE):
         row = {
             "track_id": track.spotify_id,
-            "artists": ";".join(artist.name for artist in track.artist_list),
-            "album_name": track.album.name if track.album else "",
-            "track_name": track.title,
+            "artists": csv_cell_escape(";".join(artist.name for artist in track.artist_list)),
+            "album_name": csv_cell_escape(track.album.name if track.album else ""),
+            "track_name": csv_cell_escape(track.title),
             **{name: _text(getattr(track, name)) for name in PLAIN_COLUMNS},
         }
         genres = sorted(genre.name for genre in track.genres.all()) or [""]
         for genre in genres:
-            yield {**row, "track_genre": genre}
+            yield {**row, "track_genre": csv_cell_escape(genre)}
 
 
 def _text(value: object) -> str:
@@ -261,8 +265,13 @@ def _row_dict(headers: list[str], values: Iterable[Any]) -> dict[str, str]:
 
 
 def _validation_error(rejected: RejectedRow) -> ValidationError:
-    """The service's reason as a field error when it names a column ("danceability: …")."""
-    column, _, message = rejected.reason.partition(": ")
-    if message and column in CSV_COLUMNS:
-        return ValidationError({column: [message]})
-    return ValidationError({NON_FIELD_ERRORS: [rejected.reason]})
+    """Every reason of the row, each as an error of the column it names ("danceability: …"),
+    or of the row as a whole."""
+    errors: dict[str, list[str]] = {}
+    for reason in rejected.reasons or [rejected.reason]:
+        column, _, message = reason.partition(": ")
+        if message and column in CSV_COLUMNS:
+            errors.setdefault(column, []).append(message)
+        else:
+            errors.setdefault(NON_FIELD_ERRORS, []).append(reason)
+    return ValidationError(errors)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from catalog.models import ID_MAX, Artist, Genre, Track
 from catalog.search import SEARCH_CONFIG, edit_distance, normalise_query
@@ -59,6 +60,69 @@ def artist_tracks(*, artist: Artist) -> QuerySet[Track]:
 
 def genre_list() -> QuerySet[Genre]:
     return Genre.objects.annotate(track_count=Count("tracks")).order_by("name")
+
+
+GENRE_SLUG_MAX_LENGTH = Genre._meta.get_field("slug").max_length or 100
+
+
+@dataclass(frozen=True)
+class GenresResolved:
+    """The genres some references name (each once, in order of first mention), and the
+    references that name none."""
+
+    genres: list[Genre]
+    unknown: list[str]
+
+
+def _genre_id(reference: str) -> int | None:
+    """The id an ASCII number names, or None. Not "²" or "١٢": str.isdigit() accepts those and
+    int() reads the Arabic-Indic digits, but nobody means an id by them."""
+    return int(reference) if reference.isascii() and reference.isdigit() else None
+
+
+def genres_resolve(*, references: Iterable[object]) -> GenresResolved:
+    """Genres by id (``12`` or ``"12"``) or slug (``"k-pop"``), in one query.
+
+    The one resolver of genre references: the track filter (``?genre=``) and the listener's
+    preferences both use it and decide themselves what an unknown reference means. A
+    reference that cannot name a genre (an id beyond a bigint, text longer than a slug, a NUL
+    that PostgreSQL would refuse) is unknown without being looked up.
+    """
+    references_seen = list(dict.fromkeys(str(ref).strip() for ref in references))
+    references_seen = [ref for ref in references_seen if ref]
+    ids: set[int] = set()
+    slugs: set[str] = set()
+    for ref in references_seen:
+        number = _genre_id(ref)
+        if number is not None:
+            if 1 <= number <= ID_MAX:
+                ids.add(number)
+        elif len(ref) <= GENRE_SLUG_MAX_LENGTH and "\x00" not in ref:
+            slugs.add(ref)
+    found = list(Genre.objects.filter(Q(pk__in=ids) | Q(slug__in=slugs))) if ids or slugs else []
+    by_id = {genre.pk: genre for genre in found}
+    by_slug = {genre.slug: genre for genre in found}
+    genres: dict[int, Genre] = {}
+    unknown: list[str] = []
+    for ref in references_seen:
+        number = _genre_id(ref)
+        genre = by_id.get(number) if number is not None else by_slug.get(ref)
+        if genre is None:
+            unknown.append(ref)
+        else:
+            genres.setdefault(genre.pk, genre)
+    return GenresResolved(genres=list(genres.values()), unknown=unknown)
+
+
+def genre_resolve(*, value: object) -> Genre:
+    """One genre by id or slug; an unknown one is a 400 (``unknown_genre``)."""
+    resolved = genres_resolve(references=[value])
+    if not resolved.genres:
+        raise ApplicationError(
+            f"Unknown genre: {str(value).strip()[:100]!r}. Use a genre id or slug.",
+            code="unknown_genre",
+        )
+    return resolved.genres[0]
 
 
 def search_query_clean(*, query: str | None) -> str:
@@ -293,6 +357,17 @@ def track_search_ranked_ids(*, query: str) -> list[tuple[int, float]]:
             },
         )
         return [(row[0], float(row[1])) for row in cursor.fetchall()]
+
+
+def search_words_corrected(*, query: str) -> list[str]:
+    """The words of ``query`` as the catalog spells them ("beatels" → ``["beatles"]``: each
+    misspelt word replaced by its best correction, lower case, without accents); ``[]`` for a
+    query too short or too long to search."""
+    try:
+        text = search_query_clean(query=query)
+    except ApplicationError:
+        return []
+    return search_query_parse(text=text).corrected.split()
 
 
 def tracks_in_order(*, track_ids: list[int]) -> list[Track]:

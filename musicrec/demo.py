@@ -152,6 +152,7 @@ def _generate(
         password=make_password(None),
         first_name="Demo",
         last_name="listener",
+        onboarded_at=now,  # their profile is complete: signing in leads home, not to onboarding
         **_demographics(rng),
     )
     genres = np.array(catalog.genre_ids)
@@ -282,10 +283,12 @@ def demo_listeners_seed(
     )
     missing = [(name, number) for name, number in wanted.items() if name not in existing]
     summary = DemoSeedSummary(existing=len(existing))
+    now = timezone.now()
+    # Demo listeners of older seeds were left "not onboarded"; mark them (once) as well.
+    demo_listeners().filter(onboarded_at__isnull=True).update(onboarded_at=now)
     if not missing:
         return summary
     catalog = _Catalog.load()
-    now = timezone.now()
     for start in range(0, len(missing), CHUNK):
         chunk = missing[start : start + CHUNK]
         listeners = [

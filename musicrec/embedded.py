@@ -22,7 +22,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,7 +86,16 @@ def _process_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Exited, but not yet reaped by its parent (Linux; elsewhere: never)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
 
 def postgres_running(instance: Instance) -> bool:
@@ -205,15 +214,24 @@ def start_redis(instance: Instance, port: int | None = None) -> tuple[str, bool]
     )
     port_file.write_text(str(port))
     _wait_for_port(port)
+    # Redis 6 listens before it writes its pid file: a caller that stops the server at once
+    # would otherwise find no pid and leave it running.
+    _wait_for_pid_file(instance)
     return f"redis://127.0.0.1:{port}/0", True
 
 
 def stop_redis(instance: Instance, timeout: float = 10.0) -> bool:
-    pid = _redis_pid(instance)
-    if pid is None:
-        return False
-    os.kill(pid, signal.SIGTERM)
-    return _wait_gone(pid, timeout)
+    """Stop the instance's Redis; return whether one was running.
+
+    Found by its pid file, or else by its working directory (``--dir``, the instance's redis
+    folder), so a server whose pid file is missing is stopped too.
+    """
+    pids = {pid} if (pid := _redis_pid(instance)) is not None else set()
+    pids |= {found.pid for found in processes_under([instance.redis_dir])}
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    return bool(pids) and all(_wait_gone(pid, timeout) for pid in pids)
 
 
 def _wait_for_port(port: int, timeout: float = 10.0) -> None:
@@ -225,6 +243,15 @@ def _wait_for_port(port: int, timeout: float = 10.0) -> None:
     raise RuntimeError(f"redis-server did not answer on 127.0.0.1:{port} within {timeout}s")
 
 
+def _wait_for_pid_file(instance: Instance, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _redis_pid(instance) is not None:
+            return
+        time.sleep(0.02)
+    raise RuntimeError(f"redis-server wrote no pid file in {instance.redis_dir} within {timeout}s")
+
+
 def _wait_gone(pid: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -232,6 +259,71 @@ def _wait_gone(pid: int, timeout: float) -> bool:
             return True
         time.sleep(0.05)
     return not _process_alive(pid)
+
+
+# --------------------------------------------------------------------------- stray processes
+
+
+@dataclass(frozen=True)
+class StrayProcess:
+    pid: int
+    command: str
+
+
+def _is_under(path: str, root: Path) -> bool:
+    return path == str(root) or f"{root}/" in path
+
+
+def processes_under(roots: Iterable[Path]) -> list[StrayProcess]:
+    """Processes whose working directory or command line lies under one of ``roots``.
+
+    Linux only (``/proc``); processes of other users, zombies and this process are skipped.
+    This is how a server started under ``var/<instance>/`` is found when its pid file is gone.
+    """
+    resolved = [root.resolve() for root in roots]
+    found: list[StrayProcess] = []
+    proc = Path("/proc")
+    if not resolved or not proc.is_dir():
+        return found
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cwd = os.readlink(entry / "cwd")
+            args = [
+                arg.decode(errors="replace")
+                for arg in (entry / "cmdline").read_bytes().split(b"\0")
+                if arg
+            ]
+        except OSError:  # gone meanwhile, or not ours to inspect
+            continue
+        if not args:  # a zombie, or a kernel thread
+            continue
+        if any(_is_under(text, root) for root in resolved for text in (cwd, *args)):
+            found.append(StrayProcess(pid=int(entry.name), command=" ".join(args)[:300]))
+    return found
+
+
+def processes_stop(processes: Iterable[StrayProcess], timeout: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL what is still alive after ``timeout`` seconds."""
+    pids = [process.pid for process in processes]
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    for pid in pids:
+        if not _wait_gone(pid, timeout):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            _wait_gone(pid, timeout)
+
+
+def helper_instance(instance: Instance, name: str) -> Instance:
+    """A set of services a test starts for itself (``var/<instance>/helpers/<name>/``)."""
+    return Instance(f"{instance.name}/helpers/{name}")
+
+
+def helpers_root(instance: Instance) -> Path:
+    return instance.root / "helpers"
 
 
 # --------------------------------------------------------------------------- both

@@ -79,9 +79,12 @@ class DeploymentCollector(Collector):
     apps' figures from ``musicrec.registry.metrics_collectors``."""
 
     def describe(self) -> list[GaugeMetricFamily]:
-        # Without describe(), registering the collector calls collect() to learn its names:
-        # queries at import time, which failed (and printed a traceback) during the first
-        # migrate, before the tables existed. The names are not needed for a custom collector.
+        """Nothing: prometheus-client calls this when the collector is registered, at import;
+        without it, it would call ``collect()`` there, querying the database, Redis and the
+        broker whenever the module is imported (a traceback during the first migrate, before
+        the tables existed; under pytest, a connection pool made before the test database
+        existed, so that tests ran against the real one). The names serve only to detect
+        clashes, and the apps' figures are not known before they are read."""
         return []
 
     def collect(self) -> Iterator[GaugeMetricFamily]:

@@ -104,6 +104,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.ListenerTimeZoneMiddleware",
+    # After authentication and messages: the 400 page it may render shows the usual header.
+    "musicrec.middleware.RejectNulQueryMiddleware",
     "musicrec.pages.ApplicationErrorMiddleware",
 ]
 

@@ -195,10 +195,32 @@ def test(pytest_args: list[str]) -> int:
     # MUSICREC_TEST_INSTANCE lets two test runs on one machine use separate servers.
     instance = embedded.Instance(os.environ.get("MUSICREC_TEST_INSTANCE", "test"))
     started = _services(instance)
+    status = 1
     try:
-        return subprocess.call([PYTHON, "-m", "pytest", *pytest_args], cwd=BASE_DIR)
+        status = subprocess.call([PYTHON, "-m", "pytest", *pytest_args], cwd=BASE_DIR)
     finally:
         _stop_services(instance, started)
+    return status if _no_leftovers(instance, started) else (status or 1)
+
+
+def _no_leftovers(instance: embedded.Instance, started: dict[str, bool]) -> bool:
+    """After a test run: nothing may still run under the folders of what this run started
+    (its PostgreSQL and Redis, once stopped, and what single tests started under
+    ``var/<instance>/helpers/``). Whatever does is stopped and named, and the run fails."""
+    roots = [embedded.helpers_root(instance)]
+    if started.get("postgres"):
+        roots.append(instance.pg_dir)
+    if started.get("redis"):
+        roots.append(instance.redis_dir)
+    leftovers = embedded.processes_under(roots)
+    if not leftovers:
+        return True
+    _say(f"!!! {len(leftovers)} process(es) under var/{instance.name}/ outlived the test run:")
+    for process in leftovers:
+        _say(f"!!!   pid {process.pid}: {process.command}")
+    embedded.processes_stop(leftovers)
+    _say("!!! stopped them; the run FAILS so the test that leaked them gets fixed")
+    return False
 
 
 def _recreate_database(database_url: str) -> None:

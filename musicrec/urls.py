@@ -1,10 +1,11 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from accounts.admin import admin_sign_in
 from musicrec.health import health
 from musicrec.metrics import metrics
+from musicrec.views import api_not_found
 
 api_v1 = [
     path("", include("catalog.api.urls")),
@@ -24,6 +25,8 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("health/", health, name="health"),
     path("metrics", metrics, name="metrics"),
+    # Last: whatever else starts with api/ is a JSON 404, with DEBUG on or off.
+    re_path(r"^api/(?P<rest>.*)$", api_not_found, name="api-not-found"),
 ]
 
 handler400 = "musicrec.views.bad_request"

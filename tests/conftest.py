@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,11 +11,14 @@ from django.conf import settings
 from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm
 from django.core.cache import cache
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
+from musicrec import embedded
 from tests.accounts.factories import StaffFactory, SuperuserFactory, UserFactory
+from tests.services import run_instance
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEMO_CATALOG = BASE_DIR / "catalog" / "data" / "demo_catalog.csv.gz"
@@ -25,7 +29,25 @@ def django_db_setup(django_db_setup, django_db_blocker):
     """The demo catalog (3,236 real tracks) is loaded once and committed: search, API and
     browser tests read it; each test's own writes are rolled back around it."""
     with django_db_blocker.unblock():
+        _assert_on_the_test_database()
         call_command("import_catalog", str(DEMO_CATALOG), "--no-progress", verbosity=0)
+
+
+def _assert_on_the_test_database() -> None:
+    """Stop the run when the connection does not reach the test database. It happens when
+    something queries the database while modules are imported (collection): Django's
+    connection pool is then created for the real database and pytest-django's switch to the
+    test database never reaches it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_database()")
+        current = cursor.fetchone()[0]
+    expected = connection.settings_dict["NAME"]
+    if current != expected:
+        pytest.exit(
+            f"!!! the tests are connected to database {current!r}, not the test database "
+            f"{expected!r}: something touched the database at import time. Nothing more runs.",
+            returncode=3,
+        )
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -143,3 +165,23 @@ def curator_web(curator) -> Client:
 @pytest.fixture
 def superuser_web(superuser) -> Client:
     return _web_as(superuser)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run, loudly, when a test left a process running under
+    ``var/<instance>/helpers/`` (a Redis it started and did not stop); and stop it."""
+    strays = embedded.processes_under([embedded.helpers_root(run_instance())])
+    if not strays:
+        return
+    embedded.processes_stop(strays)
+    lines = [f"  pid {stray.pid}: {stray.command}" for stray in strays]
+    title = f"{len(strays)} process(es) started by tests were still running; now stopped"
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line("")
+        reporter.write_sep("!", title, red=True, bold=True)
+        for line in lines:
+            reporter.write_line(line, red=True, bold=True)
+    else:
+        print(f"!!! {title}", *lines, sep="\n", file=sys.stderr)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -6,6 +6,7 @@ import pytest
 from django.test import override_settings
 
 from musicrec import embedded
+from tests.services import helper_instance
 
 pytestmark = pytest.mark.django_db
 
@@ -19,11 +20,14 @@ def test_health_is_ok_when_everything_answers(client):
 
 @pytest.fixture
 def own_redis():
-    """A Redis of this test's own (var/test-health/), so stopping it harms nobody else."""
-    instance = embedded.Instance("test-health")
-    url, _ = embedded.start_redis(instance)
-    yield instance, url
-    embedded.stop_redis(instance)
+    """A Redis of this test's own (var/<instance>/helpers/health/), so stopping it harms
+    nobody else."""
+    instance = helper_instance("health")
+    try:
+        url, _ = embedded.start_redis(instance)
+        yield instance, url
+    finally:
+        embedded.stop_redis(instance)
 
 
 def _settings_for(url: str) -> dict:

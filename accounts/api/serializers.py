@@ -80,8 +80,8 @@ class NullableChoiceField(serializers.ChoiceField):
 )
 class GenreReferencesField(serializers.Field):
     """A list of genre ids (``12``) or slugs (``"k-pop"``), parsed to text for
-    ``genres_resolve``, which decides which of them exist. Errors come as one flat list of
-    messages, like every other field's."""
+    ``catalog.selectors.genres_resolve``, which decides which of them exist. Errors come as one
+    flat list of messages, like every other field's."""
 
     default_error_messages = {
         "not_a_list": "Expected a list of genre ids or slugs.",
@@ -106,11 +106,7 @@ class GenreReferencesField(serializers.Field):
         for index, item in enumerate(data):
             if isinstance(item, bool) or not isinstance(item, (int, str)):
                 self.fail("invalid_item", index=index)
-            reference = str(item).strip()
-            # Unicode digits such as "²" are neither ids nor slugs (and int() refuses them).
-            if any(ch.isdigit() and not ch.isascii() for ch in reference):
-                self.fail("invalid_item", index=index)
-            references.append(reference)
+            references.append(str(item).strip())
         return references
 
     def to_representation(self, value: Any) -> Any:

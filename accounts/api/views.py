@@ -165,8 +165,9 @@ class MeView(APIView):
     @extend_schema(
         request=DeleteAccountSerializer,
         responses={204: None, 400: ERROR_RESPONSE, 401: ERROR_RESPONSE},
-        description="Delete the account and everything that belongs to it. A missing or wrong "
-        "password is a 400 with code `wrong_password`, and nothing is deleted.",
+        description="Delete the account and everything that belongs to it. A missing password "
+        "is a 400 with code `password_required`, a wrong one a 400 with code `wrong_password`; "
+        "either way nothing is deleted.",
     )
     def delete(self, request: Request) -> Response:
         serializer = DeleteAccountSerializer(data=request.data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -55,6 +55,13 @@ class TrackDetailView(generics.RetrieveAPIView):
         return selectors.track_get(track_id=self.kwargs["pk"])
 
 
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[
+            OpenApiParameter("name", OpenApiTypes.STR, description="part of the artist's name")
+        ]
+    )
+)
 class ArtistListView(generics.ListAPIView):
     permission_classes = [AllowAny]
     serializer_class = ArtistSerializer

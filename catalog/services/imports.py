@@ -73,6 +73,10 @@ KNOWN_COLUMNS = (
     "track_genre",
     "release_year",
 )
+# The columns that hold text (names); the others hold numbers, ids and flags.
+TEXT_COLUMNS = ("artists", "album_name", "track_name", "track_genre")
+# A spreadsheet runs a cell that starts with one of these as a formula ("CSV injection", OWASP).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 MAX_TITLE = 1000
 MAX_ARTIST = 600
 MAX_GENRE = 100
@@ -117,14 +121,19 @@ TRACK_FIELDS = (
 
 
 class RowRejected(ValueError):
-    """One row cannot be imported; the message says why."""
+    """One row cannot be imported; ``reasons`` say why (every problem of the row, one each)."""
+
+    def __init__(self, *reasons: str) -> None:
+        super().__init__("; ".join(reasons))
+        self.reasons = list(reasons)
 
 
 @dataclass
 class RejectedRow:
     row: int
     track_id: str
-    reason: str
+    reason: str  # every reason, "; "-joined (the command's report and rejects file)
+    reasons: list[str] = field(default_factory=list)  # one per problem ("column: message")
 
 
 @dataclass
@@ -163,6 +172,30 @@ class ImportSummary:
         }
 
 
+# --------------------------------------------------------------------------- formula escape
+
+
+def _formula_like(text: str) -> bool:
+    return text.lstrip("'")[:1] in FORMULA_TRIGGERS  # "" is in no trigger
+
+
+def csv_cell_escape(text: str) -> str:
+    """A text cell as the export writes it: prefixed with ``'`` when a spreadsheet would run it
+    as a formula (``=LOVE``, ``-M-``, ``@name``), so it shows as text.
+
+    A cell that already starts with ``'`` before such a character gets one more, so that
+    :func:`csv_cell_unescape` always gives back exactly the text. Numeric columns are never
+    escaped: ``-5.2`` is a number, not a formula.
+    """
+    return f"'{text}" if _formula_like(text) else text
+
+
+def csv_cell_unescape(text: str) -> str:
+    """Undo :func:`csv_cell_escape`: an export re-imports to the same names. A name that merely
+    starts with a quote ("'Til Tuesday") is kept as it is."""
+    return text[1:] if text.startswith("'") and _formula_like(text[1:]) else text
+
+
 # --------------------------------------------------------------------------- row validation
 
 
@@ -190,24 +223,31 @@ def _in_range(name: str, value: float | None, low: float, high: float) -> float 
 
 
 def _text(raw: Mapping[str, str], name: str, limit: int) -> str:
-    text = " ".join((raw.get(name) or "").split())
+    text = " ".join(csv_cell_unescape((raw.get(name) or "").strip()).split())
     if len(text) > limit:
         raise RowRejected(f"{name}: longer than {limit} characters")
     return text
 
 
-def parse_row(raw: Mapping[str, str]) -> dict[str, Any]:
-    """Validate one CSV row; return the staged values or raise :class:`RowRejected`."""
+def _spotify_id(raw: Mapping[str, str]) -> str:
     spotify_id = (raw.get("track_id") or "").strip()
     if not spotify_id:
         raise RowRejected("track_id: missing")
     if len(spotify_id) != 22 or not spotify_id.isascii() or not spotify_id.isalnum():
         raise RowRejected(f"track_id: {spotify_id[:40]!r} is not a 22-character Spotify id")
+    return spotify_id
+
+
+def _title(raw: Mapping[str, str]) -> str:
     title = _text(raw, "track_name", MAX_TITLE)
     if not title:
         raise RowRejected("track_name: missing")
+    return title
+
+
+def _artists(raw: Mapping[str, str]) -> list[str]:
     artists: list[str] = []
-    for part in (raw.get("artists") or "").split(";"):
+    for part in csv_cell_unescape((raw.get("artists") or "").strip()).split(";"):
         name = " ".join(part.split())
         if len(name) > MAX_ARTIST:
             raise RowRejected(f"artists: a name is longer than {MAX_ARTIST} characters")
@@ -215,47 +255,76 @@ def parse_row(raw: Mapping[str, str]) -> dict[str, Any]:
             artists.append(name)
     if not artists:
         raise RowRejected("artists: missing")
-    album = _text(raw, "album_name", MAX_TITLE)
+    return artists
 
-    popularity = _in_range(
-        "popularity", _number(raw, "popularity", integer=True), *POPULARITY_RANGE
-    )
+
+def _duration(raw: Mapping[str, str]) -> int:
     duration = _number(raw, "duration_ms", integer=True)
     if duration is None:
         raise RowRejected("duration_ms: missing")
     _in_range("duration_ms", duration, 0, MAX_DURATION_MS)
+    return int(duration)
+
+
+def _explicit(raw: Mapping[str, str]) -> bool:
     explicit_text = (raw.get("explicit") or "").strip().lower()
     if explicit_text in TRUE_WORDS:
-        explicit = True
-    elif explicit_text in FALSE_WORDS:
-        explicit = False
-    else:
-        raise RowRejected(f"explicit: {explicit_text[:40]!r} is not true or false")
-    release_year = _in_range(
-        "release_year", _number(raw, "release_year", integer=True), *RELEASE_YEAR_RANGE
-    )
+        return True
+    if explicit_text in FALSE_WORDS:
+        return False
+    raise RowRejected(f"explicit: {explicit_text[:40]!r} is not true or false")
 
-    values: dict[str, Any] = {
-        "spotify_id": spotify_id,
-        "title": title,
-        "artists": artists,
-        "album": album,
-        "popularity": popularity if popularity is not None else 0,
-        "duration_ms": duration,
-        "explicit": explicit,
-        "release_year": release_year,
-    }
-    for name in (*UNIT_FEATURES, "tempo", "loudness"):
-        values[name] = _in_range(name, _number(raw, name), *FEATURE_RANGES[name])
-    for name in ("key", "mode", "time_signature"):
-        values[name] = _in_range(name, _number(raw, name, integer=True), *FEATURE_RANGES[name])
 
+def _genre(raw: Mapping[str, str]) -> tuple[str, str]:
     genre = _text(raw, "track_genre", MAX_GENRE)
     slug = slugify(genre) if genre else ""
     if genre and not slug:
         raise RowRejected(f"track_genre: {genre!r} has no letters or digits")
-    values["genre_name"] = genre
-    values["genre_slug"] = slug
+    return genre, slug
+
+
+def _bounded(raw: Mapping[str, str], name: str, low: float, high: float) -> float | int | None:
+    """An optional number within [low, high]: whole when the bounds are."""
+    integer = isinstance(low, int) and isinstance(high, int)
+    return _in_range(name, _number(raw, name, integer=integer), low, high)
+
+
+# The optional numbers of a row, with their ranges.
+BOUNDED_COLUMNS: tuple[tuple[str, float, float], ...] = (
+    ("popularity", *POPULARITY_RANGE),
+    ("release_year", *RELEASE_YEAR_RANGE),
+    *((name, *FEATURE_RANGES[name]) for name in (*UNIT_FEATURES, "tempo", "loudness")),
+    *((name, *FEATURE_RANGES[name]) for name in ("key", "mode", "time_signature")),
+)
+
+
+def parse_row(raw: Mapping[str, str]) -> dict[str, Any]:
+    """Validate one CSV row; return the staged values or raise :class:`RowRejected` with every
+    problem of the row (a curator fixes them all in one go, not one per upload)."""
+    reasons: list[str] = []
+
+    def checked(parse: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return parse(raw, *args)
+        except RowRejected as exc:
+            reasons.extend(exc.reasons)
+            return None
+
+    values: dict[str, Any] = {
+        "spotify_id": checked(_spotify_id),
+        "title": checked(_title),
+        "artists": checked(_artists),
+        "album": checked(_text, "album_name", MAX_TITLE),
+        "duration_ms": checked(_duration),
+        "explicit": checked(_explicit),
+    }
+    for name, low, high in BOUNDED_COLUMNS:
+        values[name] = checked(_bounded, name, low, high)
+    if values["popularity"] is None:
+        values["popularity"] = 0
+    values["genre_name"], values["genre_slug"] = checked(_genre) or ("", "")
+    if reasons:
+        raise RowRejected(*reasons)
     return values
 
 
@@ -289,7 +358,9 @@ def catalog_import_rows(
                         values = parse_row(raw)
                     except RowRejected as exc:
                         track_id = (raw.get("track_id") or "").strip()[:40]
-                        summary.rejected.append(RejectedRow(row_no, track_id, str(exc)))
+                        summary.rejected.append(
+                            RejectedRow(row_no, track_id, str(exc), exc.reasons)
+                        )
                     else:
                         copy.write_row([row_no, *(values[name] for name in STAGE_COLUMNS[1:])])
                     if on_progress and summary.rows_read % PROGRESS_EVERY == 0:

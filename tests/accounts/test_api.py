@@ -759,8 +759,15 @@ def test_a_refresh_token_of_a_deleted_account_is_a_401(ada):
     assert not OutstandingToken.objects.filter(token=pair["refresh"]).exists()
 
 
-@pytest.mark.parametrize("payload", [{"password": "wrong"}, {}, {"password": ""}])
-def test_deleting_needs_the_right_password_and_deletes_nothing_otherwise(ada, payload):
+@pytest.mark.parametrize(
+    ("payload", "code", "says"),
+    [
+        ({"password": "wrong"}, "wrong_password", "not correct"),
+        ({}, "password_required", "required"),
+        ({"password": ""}, "password_required", "required"),
+    ],
+)
+def test_deleting_needs_the_right_password_and_deletes_nothing_otherwise(ada, payload, code, says):
     # given
     _give_rows_everywhere(ada)
     before = _rows_by_table(ada.pk)
@@ -770,5 +777,6 @@ def test_deleting_needs_the_right_password_and_deletes_nothing_otherwise(ada, pa
 
     # then
     assert response.status_code == 400
-    assert response.json()["code"] == "wrong_password"
+    assert response.json()["code"] == code
+    assert says in response.json()["error"]
     assert _rows_by_table(ada.pk) == before

@@ -7,10 +7,10 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import GenrePreference, User
 from accounts.services import (
-    genres_resolve,
     listener_context_update,
     listener_delete,
     listener_demographics_update,
+    listener_preferences_replace,
     listener_preferences_set,
     listener_register,
 )
@@ -93,19 +93,17 @@ def test_register_rejects_duplicates_in_any_case_and_weak_passwords():
 def test_preferences_by_id_or_slug_and_not_both(listener):
     rock, jazz = (Genre.objects.get(slug=s) for s in ("rock", "jazz"))
 
-    listener_preferences_set(
-        user=listener,
-        preferred=genres_resolve(references=[rock.pk, "pop"], field="preferred"),
-        disliked=[jazz],
-    )
+    listener_preferences_replace(user=listener, preferred=[rock.pk, "pop"], disliked=[jazz.slug])
     with pytest.raises(ValidationError):
         listener_preferences_set(user=listener, preferred=[rock], disliked=[rock])
     with pytest.raises(ValidationError) as unknown:
-        genres_resolve(references=["rock", "no-such-genre", "999999"], field="preferred")
+        listener_preferences_replace(
+            user=listener, preferred=["rock", "no-such-genre", "999999", "²"], disliked=[]
+        )
 
     kinds = dict(GenrePreference.objects.filter(user=listener).values_list("genre__slug", "kind"))
     assert kinds == {"rock": "preferred", "pop": "preferred", "jazz": "disliked"}
-    assert "no-such-genre, 999999" in unknown.value.message_dict["preferred"][0]
+    assert "no-such-genre, 999999, ²" in unknown.value.message_dict["preferred"][0]
 
 
 def test_context_change_is_timestamped_only_when_it_changes(listener):

@@ -240,9 +240,71 @@ def test_search_finds_tracks_by_artist_and_album(admin_client: Client) -> None:
     by_artist = admin_client.get(url, {"q": f"{TOKEN}SIMONE"})
     by_album = admin_client.get(url, {"q": f"{TOKEN}blues"})
 
+    # then: the match first (the search is typo-tolerant: near matches may follow it)
+    assert [t.spotify_id for t in by_artist.context["cl"].result_list][:1] == [spotify_id(2)]
+    assert [t.spotify_id for t in by_album.context["cl"].result_list][:1] == [spotify_id(2)]
+
+
+def test_track_search_is_typo_tolerant_and_ranked(admin_client: Client) -> None:
+    # when
+    response = admin_client.get(reverse("admin:catalog_track_changelist"), {"q": "beatels"})
+
+    # then: The Beatles' tracks, first, though the word is misspelt
+    assert response.status_code == 200
+    results = list(response.context["cl"].result_list)
+    assert results
+    assert "The Beatles" in results[0].artist_names
+    beatles = Track.objects.filter(artists__name="The Beatles").count()
+    assert sum("The Beatles" in track.artist_names for track in results) == min(beatles, 50)
+
+
+def test_track_search_by_spotify_id_finds_exactly_that_track(admin_client: Client) -> None:
+    # given
+    seed([track_row(1), track_row(2)])
+
+    # when
+    response = admin_client.get(reverse("admin:catalog_track_changelist"), {"q": spotify_id(2)})
+
     # then
-    assert [t.spotify_id for t in by_artist.context["cl"].result_list] == [spotify_id(2)]
-    assert [t.spotify_id for t in by_album.context["cl"].result_list] == [spotify_id(2)]
+    assert [t.spotify_id for t in response.context["cl"].result_list] == [spotify_id(2)]
+
+
+def test_track_search_keeps_substring_matches_and_explicit_ordering(admin_client: Client) -> None:
+    # given
+    seed([track_row(1, track_name=f"A{TOKEN}b middle"), track_row(2, popularity="90")])
+    url = reverse("admin:catalog_track_changelist")
+
+    # when: part of a word, which full text alone would not find; then sorted by title
+    inside = admin_client.get(url, {"q": TOKEN.lower()[1:]})
+    by_title = admin_client.get(url, {"q": TOKEN, "o": "1"})
+
+    # then
+    assert {t.spotify_id for t in inside.context["cl"].result_list} >= {
+        spotify_id(1),
+        spotify_id(2),
+    }
+    titles = [t.title for t in by_title.context["cl"].result_list]
+    assert len(titles) >= 2
+    assert titles == sorted(titles)  # the database sorts in code point order (C.UTF-8)
+
+
+def test_artist_search_and_autocomplete_are_typo_tolerant(admin_client: Client) -> None:
+    # when
+    changelist = admin_client.get(reverse("admin:catalog_artist_changelist"), {"q": "beatels"})
+    autocomplete = admin_client.get(
+        reverse("admin:autocomplete"),
+        {
+            "app_label": "catalog",
+            "model_name": "trackartist",
+            "field_name": "artist",
+            "term": "beatels",
+        },
+    )
+
+    # then
+    assert "The Beatles" in [a.name for a in changelist.context["cl"].result_list]
+    assert autocomplete.status_code == 200
+    assert "The Beatles" in [item["text"] for item in autocomplete.json()["results"]]
 
 
 def test_autocomplete_lists_albums_with_their_artist(admin_client: Client) -> None:
@@ -433,6 +495,36 @@ def test_import_preview_shows_rejected_rows_and_writes_nothing(admin_client: Cli
     assert not response.context.get("confirm_form")
     assert snapshot() == before
     assert not ImportUpload.objects.exists()
+
+
+def test_import_preview_shows_every_reason_of_every_rejected_row(admin_client: Client) -> None:
+    # given: two rejected rows, one with three problems
+    content = csv_bytes(
+        [
+            track_row(1),
+            track_row(2, danceability="7", explicit="maybe", tempo="fast"),
+            track_row(3, track_name="", loudness="99"),
+        ]
+    )
+
+    # when
+    response = preview(admin_client, content)
+
+    # then
+    page = response.content.decode()
+    reasons = [
+        "<strong>explicit</strong>: &#x27;maybe&#x27; is not true or false",
+        "<strong>danceability</strong>: 7.0 is outside 0.0\N{EN DASH}1.0",
+        "<strong>tempo</strong>: &#x27;fast&#x27; is not a number",
+        "<strong>track_name</strong>: missing",
+        "<strong>loudness</strong>: 99.0 is outside -70.0\N{EN DASH}10.0",
+    ]
+    for reason in reasons:
+        assert reason in page
+    assert "validation-error-container" not in page  # nothing hidden behind a hover
+    assert [row.error_count for row in response.context["result"].invalid_rows] == [3, 2]
+    assert "2 of the 3 rows cannot be imported" in page
+    assert not Track.objects.filter(spotify_id=spotify_id(1)).exists()
 
 
 def test_import_preview_lists_new_updated_and_unchanged_rows(admin_client: Client) -> None:
@@ -649,6 +741,96 @@ def test_an_export_re_imports_to_the_same_tracks(admin_client: Client) -> None:
     assert summary.rejected == []
     assert summary.created == 3
     assert snapshot() == before
+
+
+# Real names from the Spotify tracks dataset that a spreadsheet would run as formulas.
+FORMULA_LIKE = [
+    {"track_name": "=LOVE", "artists": "=LOVE", "album_name": "=LOVE", "track_genre": "j-idol"},
+    {"track_name": "-Tu Amor Me Hace Bien", "artists": "-M-", "album_name": "-998"},
+    {"track_name": "+", "album_name": "+8138", "track_genre": "-zqxadm minus"},
+    {"track_name": "@princejoyce (feat. ANSONBEAN)", "album_name": "@princejoyce"},
+    # as an export writes the names "'=quoted" and "'@twice" (a quote of their own, then "=")
+    {"track_name": "''=quoted", "artists": "'Til Tuesday", "album_name": "''@twice"},
+]
+
+
+def export_all(client: Client) -> str:
+    """The CSV of the whole catalog (the demo catalog and this module's tracks)."""
+    fields = {f"trackresource_{name}": "on" for name in CSV_COLUMNS}
+    response = client.post(
+        reverse("admin:catalog_track_export"), {"format": "0", "resource": "0", **fields}
+    )
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _formula_rows() -> list[dict[str, str]]:
+    return [track_row(50 + n, loudness="-5.2", **names) for n, names in enumerate(FORMULA_LIKE)]
+
+
+def test_export_escapes_cells_a_spreadsheet_would_run_as_formulas(admin_client: Client) -> None:
+    # given
+    seed(_formula_rows())
+
+    # when
+    rows = {
+        row["track_id"]: row
+        for row in csv.DictReader(io.StringIO(export_all(admin_client)))
+        if row["track_id"].startswith("ZQXADM")
+    }
+
+    # then
+    love, tu_amor, plus, at, quoted = (rows[spotify_id(50 + n)] for n in range(5))
+    assert (love["track_name"], love["artists"], love["album_name"]) == ("'=LOVE",) * 3
+    assert (tu_amor["track_name"], tu_amor["artists"], tu_amor["album_name"]) == (
+        "'-Tu Amor Me Hace Bien",
+        "'-M-",
+        "'-998",
+    )
+    assert (plus["track_name"], plus["album_name"], plus["track_genre"]) == (
+        "'+",
+        "'+8138",
+        "'-zqxadm minus",
+    )
+    assert at["track_name"] == "'@princejoyce (feat. ANSONBEAN)"
+    assert (quoted["track_name"], quoted["artists"], quoted["album_name"]) == (
+        "''=quoted",
+        "'Til Tuesday",
+        "''@twice",
+    )
+    # numbers are numbers, not formulas
+    assert {row["loudness"] for row in rows.values()} == {"-5.2"}
+    for row in rows.values():
+        for value in row.values():
+            assert value[:1] not in ("=", "+", "@", "\t", "\r"), row
+            assert not value.startswith("-") or value == "-5.2", row
+
+
+def test_the_whole_catalog_exports_and_re_imports_without_a_change(admin_client: Client) -> None:
+    # given: the 3,236-track demo catalog plus real formula-like names
+    seed(_formula_rows())
+    before = snapshot()
+    tracks = Track.objects.count()
+
+    # when: exported from the admin, then read back by the admin preview and by the importer
+    exported = export_all(admin_client)
+    previewed = preview(admin_client, exported.encode())
+    summary = catalog_import_stream(stream=io.StringIO(exported))
+
+    # then
+    assert previewed.context["result"].totals["new"] == 0
+    assert previewed.context["result"].totals["update"] == 0
+    assert previewed.context["result"].totals["invalid"] == 0
+    assert summary.rejected == []
+    assert (summary.created, summary.updated, summary.unchanged) == (0, 0, tracks)
+    assert snapshot() == before
+    assert Track.objects.get(spotify_id=spotify_id(50)).title == "=LOVE"
+    quoted = Track.objects.get(spotify_id=spotify_id(54))
+    assert (quoted.title, quoted.artist_names, quoted.album.name) == (
+        "'=quoted",
+        "'Til Tuesday",
+        "'@twice",
+    )
 
 
 # --------------------------------------------------------------------------- temporary storage

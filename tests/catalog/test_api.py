@@ -78,20 +78,47 @@ def test_ordering(api_client):
     ("params", "field"),
     [
         ({"ordering": "password"}, "ordering"),
-        ({"energy_min": "loud"}, "energy"),
+        ({"energy_min": "loud"}, "energy_min"),
+        ({"year_min": "abc"}, "year_min"),
+        ({"year_max": "1e3"}, "year_max"),
+        ({"popularity_max": "101"}, "popularity_max"),
+        ({"tempo_min": "1e999"}, "tempo_min"),
+        ({"tempo_max": "-1e999"}, "tempo_max"),
+        ({"loudness_min": "nan"}, "loudness_min"),
+        ({"loudness_max": "-70.5"}, "loudness_max"),
+        ({"danceability_min": "1.01"}, "danceability_min"),
+        ({"key_min": "0.5"}, "key_min"),
+        ({"duration_ms_min": "-1"}, "duration_ms_min"),
         ({"explicit": "maybe"}, "explicit"),
         ({"page_size": "0"}, "page_size"),
         ({"page_size": "abc"}, "page_size"),
         ({"page_size": "1000"}, "page_size"),
         ({"page": "-1"}, "page"),
         ({"artist": "x"}, "artist"),
+        ({"artist": "1e999"}, "artist"),
+        ({"album": str(2**64)}, "album"),
     ],
 )
-def test_bad_query_parameters_are_400_with_the_field(api_client, params, field):
+def test_bad_query_parameters_are_400_keyed_by_the_parameter(api_client, params, field):
     response = api_client.get("/api/v1/tracks/", params)
 
     assert response.status_code == 400
-    assert field in response.json()
+    assert set(response.json()) == {field}
+
+
+def test_range_limits_are_inclusive_and_loudness_may_be_negative(api_client):
+    # given
+    TrackFactory(title="Range Edge", tempo=300.0, loudness=-5.25, popularity=100)
+
+    # when
+    response = api_client.get(
+        "/api/v1/tracks/",
+        {"tempo_min": "300", "loudness_min": "-5.25", "loudness_max": "-5.2", "year_min": ""},
+    )
+
+    # then
+    assert response.status_code == 200
+    assert [t["title"] for t in response.json()["results"]] == ["Range Edge"]
 
 
 def test_page_past_the_end_is_404_in_error_format(api_client):
@@ -243,3 +270,27 @@ def test_openapi_schema_and_docs_without_cdn(client):
     assert "swagger-ui" in html
     assert "cdn" not in html.lower()
     assert "//unpkg" not in html
+
+
+@pytest.mark.parametrize("value", ["²", "rock,²", "no-such-genre", str(2**70), "a\x01b"])
+def test_an_unknown_genre_filter_is_a_400_naming_it(api_client, value):
+    # when
+    response = api_client.get("/api/v1/tracks/", {"genre": value})
+
+    # then
+    assert response.status_code == 400
+    assert list(response.json()) == ["genre"]
+    assert "Unknown genre" in response.json()["genre"][0]
+
+
+def test_genre_filter_takes_a_comma_separated_mix_of_ids_and_slugs(api_client):
+    # given
+    kpop, jazz = Genre.objects.get(slug="k-pop"), Genre.objects.get(slug="jazz")
+
+    # when
+    body = api_client.get(
+        "/api/v1/tracks/", {"genre": f"k-pop, {jazz.pk}", "page_size": 100}
+    ).json()
+
+    # then
+    assert body["count"] == Track.objects.filter(genres__in=[kpop, jazz]).distinct().count() > 0

@@ -129,6 +129,29 @@ def test_rejected_rows_carry_row_number_and_reason(tmp_path):
     )
 
 
+def test_a_rejected_row_carries_every_reason_not_only_the_first():
+    # given: a row with four problems
+    bad = row(
+        "not-an-id",
+        "",
+        danceability="7",
+        explicit="maybe",
+    )
+
+    # when
+    summary = catalog_import_rows(rows=[bad], dry_run=True)
+
+    # then
+    [rejected] = summary.rejected
+    assert rejected.reasons == [
+        "track_id: 'not-an-id' is not a 22-character Spotify id",
+        "track_name: missing",
+        "explicit: 'maybe' is not true or false",
+        "danceability: 7.0 is outside 0.0–1.0",
+    ]
+    assert rejected.reason == "; ".join(rejected.reasons)
+
+
 def test_multi_genre_and_multi_artist_rows_make_one_track(tmp_path):
     catalog_import_file(path=write_csv(tmp_path / "t.csv", GOOD))
 

@@ -15,6 +15,7 @@ from musicrec import embedded
 from musicrec.celery import app
 from musicrec.queue import enqueue, enqueue_on_commit
 from tests.catalog.factories import TrackFactory
+from tests.services import helper_instance
 
 pytestmark = pytest.mark.django_db
 
@@ -49,15 +50,20 @@ def test_search_corrects_typos_against_words_added_after_refresh(client):
 @pytest.fixture
 def broker_down():
     """Point Celery at a Redis that this test started and then stopped."""
-    instance = embedded.Instance("test-broker")
-    url, _ = embedded.start_redis(instance)
-    embedded.stop_redis(instance)
+    instance = helper_instance("broker")
+    try:
+        url, _ = embedded.start_redis(instance)
+    finally:
+        stopped = embedded.stop_redis(instance)
+    assert stopped, "the helper Redis did not stop"
     previous = app.conf.broker_url
     app.conf.broker_url = url
     app.pool.force_close_all()
-    yield
-    app.conf.broker_url = previous
-    app.pool.force_close_all()
+    try:
+        yield
+    finally:
+        app.conf.broker_url = previous
+        app.pool.force_close_all()
 
 
 def test_enqueue_with_broker_down_logs_instead_of_raising(broker_down, caplog):

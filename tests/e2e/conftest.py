@@ -235,6 +235,17 @@ def live_asgi_server(django_db_setup) -> Iterator[str]:
             _stop(proc)
 
 
+def server_password_hash(password: str) -> str:
+    """A password hash the live server can check. The suite hashes with MD5 for speed
+    (tests/conftest.py); the server runs with the default hashers, which know no MD5, so an
+    account the browser signs in with gets a PBKDF2 hash (made directly: this process's
+    hasher list holds only MD5)."""
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    hasher = PBKDF2PasswordHasher()
+    return hasher.encode(password, hasher.salt())
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call):
     report = yield

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.conftest import server_password_hash
+
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "e2e-History-4242"
@@ -28,8 +30,6 @@ FULL_REASON = "Your history is full (50/50) — remove a track first"
 @pytest.fixture(scope="module")
 def listener(django_db_setup, django_db_blocker) -> Iterator[str]:
     """A committed listener with 44 entries that are not among the search results for QUERY."""
-    from django.contrib.auth.hashers import make_password
-
     from accounts.models import User
     from catalog.models import Track
     from catalog.selectors import track_search_ranked_ids
@@ -38,9 +38,8 @@ def listener(django_db_setup, django_db_blocker) -> Iterator[str]:
     username = f"e2e-hist-{uuid.uuid4().hex[:8]}"
     with django_db_blocker.unblock():
         found = {track_id for track_id, _ in track_search_ranked_ids(query=QUERY)}
-        # hashed as the server (another process, real hashers) checks it
         user = User.objects.create_user(username, f"{username}@example.com")
-        user.password = make_password(PASSWORD, hasher="pbkdf2_sha256")
+        user.password = server_password_hash(PASSWORD)
         user.save(update_fields=["password"])
         prefill = (Track.objects.exclude(pk__in=found).order_by("id").values_list("id", flat=True))[
             :PREFILLED

@@ -123,3 +123,39 @@ def test_seed_demo_refuses_a_bad_count(tmp_path):
     with pytest.raises(CommandError):
         _seed(tmp_path, listeners=-1)
     assert not demo_listeners().exists()
+
+
+@pytest.mark.django_db
+def test_the_demo_listener_signs_in_to_the_home_page_not_onboarding(tmp_path, client):
+    # given
+    _seed(tmp_path, listeners=1)
+    password = (tmp_path / "demo-password.txt").read_text().strip()
+
+    # when
+    response = client.post(
+        "/accounts/login/", {"username": DEMO_SIGNIN_USERNAME, "password": password}
+    )
+
+    # then
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert not demo_listeners().filter(onboarded_at__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_seeding_again_marks_demo_listeners_of_older_seeds_as_onboarded(tmp_path):
+    # given: listeners seeded before demo listeners were marked as onboarded
+    _seed(tmp_path, listeners=2)
+    demo_listeners().update(onboarded_at=None)
+    ordinary = User.objects.create_user("someone", "someone@example.com", "pw-Some-123456")
+
+    # when
+    _seed(tmp_path, listeners=2)
+    marked = dict(demo_listeners().values_list("username", "onboarded_at"))
+    _seed(tmp_path, listeners=2)
+
+    # then
+    assert len(marked) == 3 and all(marked.values())
+    assert dict(demo_listeners().values_list("username", "onboarded_at")) == marked
+    ordinary.refresh_from_db()
+    assert ordinary.onboarded_at is None
