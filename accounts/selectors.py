@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
@@ -94,6 +95,10 @@ def listener_export(*, user: User) -> dict[str, Any]:
             "updated_at": user.context_updated_at.isoformat() if user.context_updated_at else None,
         },
     }
-    for part in registry.listener_export_parts:
-        export.update(part(user))
+    for name, part in registry.listener_export_parts.items():
+        values = part(user)
+        clash = set(values) & set(export)
+        if clash:
+            raise ImproperlyConfigured(f"export part {name!r} would replace {sorted(clash)}")
+        export.update(values)
     return export

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
@@ -167,6 +168,8 @@ class ProfileSerializer(serializers.ModelSerializer):
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
         for name, part in registry.profile_parts.items():
+            if name in fields:
+                raise ImproperlyConfigured(f"profile part {name!r} would replace a field")
             fields[name] = _part_field(name, part.serializer)
         return fields
 

@@ -1,4 +1,5 @@
-"""The interaction event log and the listener's like/dislike opinions: services and selectors.
+"""Writes of the interaction event log and the listener's like/dislike opinions (reads are in
+``history.selectors.interactions``).
 
 Events (play, skip, like, dislike, add_to_playlist) are an append-only log that popularity,
 skip detection and training read; they are pruned after ``INTERACTION_RETENTION_DAYS``

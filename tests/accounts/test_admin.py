@@ -10,13 +10,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def curator(django_user_model):
-    return django_user_model.objects.create_user(
-        "curator", "curator@example.com", "pw-Curate-42", is_staff=True, is_superuser=True
-    )
-
-
-@pytest.fixture
 def listeners(django_user_model):
     young = django_user_model.objects.create_user(
         "young", "young@example.com", "pw-Young-4242", age=19, country="DE", gender="F"
@@ -27,8 +20,8 @@ def listeners(django_user_model):
     return young, old
 
 
-def test_staff_see_listeners_filtered_by_age_band_and_country(client, curator, listeners):
-    client.force_login(curator)
+def test_staff_see_listeners_filtered_by_age_band_and_country(client, superuser, listeners):
+    client.force_login(superuser)
 
     by_band = client.get("/admin/accounts/user/", {"age_band": "18-24"})
     by_country = client.get("/admin/accounts/user/", {"country": "US"})
@@ -38,9 +31,9 @@ def test_staff_see_listeners_filtered_by_age_band_and_country(client, curator, l
     assert [u.username for u in by_country.context["cl"].result_list] == ["old"]
 
 
-def test_change_page_shows_demographics_but_no_password(client, curator, listeners):
+def test_change_page_shows_demographics_but_no_password(client, superuser, listeners):
     young, _ = listeners
-    client.force_login(curator)
+    client.force_login(superuser)
 
     html = client.get(f"/admin/accounts/user/{young.pk}/change/").content.decode()
 
@@ -51,9 +44,9 @@ def test_change_page_shows_demographics_but_no_password(client, curator, listene
     assert 'name="password"' not in html
 
 
-def test_admin_uses_the_same_strict_country_validation(client, curator, listeners):
+def test_admin_uses_the_same_strict_country_validation(client, superuser, listeners):
     young, _ = listeners
-    client.force_login(curator)
+    client.force_login(superuser)
     url = f"/admin/accounts/user/{young.pk}/change/"
     form = {
         "username": "young",

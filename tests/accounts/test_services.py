@@ -152,3 +152,17 @@ def test_export_includes_history_interactions_and_opinions(listener):
     assert [(i["track_id"], i["kind"]) for i in data["interactions"]] == [(track.pk, "like")]
     assert data["imports"] == []
     assert data["opinions"][0]["value"] == "like"
+
+
+def test_a_registered_export_part_may_not_replace_another_key(listener):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from accounts.selectors import listener_export
+    from musicrec.registry import listener_export_parts
+
+    listener_export_parts.register("impostor", lambda user: {"account": {"id": 0}})
+    try:
+        with pytest.raises(ImproperlyConfigured, match="would replace \\['account'\\]"):
+            listener_export(user=listener)
+    finally:
+        listener_export_parts.unregister("impostor")

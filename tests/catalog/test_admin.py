@@ -151,16 +151,15 @@ def change_form_data(response: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def curator(django_user_model: Any) -> Any:
-    """A staff user with the catalog permissions (not a superuser)."""
-    user = django_user_model.objects.create_user("catalog-curator", password="pw", is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label="catalog"))
-    return user
+def catalog_curator(curator: Any) -> Any:
+    """The shared curator (staff, not a superuser) with the catalog permissions."""
+    curator.user_permissions.set(Permission.objects.filter(content_type__app_label="catalog"))
+    return curator
 
 
 @pytest.fixture
-def curator_client(client: Client, curator: Any) -> Client:
-    client.force_login(curator)
+def curator_client(client: Client, catalog_curator: Any) -> Client:
+    client.force_login(catalog_curator)
     return client
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.test import APIClient
 
 from catalog.models import Track
 from history.models import HISTORY_LIMIT, HistoryEntry
@@ -18,32 +17,15 @@ def _track_ids(n: int, *, offset: int = 0) -> list[int]:
     return list(Track.objects.order_by("id").values_list("id", flat=True)[offset : offset + n])
 
 
-@pytest.fixture
-def api(user) -> APIClient:
-    api = APIClient()
-    api.force_authenticate(user)
-    return api
-
-
-@pytest.fixture
-def other(django_user_model):
-    return django_user_model.objects.create_user("other", "other@example.com", "pw-Other-42")
-
-
-@pytest.fixture
-def other_client(other) -> APIClient:
-    api = APIClient()
-    api.force_authenticate(other)
-    return api
-
-
-def test_the_44th_to_51st_adds(api, user):
+def test_the_44th_to_51st_adds(listener_api, user):
     # given: 43 entries
     ids = _track_ids(HISTORY_LIMIT + 1)
     history_entries_add(user=user, track_ids=ids[:43])
 
     # when / then: one add at a time
-    answers = [api.post(URL, {"track_id": track_id}, format="json") for track_id in ids[43:50]]
+    answers = [
+        listener_api.post(URL, {"track_id": track_id}, format="json") for track_id in ids[43:50]
+    ]
     assert [a.status_code for a in answers] == [201] * 7
     assert "warning" not in answers[0].json()  # the 44th
     assert answers[0].json()["count"] == 44
@@ -59,7 +41,7 @@ def test_the_44th_to_51st_adds(api, user):
     assert fiftieth["track"]["id"] == ids[49]
     assert set(fiftieth) >= {"id", "track", "slot", "added_at", "limit"}
 
-    refused = api.post(URL, {"track_id": ids[50]}, format="json")
+    refused = listener_api.post(URL, {"track_id": ids[50]}, format="json")
     assert refused.status_code == 400
     body = refused.json()
     assert body["code"] == "history_limit_reached"
@@ -69,12 +51,12 @@ def test_the_44th_to_51st_adds(api, user):
     assert not HistoryEntry.objects.filter(user=user, track_id=ids[50]).exists()
 
 
-def test_re_adding_a_track_returns_the_existing_entry_even_when_full(api, user):
+def test_re_adding_a_track_returns_the_existing_entry_even_when_full(listener_api, user):
     ids = _track_ids(HISTORY_LIMIT)
     history_entries_add(user=user, track_ids=ids)
     entry = HistoryEntry.objects.get(user=user, track_id=ids[7])
 
-    again = api.post(URL, {"track_id": ids[7]}, format="json")
+    again = listener_api.post(URL, {"track_id": ids[7]}, format="json")
 
     assert again.status_code == 200
     assert again.json()["id"] == entry.pk
@@ -85,81 +67,83 @@ def test_re_adding_a_track_returns_the_existing_entry_even_when_full(api, user):
 @pytest.mark.parametrize(
     "payload", [{}, {"track_id": "abc"}, {"track_id": -3}, {"track_id": 0}, {"track_id": 2**63}]
 )
-def test_a_malformed_track_id_is_a_field_error(api, user, payload):
-    answer = api.post(URL, payload, format="json")
+def test_a_malformed_track_id_is_a_field_error(listener_api, user, payload):
+    answer = listener_api.post(URL, payload, format="json")
 
     assert answer.status_code == 400
     assert "track_id" in answer.json()
     assert not HistoryEntry.objects.filter(user=user).exists()
 
 
-def test_an_unknown_track_is_not_found(api, user):
-    answer = api.post(URL, {"track_id": 999_999_999}, format="json")
+def test_an_unknown_track_is_not_found(listener_api, user):
+    answer = listener_api.post(URL, {"track_id": 999_999_999}, format="json")
 
     assert answer.status_code == 404
     assert answer.json()["code"] == "not_found"
 
 
-def test_list_newest_first_with_count_limit_remaining(api, user):
+def test_list_newest_first_with_count_limit_remaining(listener_api, user):
     ids = _track_ids(3)
     for track_id in ids:
         history_entry_add(user=user, track_id=track_id)
 
-    body = api.get(URL).json()
+    body = listener_api.get(URL).json()
 
     assert (body["count"], body["limit"], body["remaining"]) == (3, 50, 47)
     assert [item["track"]["id"] for item in body["results"]] == ids[::-1]
     assert body["results"][0]["track"]["artists"]
 
 
-def test_list_query_count_does_not_grow(api, user, django_assert_max_num_queries):
+def test_list_query_count_does_not_grow(listener_api, user, django_assert_max_num_queries):
     history_entries_add(user=user, track_ids=_track_ids(3))
     with django_assert_max_num_queries(10) as few:
-        api.get(URL)
+        listener_api.get(URL)
     history_entries_add(user=user, track_ids=_track_ids(40, offset=3))
     with django_assert_max_num_queries(len(few.captured_queries)):
-        body = api.get(URL, {"page_size": 50}).json()
+        body = listener_api.get(URL, {"page_size": 50}).json()
     assert len(body["results"]) == 43
 
 
-def test_remove_and_clear(api, user):
+def test_remove_and_clear(listener_api, user):
     ids = _track_ids(3)
     history_entries_add(user=user, track_ids=ids)
     entry = HistoryEntry.objects.get(user=user, track_id=ids[0])
 
-    removed = api.delete(f"{URL}{entry.pk}/")
+    removed = listener_api.delete(f"{URL}{entry.pk}/")
     assert removed.status_code == 200
     assert removed.json() == {"count": 2, "limit": 50, "remaining": 48}
-    assert api.delete(f"{URL}{entry.pk}/").status_code == 404
+    assert listener_api.delete(f"{URL}{entry.pk}/").status_code == 404
 
-    cleared = api.delete(URL)
+    cleared = listener_api.delete(URL)
     assert cleared.status_code == 200
     assert cleared.json()["count"] == 0
     assert cleared.json()["removed"] == 2
     assert not HistoryEntry.objects.filter(user=user).exists()
 
 
-def test_two_listeners_cannot_touch_each_others_history(api, user, other, other_client):
+def test_two_listeners_cannot_touch_each_others_history(
+    listener_api, user, other_listener, other_api
+):
     # given: each listener has one entry
     mine, theirs = _track_ids(2)
     my_entry = history_entry_add(user=user, track_id=mine).entry
-    their_entry = history_entry_add(user=other, track_id=theirs).entry
+    their_entry = history_entry_add(user=other_listener, track_id=theirs).entry
 
     # then: the list shows only one's own
-    assert [e["id"] for e in api.get(URL).json()["results"]] == [my_entry.pk]
+    assert [e["id"] for e in listener_api.get(URL).json()["results"]] == [my_entry.pk]
     # removing the other's entry is "not found"
-    answer = api.delete(f"{URL}{their_entry.pk}/")
+    answer = listener_api.delete(f"{URL}{their_entry.pk}/")
     assert answer.status_code == 404
     assert answer.json()["code"] == "not_found"
     # adding and clearing only change one's own
-    assert api.post(URL, {"track_id": theirs}, format="json").status_code == 201
-    assert other_client.delete(URL).status_code == 200
+    assert listener_api.post(URL, {"track_id": theirs}, format="json").status_code == 201
+    assert other_api.delete(URL).status_code == 200
     assert HistoryEntry.objects.filter(user=user).count() == 2
-    assert not HistoryEntry.objects.filter(user=other).exists()
+    assert not HistoryEntry.objects.filter(user=other_listener).exists()
 
 
-def test_an_entry_id_out_of_range_is_not_found(api):
-    assert api.delete(f"{URL}{2**70}/").status_code == 404
+def test_an_entry_id_out_of_range_is_not_found(listener_api):
+    assert listener_api.delete(f"{URL}{2**70}/").status_code == 404
 
 
 def test_anonymous_callers_are_refused(api_client):

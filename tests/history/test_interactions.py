@@ -29,11 +29,6 @@ def track() -> Track:
     return Track.objects.filter(duration_ms__gt=120_000).order_by("id").first()
 
 
-@pytest.fixture
-def other(db, django_user_model):
-    return django_user_model.objects.create_user("other", "other@example.com", "pw-Other-42")
-
-
 # --------------------------------------------------------------------------- service
 
 
@@ -261,18 +256,18 @@ def test_api_list_constant_queries(api_client, user, django_assert_max_num_queri
 
 
 @pytest.mark.django_db
-def test_listeners_never_see_each_others_events(api_client, user, other, track):
+def test_listeners_never_see_each_others_events(api_client, user, other_listener, track):
     # given
     mine = interaction_record(user=user, track_id=track.pk, kind="like")
-    theirs = interaction_record(user=other, track_id=track.pk, kind="dislike")
+    theirs = interaction_record(user=other_listener, track_id=track.pk, kind="dislike")
     # when
-    api_client.force_authenticate(other)
+    api_client.force_authenticate(other_listener)
     body = api_client.get(URL).json()
     # then
     assert [e["id"] for e in body["results"]] == [theirs.pk]
     assert list(interaction_list(user=user)) == [mine]
     assert opinion_of(user=user, track_ids=[track.pk]) == {track.pk: "like"}
-    assert opinion_of(user=other, track_ids=[track.pk]) == {track.pk: "dislike"}
+    assert opinion_of(user=other_listener, track_ids=[track.pk]) == {track.pk: "dislike"}
 
 
 # --------------------------------------------------------------------------- retention

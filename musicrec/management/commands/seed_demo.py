@@ -1,6 +1,6 @@
 """``manage.py seed_demo --listeners N``: demo listeners for the recommender to learn from.
 
-Idempotent: ``demo-0001`` … ``demo-N`` are created only when missing (see ``history.demo``).
+Idempotent: ``demo-0001`` … ``demo-N`` are created only when missing (see ``musicrec.demo``).
 Also creates one sign-in account, ``demo``, whose password is generated once, kept under
 ``var/`` and printed at each run (like the curator account of ``bootstrap_demo``).
 """
