@@ -135,3 +135,12 @@ def test_track_page_names_key_mode_and_metre(client):
 
     assert "C♯/D♭ minor" in html
     assert "3/4" in html
+
+
+def test_the_api_reference_pages_load_nothing_from_a_cdn(client):
+    for url in ("/api/docs/", "/api/redoc/"):
+        html = client.get(url).content.decode()
+
+        assert "googleapis" not in html
+        assert "cdn." not in html
+        assert "/static/" in html
