@@ -1,0 +1,163 @@
+"""After the blend: filters, the context re-rank and variety, in that order (issue #11).
+
+1. :func:`apply_filters` drops tracks in the history, disliked tracks, tracks of disliked
+   genres, tracks of blocked artists, tracks skipped in the last 24 hours.
+2. :func:`context_match` / :func:`rerank_for_context` move tracks that suit the listener's
+   mood and activity up (:data:`CONTEXT_RULES`).
+3. :func:`diversify` picks the final list greedily: maximal marginal relevance over genres
+   (Carbonell & Goldstein 1998), and never more than ``max_run`` (3) tracks of one artist in a
+   row, also when every top candidate is by one artist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from .content import unit_rows
+from .data import Catalog, ListenerProfile
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+#: The filters, in the order they are applied (the issue's order; blocked artists, SPEC §6,
+#: after disliked genres).
+FILTERS = ("history", "disliked", "disliked_genre", "blocked_artist", "skipped_recently")
+
+
+def apply_filters(
+    tracks: npt.ArrayLike, profile: ListenerProfile, catalog: Catalog
+) -> tuple[IntArray, dict[str, IntArray]]:
+    """The ``tracks`` that survive every filter (order kept), and what each filter dropped
+    (a track is counted by the first filter that drops it)."""
+    remaining = np.asarray(tracks, dtype=np.int64)
+    disliked_genre = np.zeros(catalog.n_tracks, dtype=bool)
+    if len(profile.disliked_genres):
+        disliked_genre = (
+            np.asarray((catalog.genres[:, profile.disliked_genres] != 0).sum(axis=1)).ravel() > 0
+        )
+    drop = {
+        "history": lambda t: np.isin(t, profile.history),
+        "disliked": lambda t: np.isin(t, profile.disliked),
+        "disliked_genre": lambda t: disliked_genre[t],
+        "blocked_artist": lambda t: (
+            np.isin(catalog.artist[t], profile.blocked_artists) & (catalog.artist[t] >= 0)
+        ),
+        "skipped_recently": lambda t: np.isin(t, profile.skipped_recently),
+    }
+    dropped: dict[str, IntArray] = {}
+    for name in FILTERS:
+        out = np.asarray(drop[name](remaining), dtype=bool)
+        dropped[name] = remaining[out]
+        remaining = remaining[~out]
+    return remaining, dropped
+
+
+#: Context → the features that make a track fit it: (feature, +1 the more the better / -1 the
+#: less the better). SPEC §6 and issue #11; "commute" has no rule (neutral: no re-rank).
+CONTEXT_RULES: Mapping[str, tuple[tuple[str, int], ...]] = {
+    "exercise": (("energy", 1), ("tempo", 1)),
+    "relax": (("energy", -1), ("acousticness", 1)),
+    "party": (("danceability", 1),),
+    "focus": (("instrumentalness", 1), ("speechiness", -1)),
+    "commute": (),
+    "happy": (("valence", 1),),
+    "sad": (("valence", -1),),
+    "calm": (("energy", -1),),
+    "energetic": (("energy", 1),),
+}
+
+#: Tempo and loudness on a 0–1 scale for the rules: 60 BPM → 0, 180 BPM → 1 (nearly every
+#: track lies between); -60 dB → 0, 0 dB → 1. Other features are 0–1 already.
+TEMPO_RANGE = (60.0, 180.0)
+LOUDNESS_RANGE = (-60.0, 0.0)
+
+
+def _unit_feature(catalog: Catalog, name: str, tracks: IntArray) -> FloatArray:
+    values = catalog.feature(name)[tracks]
+    if name == "tempo":
+        low, high = TEMPO_RANGE
+        values = (values - low) / (high - low)
+    elif name == "loudness":
+        low, high = LOUDNESS_RANGE
+        values = (values - low) / (high - low)
+    # an unknown value is neutral: halfway
+    return np.where(np.isnan(values), 0.5, np.clip(values, 0.0, 1.0))
+
+
+def context_match(
+    catalog: Catalog, tracks: npt.ArrayLike, mood: str | None, activity: str | None
+) -> FloatArray | None:
+    """How well each track fits the context, in [0, 1]: the mean over the rules of the mood and
+    the activity of the feature (or ``1 - feature`` for a "less is better" rule). None when no
+    given context has a rule; an unknown context name is refused."""
+    tracks = np.asarray(tracks, dtype=np.int64)
+    terms = []
+    for context in (activity, mood):
+        if context is None:
+            continue
+        if context not in CONTEXT_RULES:
+            raise ValueError(f"unknown context {context!r}; expected one of {list(CONTEXT_RULES)}")
+        for feature, sign in CONTEXT_RULES[context]:
+            value = _unit_feature(catalog, feature, tracks)
+            terms.append(value if sign > 0 else 1.0 - value)
+    return np.mean(terms, axis=0) if terms else None
+
+
+def rerank_for_context(
+    scores: npt.ArrayLike, match: FloatArray | None, strength: float = 0.3
+) -> FloatArray:
+    """``(1 - strength) * score + strength * match``: scores and match both in [0, 1], so the
+    result is too. ``strength`` (0.3, a seed): how far the context can move a track; at 0.3 a
+    perfect fit overtakes a track scoring up to 0.43 higher with no fit at all."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if match is None:
+        return scores
+    return (1.0 - strength) * scores + strength * match
+
+
+def diversify(
+    tracks: npt.ArrayLike,
+    scores: npt.ArrayLike,
+    catalog: Catalog,
+    n: int,
+    *,
+    max_run: int = 3,
+    relevance: float = 0.8,
+) -> IntArray:
+    """The final ``n`` tracks, picked one at a time: of the tracks that keep the artist rule,
+    the one with the highest ``relevance * score - (1 - relevance) * genre_similarity``, where
+    ``genre_similarity`` is the largest cosine between its genres and those of a track already
+    picked (MMR). ``relevance`` (0.8, a seed to tune on validation against intra-list
+    diversity): at 0.8 a track whose genres repeat one already listed needs a score 0.25
+    higher than a fresh one.
+
+    The artist rule: no more than ``max_run`` consecutive tracks by one artist (tracks of an
+    unknown artist, -1, count as distinct). When only that artist's tracks are left the list
+    ends early rather than break it; ask for a deep enough candidate pool."""
+    tracks = np.asarray(tracks, dtype=np.int64)
+    scores = np.asarray(scores, dtype=np.float64)
+    if len(tracks) != len(scores):
+        raise ValueError("one score per track")
+    genres = unit_rows(np.asarray(sp.csr_matrix(catalog.genres)[tracks].toarray()))
+    artists = catalog.artist[tracks]
+    available = np.ones(len(tracks), dtype=bool)
+    most_similar = np.zeros(len(tracks))
+    picked: list[int] = []
+    while len(picked) < n and available.any():
+        value = relevance * scores - (1.0 - relevance) * most_similar
+        value[~available] = -np.inf
+        if len(picked) >= max_run:
+            last = artists[picked[-max_run:]]
+            if last[0] >= 0 and (last == last[0]).all():
+                value[artists == last[0]] = -np.inf
+        if not np.isfinite(value).any():
+            break
+        choice = int(np.argmax(value))
+        picked.append(choice)
+        available[choice] = False
+        most_similar = np.maximum(most_similar, genres @ genres[choice])
+    return tracks[picked]

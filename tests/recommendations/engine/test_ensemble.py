@@ -1,0 +1,353 @@
+"""The weight calculator, the blend, confidence, reasons and whole lists for one listener."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given
+from hypothesis import strategies as st
+
+from recommendations.engine import ensemble
+from recommendations.engine.data import Demographics, ListenerProfile
+from recommendations.engine.ensemble import Calibration, Known, Reason
+from recommendations.engine.models import EaseModel
+from recommendations.engine.predictors import (
+    CohortTable,
+    CollaborativePredictor,
+    ContentPredictor,
+    DemographicPredictor,
+    Evidence,
+    PopularityPredictor,
+    Prediction,
+    Predictor,
+)
+from tests.recommendations.engine.helpers import make_catalog
+
+# --- weights ---------------------------------------------------------------------------------
+
+
+def test_nothing_known_popularity_leads_alone():
+    assert ensemble.source_weights(Known()) == {
+        "collaborative": 0.0,
+        "content": 0.0,
+        "demographic": 0.0,
+        "popularity": 1.0,
+    }
+
+
+def test_demographics_only_demographic_and_popularity():
+    # given all four fields: demographic 0.8 * 1, popularity 1 + 0.05
+    weights = ensemble.source_weights(Known(demographics=4))
+
+    assert weights["demographic"] == pytest.approx(0.8 / 1.85)
+    assert weights["popularity"] == pytest.approx(1.05 / 1.85)
+    assert weights["collaborative"] == weights["content"] == 0.0
+
+
+def test_a_full_history_collaborative_and_content_lead():
+    # given 50 tracks: maturity 1 - e^-5
+    weights = ensemble.source_weights(Known(tracks=50, demographics=4))
+
+    m = 1 - math.exp(-5)
+    raw = {
+        "collaborative": m,
+        "content": 0.6 * math.sqrt(m),
+        "demographic": 0.8 * (1 - m),
+        "popularity": (1 - m) + 0.05,
+    }
+    assert weights == pytest.approx({k: v / sum(raw.values()) for k, v in raw.items()})
+    assert sorted(weights, key=weights.__getitem__)[-2:] == ["content", "collaborative"]
+
+
+def test_with_few_tracks_content_outweighs_collaborative():
+    weights = ensemble.source_weights(Known(tracks=3))
+
+    assert weights["content"] > weights["collaborative"] > 0
+
+
+@given(tracks=st.integers(0, 2000), demographics=st.integers(0, 4))
+def test_weights_are_shares_that_move_the_right_way(tracks, demographics):  # type: ignore[no-untyped-def]
+    weights = ensemble.source_weights(Known(tracks, demographics))
+    more = ensemble.source_weights(Known(tracks + 1, demographics))
+
+    assert sum(weights.values()) == pytest.approx(1.0)
+    assert all(0.0 <= w <= 1.0 for w in weights.values())
+    assert more["collaborative"] >= weights["collaborative"] - 1e-12
+    assert more["popularity"] <= weights["popularity"] + 1e-12
+
+
+# --- blend -----------------------------------------------------------------------------------
+
+
+def _prediction(tracks: list[int], scores: list[float]) -> Prediction:
+    return Prediction(np.array(tracks), np.array(scores), tuple(Evidence() for _ in tracks))
+
+
+def test_blend_is_the_weighted_mean_with_missing_as_zero():
+    # given two sources weighted 0.75 and 0.25
+    predictions = {"a": _prediction([1, 2], [1.0, 0.5]), "b": _prediction([2, 3], [1.0, 0.4])}
+
+    # when
+    blended = ensemble.blend(predictions, {"a": 0.75, "b": 0.25})
+
+    # then
+    assert blended.tracks.tolist() == [1, 2, 3]
+    assert blended.scores.tolist() == pytest.approx([0.75, 0.75 * 0.5 + 0.25, 0.25 * 0.4])
+    assert blended.sources["b"].tolist() == [0.0, 1.0, 0.4]
+
+
+def test_blend_renormalises_over_the_sources_that_answered():
+    # given c failed (absent) and d answered nothing
+    predictions = {
+        "a": _prediction([1], [1.0]),
+        "b": _prediction([1], [0.5]),
+        "d": Prediction.empty(),
+    }
+
+    blended = ensemble.blend(predictions, {"a": 0.5, "b": 0.3, "c": 0.1, "d": 0.1})
+
+    assert blended.weights == pytest.approx({"a": 0.625, "b": 0.375})
+    assert blended.scores.tolist() == pytest.approx([0.625 + 0.375 * 0.5])
+
+
+# --- confidence ------------------------------------------------------------------------------
+
+
+def test_default_calibration_is_the_identity_clipped_to_the_unit_interval():
+    assert Calibration()([-0.2, 0.3, 1.4]).tolist() == [0.0, 0.3, 1.0]
+
+
+def test_calibration_fit_is_isotonic_by_hand():
+    # given outcomes 0, 1, 0, 1 at scores 0.1 … 0.4: the middle pair is pooled to 0.5 at 0.25
+    calibration = Calibration.fit([0.1, 0.2, 0.3, 0.4], [0, 1, 0, 1])
+
+    assert calibration.knots == pytest.approx((0.1, 0.25, 0.4))
+    assert calibration.values == pytest.approx((0.0, 0.5, 1.0))
+    assert calibration([0.0, 0.25, 0.325, 1.0]).tolist() == pytest.approx([0.0, 0.5, 0.75, 1.0])
+
+
+@given(
+    st.lists(st.tuples(st.floats(0, 1), st.integers(0, 1)), min_size=1, max_size=60),
+    st.lists(st.floats(-1, 2), min_size=1, max_size=20),
+)
+def test_fitted_confidence_is_monotone_and_in_the_unit_interval(pairs, queries):  # type: ignore[no-untyped-def]
+    calibration = Calibration.fit([p[0] for p in pairs], [p[1] for p in pairs])
+
+    mapped = calibration(sorted(queries))
+
+    assert ((mapped >= 0) & (mapped <= 1)).all()
+    assert (np.diff(mapped) >= -1e-12).all()
+
+
+def test_calibration_refuses_a_decreasing_map():
+    with pytest.raises(ValueError, match="must not decrease"):
+        Calibration(knots=(0.0, 1.0), values=(0.8, 0.2))
+
+
+# --- reasons ---------------------------------------------------------------------------------
+
+NAMES = make_catalog(
+    artist=[0, 1, 2],
+    genres=[[0], [1], [0]],
+    artist_names=["Daft Punk", "Nina Simone", "Björk"],
+    genre_names=["house", "jazz"],
+)
+
+
+@pytest.mark.parametrize(
+    ("reason", "text"),
+    [
+        (
+            Reason(kind="listened_artist", source="collaborative", artist=0),
+            "Because you listen to Daft Punk",
+        ),
+        (
+            Reason(
+                kind="cohort",
+                source="demographic",
+                cohort=(("age_band", "18–24"), ("country", "DE")),
+            ),
+            "Popular with listeners aged 18–24 in DE",
+        ),
+        (
+            Reason(kind="sounds_like", source="content", descriptor="energetic", new=True),
+            "New in the catalog, close to your energetic tracks",
+        ),
+        (
+            Reason(kind="context", source="context", context="exercise", context_kind="activity"),
+            "Matches your exercise activity",
+        ),
+        (Reason(kind="trending_genre", source="popularity", genre=1), "Trending in jazz"),
+        (Reason(kind="trending", source="popularity"), "Trending now"),
+        (
+            Reason(
+                kind="cohort",
+                source="demographic",
+                cohort=(
+                    ("age_band", "25–34"),
+                    ("country", "FR"),
+                    ("gender", "F"),
+                    ("occupation", "student"),
+                ),
+            ),
+            "Popular with female student listeners aged 25–34 in FR",
+        ),
+    ],
+)
+def test_reason_texts(reason, text):  # type: ignore[no-untyped-def]
+    assert ensemble.reason_text(reason, NAMES) == text
+
+
+def test_reasons_follow_the_weighted_scores():
+    # given track 1 scored by collaborative (because of track 0, by Daft Punk) and a little by
+    # popularity; track 2 only by popularity
+    predictions = {
+        "collaborative": Prediction(np.array([1]), np.array([0.9]), (Evidence(because_track=0),)),
+        "popularity": Prediction(
+            np.array([1, 2]), np.array([0.1, 1.0]), (Evidence(genre=1), Evidence(genre=1))
+        ),
+    }
+    blended = ensemble.blend(predictions, {"collaborative": 0.5, "popularity": 0.5})
+
+    # when
+    first = ensemble.reasons_for(1, blended, NAMES)
+    second = ensemble.reasons_for(2, blended, NAMES, ("exercise", "activity", 0.9))
+
+    # then popularity's share of track 1 (0.05 of 0.5) is under a quarter: no reason from it
+    assert [(r.kind, r.artist) for r in first] == [("listened_artist", 0)]
+    assert [r.kind for r in second] == ["trending_genre", "context"]
+
+
+# --- whole lists -----------------------------------------------------------------------------
+
+N_TRACKS = 40
+LOUD = {"energy": 0.9, "tempo": 165.0, "acousticness": 0.1}
+QUIET = {"energy": 0.15, "tempo": 75.0, "acousticness": 0.9}
+
+
+def _world():  # type: ignore[no-untyped-def]
+    """40 tracks, artist t // 4 (ten artists), genre = artist % 4, loud and quiet tracks
+    alternating; trending falls with the index, so the four most trending are one artist's and
+    one genre's. 60 listeners, each playing within two neighbouring artists."""
+    catalog = make_catalog(
+        artist=[t // 4 for t in range(N_TRACKS)],
+        genres=[[(t // 4) % 4] for t in range(N_TRACKS)],
+        features=[LOUD if t % 2 == 0 else QUIET for t in range(N_TRACKS)],
+        artist_names=[f"artist {a}" for a in range(10)],
+        genre_names=["pop", "rock", "jazz", "folk"],
+    )
+    rng = np.random.default_rng(11)
+    cells = np.zeros((60, N_TRACKS), dtype=np.float32)
+    for listener in range(60):
+        first = 4 * (listener % 9)
+        cells[listener, first + rng.choice(8, size=4, replace=False)] = 1.0
+    trending = np.linspace(40.0, 1.0, N_TRACKS)
+    tables = [
+        CohortTable(
+            fields=("age_band",),
+            keys=[("18–24",)],
+            members=[50],
+            counts=sp.csr_matrix(np.where(np.arange(N_TRACKS) >= 30, 5.0, 0.0)[None, :]),
+        )
+    ]
+    predictors: dict[str, Predictor] = {
+        "collaborative": CollaborativePredictor(
+            catalog, ease=EaseModel(l2=5.0).fit(sp.csr_matrix(cells))
+        ),
+        "content": ContentPredictor(catalog),
+        "demographic": DemographicPredictor(catalog, tables=tables),
+        "popularity": PopularityPredictor(catalog, trending=trending),
+    }
+    return catalog, predictors
+
+
+def _assert_well_formed(result, catalog, n):  # type: ignore[no-untyped-def]
+    tracks = [item.track for item in result.items]
+    assert len(tracks) == n == len(set(tracks))
+    artists = catalog.artist[tracks].tolist()
+    assert all(len(set(artists[i : i + 4])) > 1 for i in range(len(artists) - 3))
+    for item in result.items:
+        assert 0.0 <= item.confidence <= 1.0
+        assert 0.0 <= item.score <= 1.0
+        assert item.reasons, item
+        assert set(item.sources) == set(result.weights)
+        # the first reason comes from a source that scored the track
+        if item.reasons[0].source != "context":
+            assert item.sources[item.reasons[0].source] > 0
+        for reason in item.reasons:
+            assert ensemble.reason_text(reason, catalog)
+
+
+def test_a_listener_with_nothing_gets_five_varied_results():
+    # given
+    catalog, predictors = _world()
+
+    # when
+    result = ensemble.recommend(ListenerProfile(), predictors, catalog, n=5)
+
+    # then popularity alone, yet more than one artist and one genre
+    _assert_well_formed(result, catalog, 5)
+    assert result.weights == {"popularity": 1.0}
+    tracks = [item.track for item in result.items]
+    assert len(set(catalog.artist[tracks].tolist())) >= 2
+    assert len({int(catalog.genres[t].indices[0]) for t in tracks}) >= 2
+    assert all(item.reasons[0].kind == "trending" for item in result.items)
+
+
+def test_a_known_listener_gets_filtered_explained_contextual_results():
+    # given history in artists 0 and 1, a disliked track, a disliked genre (jazz: artists 2
+    # and 6), a recent skip, an age band and the exercise activity
+    catalog, predictors = _world()
+    profile = ListenerProfile(
+        history=[0, 1, 2, 4, 5],
+        liked=[6],
+        disliked=[3],
+        disliked_genres=[2],
+        skipped_recently=[7, 12],
+        demographics=Demographics(age_band="18–24"),
+        activity="exercise",
+    )
+
+    # when
+    result = ensemble.recommend(profile, predictors, catalog, n=8)
+
+    # then
+    _assert_well_formed(result, catalog, 8)
+    tracks = [item.track for item in result.items]
+    assert not set(tracks) & {0, 1, 2, 3, 4, 5, 6, 7, 12}
+    assert not {int(catalog.genres[t].indices[0]) for t in tracks} & {2}
+    assert set(result.weights) == {"collaborative", "content", "demographic", "popularity"}
+    kinds = {reason.kind for item in result.items for reason in item.reasons}
+    assert "context" in kinds
+    # the context reason only on tracks that suit exercise (the loud, even ones)
+    for item in result.items:
+        if any(r.kind == "context" for r in item.reasons):
+            assert item.track % 2 == 0
+
+
+class Broken(Predictor):
+    def predict(self, profile, n, candidates=None):  # type: ignore[no-untyped-def]
+        raise RuntimeError("the view is missing")
+
+
+def test_a_failing_predictor_never_fails_the_list(caplog):  # type: ignore[no-untyped-def]
+    # given the popularity predictor broken; a listener with some history, in no cohort
+    catalog, predictors = _world()
+    predictors["popularity"] = Broken()
+    profile = ListenerProfile(history=[0, 1, 4], demographics=Demographics(age_band="65+"))
+
+    # when
+    with caplog.at_level(logging.WARNING, logger="recommendations.engine.ensemble"):
+        result = ensemble.recommend(profile, predictors, catalog, n=5)
+
+    # then the others answer, renormalised; the failure is reported and logged
+    _assert_well_formed(result, catalog, 5)
+    assert "popularity" not in result.weights
+    assert sum(result.weights.values()) == pytest.approx(1.0)
+    assert result.failed == {"popularity": "RuntimeError: the view is missing"}
+    assert result.unavailable == {"demographic": "no cohort large enough for this listener"}
+    assert "predictor popularity failed" in caplog.text
