@@ -116,7 +116,8 @@ class EaseModel:
         rows = _csr(user_rows)
         scores = np.full((rows.shape[0], self.n_tracks_), -np.inf, dtype=np.float32)
         if len(self.tracks_):
-            scores[:, self.tracks_] = np.asarray(rows[:, self.tracks_] @ self.weights_)
+            product = rows[:, self.tracks_] @ self.weights_
+            scores[:, self.tracks_] = product.toarray() if sp.issparse(product) else product
         return scores
 
     def contributions(self, user_row: sp.csr_matrix, targets: IntArray) -> FloatArray:
