@@ -120,6 +120,22 @@ class EaseModel:
             scores[:, self.tracks_] = product.toarray() if sp.issparse(product) else product
         return scores
 
+    def sparse(self, neighbours: int) -> EaseModel:
+        """A copy keeping only each track's ``neighbours`` largest weights (by absolute value),
+        as ``EaseModel(neighbours=…).fit`` would give, without fitting again: what a web
+        process holds (8.5k tracks × 200 neighbours: 1.7M weights instead of 72M). On
+        mpd_subset top 200 cost 1 % of NDCG@10 (docs/evaluation.md)."""
+        weights: Any = self.weights_
+        dense = weights.toarray() if sp.issparse(weights) else np.asarray(weights)
+        return EaseModel(
+            l2=self.l2,
+            max_tracks=self.max_tracks,
+            neighbours=neighbours,
+            tracks_=self.tracks_,
+            weights_=_keep_top_per_row(dense, neighbours),
+            n_tracks_=self.n_tracks_,
+        )
+
     def contributions(self, user_row: sp.csr_matrix, targets: IntArray) -> FloatArray:
         """How much each track of one listener's row adds to each target's score:
         ``len(targets) × n_tracks`` (``x_ui * B_ij``; 0 where the target or the source is

@@ -76,10 +76,13 @@ def test_ease_sparse_neighbours_keep_each_tracks_strongest_weights():
         strongest = set(np.argsort(-np.abs(dense[row]))[:2].tolist())
         assert set(sparse[row].indices.tolist()) == strongest
         assert sparse[row].data == pytest.approx(dense[row, sparse[row].indices])
-    # and it scores with the kept weights only
+    # and it scores with the kept weights only; a fitted dense model sparsifies the same way
     listener = csr([[1, 0, 2, 0, 0, 0]])
     scores = EaseModel(l2=1.0, neighbours=2).fit(train).score(listener)
     assert scores[0] == pytest.approx(sparse[0].toarray()[0] + 2 * sparse[2].toarray()[0])
+    copied = EaseModel(l2=1.0).fit(train).sparse(2)
+    assert copied.weights_.toarray() == pytest.approx(sparse.toarray())
+    assert copied.score(listener) == pytest.approx(scores)
 
 
 def test_ease_contributions_name_the_listened_track_behind_a_score():
