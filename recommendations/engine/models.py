@@ -136,26 +136,34 @@ class EaseModel:
             n_tracks_=self.n_tracks_,
         )
 
-    def contributions(self, user_row: sp.csr_matrix, targets: IntArray) -> FloatArray:
-        """How much each track of one listener's row adds to each target's score:
-        ``len(targets) × n_tracks`` (``x_ui * B_ij``; 0 where the target or the source is
-        outside the model). The largest one names the "because" track of an explanation."""
+    def contributions(
+        self, user_row: sp.csr_matrix, targets: npt.ArrayLike
+    ) -> tuple[IntArray, FloatArray]:
+        """How much each of one listener's tracks adds to each target's score: ``(sources,
+        parts)``, the listener's tracks inside the model and a ``len(targets) × len(sources)``
+        array of ``x_ui * B_ij`` (a row of 0 for a target outside the model). The largest
+        part names the "because" track of an explanation."""
         row = _csr(user_row)
-        result = np.zeros((len(targets), self.n_tracks_), dtype=np.float32)
-        position = {int(track): i for i, track in enumerate(self.tracks_)}
-        sources = [t for t in row.indices if int(t) in position]
-        modelled = [(k, position[int(t)]) for k, t in enumerate(targets) if int(t) in position]
-        if not sources or not modelled:
-            return result
-        source_positions = [position[int(t)] for t in sources]
-        values = np.asarray(row[0, sources].toarray()).ravel()
-        target_rows = [k for k, _ in modelled]
-        target_positions = [p for _, p in modelled]
-        weights: Any = self.weights_  # dense array or CSR: both slice the same way
-        block = weights[source_positions][:, target_positions]
-        block = block.toarray() if sp.issparse(block) else np.asarray(block)
-        result[np.ix_(target_rows, sources)] = (block * values[:, None]).T
-        return result
+        targets = np.asarray(targets, dtype=np.int64)
+        source_positions, source_inside = self._positions(row.indices)
+        sources = row.indices[source_inside].astype(np.int64)
+        values = row.data[source_inside].astype(np.float64)
+        target_positions, target_inside = self._positions(targets)
+        parts = np.zeros((len(targets), len(sources)))
+        if len(sources) and target_inside.any():
+            weights: Any = self.weights_  # dense array or CSR: both slice the same way
+            block = weights[source_positions[source_inside]][:, target_positions[target_inside]]
+            block = block.toarray() if sp.issparse(block) else np.asarray(block)
+            parts[target_inside] = (block * values[:, None]).T
+        return sources, parts
+
+    def _positions(self, tracks: npt.ArrayLike) -> tuple[IntArray, npt.NDArray[np.bool_]]:
+        """Each track's position in ``tracks_`` and whether it is there at all."""
+        tracks = np.asarray(tracks, dtype=np.int64)
+        if not len(self.tracks_):
+            return np.zeros(len(tracks), dtype=np.int64), np.zeros(len(tracks), dtype=bool)
+        positions = np.minimum(np.searchsorted(self.tracks_, tracks), len(self.tracks_) - 1)
+        return positions.astype(np.int64), self.tracks_[positions] == tracks
 
 
 def _inverse_spd(matrix: FloatArray) -> FloatArray:

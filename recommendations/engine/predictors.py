@@ -194,13 +194,14 @@ class CollaborativePredictor(Predictor):
         because = np.full(len(targets), -1, dtype=np.int64)
         positive = row.indices[row.data > 0]
         if self.ease is not None and len(self.ease.tracks_):
-            parts = self.ease.contributions(row, targets)
-            has = parts.max(axis=1) > 0
-            because[has] = parts[has].argmax(axis=1)
+            sources, parts = self.ease.contributions(row, targets)
+            if len(sources):
+                has = parts.max(axis=1) > 0
+                because[has] = sources[parts[has].argmax(axis=1)]
         missing = because < 0
         if self.als is not None and missing.any() and len(positive):
-            vectors = unit_rows(np.asarray(self.als.item_factors_, dtype=np.float64))
-            similarity = vectors[targets[missing]] @ vectors[positive].T
+            factors = np.asarray(self.als.item_factors_, dtype=np.float64)
+            similarity = unit_rows(factors[targets[missing]]) @ unit_rows(factors[positive]).T
             because[missing] = positive[similarity.argmax(axis=1)]
         return because
 

@@ -93,12 +93,26 @@ def test_ease_contributions_name_the_listened_track_behind_a_score():
     row = csr([[1, 2, 0, 0]])
 
     # when
-    parts = model.contributions(row, np.array([2, 3]))
+    sources, parts = model.contributions(row, np.array([2, 3]))
 
     # then x_ui * B_ij per source, summing to the score
     weights = model.weights_
-    assert parts[0].tolist() == pytest.approx([weights[0, 2], 2 * weights[1, 2], 0.0, 0.0])
+    assert sources.tolist() == [0, 1]
+    assert parts[0].tolist() == pytest.approx([weights[0, 2], 2 * weights[1, 2]])
     assert parts.sum(axis=1) == pytest.approx(model.score(row)[0, [2, 3]], rel=1e-5)
+
+
+def test_ease_contributions_leave_tracks_outside_the_model_out():
+    # given track 3 is never played, so outside the model
+    train = csr([[1, 1, 0, 0], [1, 0, 1, 0], [0, 1, 1, 0]])
+    model = EaseModel(l2=1.0).fit(train)
+
+    # when the listener has tracks 0 and 3, and the targets are 1 and 3
+    sources, parts = model.contributions(csr([[1, 0, 0, 1]]), [1, 3])
+
+    # then only track 0 is a source; target 3 gets nothing
+    assert sources.tolist() == [0]
+    assert parts == pytest.approx(np.array([[model.weights_[0, 1]], [0.0]]))
 
 
 def _communities(seed: int = 0) -> sp.csr_matrix:
