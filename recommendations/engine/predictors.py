@@ -125,6 +125,10 @@ def _eligible(n_tracks: int, profile: ListenerProfile, candidates: IntArray | No
 def _best(scores: FloatArray, n: int) -> IntArray:
     """Indices of the ``n`` best finite scores, best first (ties: lower index first)."""
     finite = np.flatnonzero(np.isfinite(scores))
+    if 0 < n < len(finite):
+        # the n best by partition first (linear), then only those are sorted; a tie at the
+        # n-th place is settled by the partition, not by index
+        finite = finite[np.argpartition(-scores[finite], n - 1)[:n]]
     order = np.lexsort((finite, -scores[finite]))
     return finite[order[:n]].astype(np.int64)
 
@@ -200,7 +204,7 @@ class CollaborativePredictor(Predictor):
                 because[has] = sources[parts[has].argmax(axis=1)]
         missing = because < 0
         if self.als is not None and missing.any() and len(positive):
-            factors = np.asarray(self.als.item_factors_, dtype=np.float64)
+            factors = self.als.item_factors_
             similarity = unit_rows(factors[targets[missing]]) @ unit_rows(factors[positive]).T
             because[missing] = positive[similarity.argmax(axis=1)]
         return because

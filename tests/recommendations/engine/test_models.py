@@ -139,6 +139,25 @@ def test_als_recommends_within_the_listeners_community():
     assert model.item_factors_.shape == (10, 2)
 
 
+def test_als_rebuilt_from_stored_vectors_folds_in_the_same():
+    # given a trained model, and one rebuilt from its vectors as a web process would
+    trained = AlsModel(factors=2, regularization=1.0, alpha=10.0, iterations=5).fit(_communities())
+    rebuilt = AlsModel(
+        regularization=1.0,
+        alpha=10.0,
+        user_factors_=trained.user_factors_.copy(),
+        item_factors_=trained.item_factors_.copy(),
+    )
+    rows = csr([[1, 0, 1, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 2, 0, 0, 0, 0]])
+
+    # when / then (twice: the second call uses the kept Gram matrix)
+    for _ in range(2):
+        assert rebuilt.score(rows) == pytest.approx(trained.score(rows), rel=1e-5)
+    assert rebuilt.user_vectors(rows) == pytest.approx(
+        models.als_fold_in(trained.item_factors_, rows, 1.0, 10.0), rel=1e-5
+    )
+
+
 def test_als_fold_in_matches_implicits_recalculate_user():
     # given an implicit model trained directly, and rows with positive and negative cells
     from implicit.cpu.als import AlternatingLeastSquares
