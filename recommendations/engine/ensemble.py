@@ -178,17 +178,19 @@ class Calibration:
 
     @classmethod
     def fit(cls, scores: npt.ArrayLike, outcomes: npt.ArrayLike) -> Calibration:
-        """Isotonic regression of ``outcomes`` (1 played, 0 not) on ``scores``: blocks of
-        adjacent scores are pooled until their mean outcomes rise; each block becomes a knot at
-        its mean score."""
+        """Isotonic regression of ``outcomes`` (1 played, 0 not) on ``scores``: equal scores
+        are one group (their mean outcome); adjacent groups are pooled until their mean
+        outcomes rise; each block becomes a knot at its mean score (strictly ascending)."""
         x = np.asarray(scores, dtype=np.float64)
         y = np.asarray(outcomes, dtype=np.float64)
         if len(x) != len(y) or not len(x):
             raise ValueError("one outcome per score, and at least one")
-        order = np.argsort(x, kind="stable")
-        blocks: list[list[float]] = []  # [sum of y, sum of x, count]
-        for i in order:
-            blocks.append([y[i], x[i], 1.0])
+        distinct, group = np.unique(x, return_inverse=True)
+        sums = np.bincount(group, weights=y)
+        counts = np.bincount(group).astype(np.float64)
+        blocks: list[list[float]] = []  # [sum of outcomes, sum of scores, count]
+        for score, total, count in zip(distinct, sums, counts, strict=True):
+            blocks.append([float(total), float(score * count), float(count)])
             while (
                 len(blocks) > 1 and blocks[-2][0] / blocks[-2][2] >= blocks[-1][0] / blocks[-1][2]
             ):
@@ -196,7 +198,6 @@ class Calibration:
                 blocks[-1] = [a + b for a, b in zip(blocks[-1], last, strict=True)]
         knots = tuple(float(b[1] / b[2]) for b in blocks)
         values = tuple(float(b[0] / b[2]) for b in blocks)
-        # equal pooled-x knots cannot happen after pooling ties up; keep the map well-formed
         return cls(knots=knots, values=values)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 
@@ -130,6 +131,15 @@ def test_calibration_fit_is_isotonic_by_hand():
     assert calibration([0.0, 0.25, 0.325, 1.0]).tolist() == pytest.approx([0.0, 0.5, 0.75, 1.0])
 
 
+def test_calibration_gives_equal_scores_one_value():
+    # given the same score twice, played once
+    calibration = Calibration.fit([0.2, 0.5, 0.5, 0.9], [0, 0, 1, 1])
+
+    # then one knot at 0.5 with the mean outcome
+    assert calibration.knots == pytest.approx((0.2, 0.5, 0.9))
+    assert calibration.values == pytest.approx((0.0, 0.5, 1.0))
+
+
 @given(
     st.lists(st.tuples(st.floats(0, 1), st.integers(0, 1)), min_size=1, max_size=60),
     st.lists(st.floats(-1, 2), min_size=1, max_size=20),
@@ -138,6 +148,7 @@ def test_fitted_confidence_is_monotone_and_in_the_unit_interval(pairs, queries):
     calibration = Calibration.fit([p[0] for p in pairs], [p[1] for p in pairs])
 
     mapped = calibration(sorted(queries))
+    assert all(b > a for a, b in itertools.pairwise(calibration.knots))
 
     assert ((mapped >= 0) & (mapped <= 1)).all()
     assert (np.diff(mapped) >= -1e-12).all()
