@@ -1,0 +1,152 @@
+"""The API contract: every answer of every operation matches the OpenAPI schema that mobile
+clients are generated from (``/api/schema/``).
+
+Schemathesis reads the schema from the application (``GET /api/schema/``) and, for every
+operation, sends requests built from it to the Django WSGI application in process: the
+schema's examples, the coverage cases (each boundary of every length, range and enum, each
+required field missing, wrong types…) and random valid and invalid requests, ``EXAMPLES`` of
+those per operation, from a fixed seed. All of its checks run on every answer:
+
+* ``not_a_server_error`` — never a 5xx;
+* ``status_code_conformance``, ``content_type_conformance``, ``response_headers_conformance``,
+  ``response_schema_conformance`` — the status, content type, headers and body are documented;
+* ``positive_data_acceptance`` — a request the schema calls valid is not refused with a 400
+  (the schema is not looser than the validation), ``negative_data_rejection`` — one it calls
+  invalid is refused (not stricter), ``missing_required_header``;
+* ``unsupported_method`` and ``allow_header_conformance`` — another method is a 405 with
+  ``Allow``; ``ignored_auth`` — an operation that needs a sign-in refuses a request without
+  one, or with a bad token;
+* ``use_after_free``, ``ensure_resource_availability`` (stateful: after a create, the object
+  can be read; after a delete, it cannot) and ``object_level_authorization`` run in the
+  stateful test below, which follows the links of the schema (create → read → delete).
+
+The caller is a signed-in listener (``Authorization: Bearer <JWT access token>``) with
+something in every list; the rate limits are lifted. Each request runs in a savepoint that is
+rolled back once its answer is checked, so every request sees the same data — which is also
+why no operation needs excluding: ``DELETE /api/v1/me/`` deleting the listener, or
+``DELETE /api/v1/history/`` clearing the history, is undone before the next request.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import pytest
+import schemathesis
+from django.db import transaction
+from hypothesis import HealthCheck, settings
+from schemathesis.config import SchemathesisConfig
+
+from musicrec.wsgi import application
+from tests.api.conftest import bearer
+
+SEED = 20_251_130
+# Random requests per operation (the examples and coverage phases add their own).
+EXAMPLES = 25
+# Stateful scenarios and steps per scenario.
+SCENARIOS = 15
+STEPS = 6
+
+CONFIG: dict[str, Any] = {
+    "seed": SEED,
+    "generation": {
+        "max-examples": EXAMPLES,
+        # no example database: a run is the same run on every machine
+        "database": "none",
+        "deterministic": False,
+    },
+    "checks": {"enabled": True},
+    "phases": {
+        "examples": {"enabled": True},
+        "coverage": {"enabled": True},
+        "fuzzing": {"enabled": True},
+        "stateful": {"enabled": True, "max-steps": STEPS},
+    },
+}
+
+# Loaded when the module is collected: the schema view reads no database.
+schema = schemathesis.openapi.from_wsgi(
+    "/api/schema/", application, config=SchemathesisConfig.from_dict(CONFIG)
+)
+
+
+class ListenerBearer:
+    """The listener's access token on every request (the schema's ``jwtAuth``); set by the
+    ``signed_in`` fixture. No token: requests go anonymous."""
+
+    token: ClassVar[str | None] = None
+
+    def get(self, case, context) -> str | None:
+        return type(self).token
+
+    def set(self, case, data: str, context) -> None:
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+
+schema.auth(refresh_interval=None)(ListenerBearer)
+
+
+@pytest.fixture
+def signed_in(in_process_app, lifted_rate_limits, contract_listener):
+    ListenerBearer.token = contract_listener.token
+    try:
+        yield contract_listener
+    finally:
+        ListenerBearer.token = None
+
+
+HYPOTHESIS = {
+    "deadline": None,
+    # The database fixture is per test (per operation), not per request: each request is
+    # rolled back on its own instead.
+    "suppress_health_check": [
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.data_too_large,
+    ],
+}
+
+
+@schema.parametrize()
+@settings(**HYPOTHESIS)
+def test_every_answer_matches_the_schema(case, signed_in):
+    with transaction.atomic():
+        case.call_and_validate()
+        transaction.set_rollback(True)
+
+
+def test_links_create_read_delete(signed_in):
+    """Stateful: follow the schema's links (an added history entry → its removal; an uploaded
+    import → its status, its offer, its undo), with every check on every answer, and the
+    stateful ones (what was created can be read, what was deleted is gone)."""
+
+    class Listener(schema.as_state_machine()):
+        def setup(self) -> None:
+            # each scenario from the same data
+            self._savepoint = transaction.atomic()
+            self._savepoint.__enter__()
+
+        def teardown(self) -> None:
+            transaction.set_rollback(True)
+            self._savepoint.__exit__(None, None, None)
+
+    Listener.run(
+        settings=settings(
+            Listener.TestCase.settings,
+            max_examples=SCENARIOS,
+            stateful_step_count=STEPS,
+            derandomize=True,
+            database=None,
+            **HYPOTHESIS,
+        )
+    )
+
+
+def test_the_token_of_the_harness_is_a_listeners(signed_in):
+    """The harness signs in for real: its token is accepted by a view that needs a sign-in."""
+    from django.test import Client
+
+    answer = Client().get("/api/v1/me/", HTTP_AUTHORIZATION=f"Bearer {bearer(signed_in.user)}")
+    assert answer.status_code == 200
+    assert answer.json()["username"] == "contract"
