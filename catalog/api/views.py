@@ -22,12 +22,11 @@ from catalog.api.serializers import (
 from catalog.models import FEATURE_RANGES, ID_MAX, Genre
 from catalog.selectors import SEARCH_MAX_LENGTH, SEARCH_MIN_LENGTH
 from musicrec.api.pagination import PageNumberPagination
-from musicrec.api.schema import error_responses
+from musicrec.api.schema import PAGE_PARAMETERS, error_responses
 from musicrec.api.schema_params import (
     PYTHON_WHITESPACE,
     filterset_parameters,
     integer_schema,
-    page_openapi_parameters,
     query_parameter,
     text_schema,
     text_with_pattern,
@@ -174,7 +173,7 @@ class SearchView(APIView):
                 f"{SEARCH_MIN_LENGTH} of them not spaces (runs of spaces count as one).",
                 required=True,
             ),
-            *page_openapi_parameters(max_page_size=PageNumberPagination.max_page_size),
+            *PAGE_PARAMETERS,
         ],
         responses={
             200: SearchResponseSerializer,

@@ -3,9 +3,9 @@
 ``musicrec.api.schema`` defines the shared responses; this module the shared *inputs*: text
 patterns that match what Django and DRF accept (no NUL, not blank after Python's own
 whitespace trimming), query parameters with their real types, bounds and enums (built from a
-django-filter FilterSet of ``musicrec.api.filters``' strict filters), the ordering and page
-parameters. (``musicrec.api.autoschema`` documents a body on DELETE.) It imports nothing of
-DRF's views, so the filter and pagination classes DRF's settings name can use it.
+django-filter FilterSet of ``musicrec.api.filters``' strict filters) and the ordering
+parameter; the page parameters are the paginator's (``musicrec.api.pagination``). It imports
+nothing of DRF's views, so the filter classes DRF's settings name can use it.
 
 A value a schema here allows is accepted by the code behind it, and a value it forbids is
 refused with a 4xx: the contract test holds both directions.
@@ -127,34 +127,6 @@ def ordering_parameter(fields: Sequence[str]) -> dict[str, Any]:
         "style": "form",
         "explode": False,
     }
-
-
-def page_parameters(*, max_page_size: int) -> list[dict[str, Any]]:
-    """``page`` and ``page_size`` of ``musicrec.api.pagination`` as OpenAPI parameter objects."""
-    return [
-        {
-            "name": "page",
-            "required": False,
-            "in": "query",
-            "description": "Page number (1 is the first). A page past the last one is a 404.",
-            "schema": {"type": "integer", "minimum": 1},
-        },
-        {
-            "name": "page_size",
-            "required": False,
-            "in": "query",
-            "description": f"Results per page, 1–{max_page_size}.",
-            "schema": integer_schema(1, max_page_size),
-        },
-    ]
-
-
-def page_openapi_parameters(*, max_page_size: int = 100) -> list[OpenApiParameter]:
-    """The same two as ``OpenApiParameter``s, for views that paginate by hand."""
-    return [
-        query_parameter(item["name"], item["schema"], item["description"])
-        for item in page_parameters(max_page_size=max_page_size)
-    ]
 
 
 def filterset_parameters(filterset_class: type) -> list[OpenApiParameter]:
