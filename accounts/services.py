@@ -115,16 +115,15 @@ def listener_register(*, username: str, email: str, password: str) -> User:
 
 
 def registration_conflicts(error: ValidationError) -> list[str]:
-    """The fields of a refused registration whose only problem is a name another account
-    has, when that is the only problem of the registration; else an empty list."""
+    """The fields of a refused registration that name what another account already has (the
+    errors of code ``TAKEN``), whatever else is wrong."""
     if not hasattr(error, "error_dict"):
         return []
-    codes = {
-        name: {e.code for e in field_errors} for name, field_errors in error.error_dict.items()
-    }
-    if codes and all(field_codes == {TAKEN} for field_codes in codes.values()):
-        return sorted(codes)
-    return []
+    return sorted(
+        name
+        for name, field_errors in error.error_dict.items()
+        if any(e.code == TAKEN for e in field_errors)
+    )
 
 
 @transaction.atomic

@@ -302,8 +302,9 @@ class TimeZoneField(ClearableChoiceField):
 
 
 class RegisterSerializer(serializers.Serializer):
-    """Names taken by another account (in any case) are a 409; the password policy's other
-    rules (not a common password, not like the username or e-mail) a 400 from the service."""
+    """Names another account has (in any case) are a 409; the password policy's rules no
+    schema can state (not a common password, not like the username or e-mail address) a 400
+    from the service."""
 
     username = StrictCharField(
         max_length=USERNAME_MAX_LENGTH,

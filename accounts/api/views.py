@@ -106,8 +106,9 @@ class RegisterView(AuthThrottleMixin, APIView):
             **error_responses(400, 409, *BODY_ERRORS, *AUTH_LIMITS),
         },
         description="Create a listener account. A username or e-mail address another account "
-        "has (in any case) is a 409 (`account_exists`, with `fields`); a password the policy "
-        "refuses (too common, too like the username or e-mail) a 400 naming `password`.",
+        "has (in any case) is a 409 (`account_exists`, the taken ones in `fields`), whatever "
+        "else is wrong; a password the policy refuses for what no schema can say (a common "
+        "password, one too like the username or e-mail address) a 400 naming `password`.",
     )
     def post(self, request: Request) -> Response:
         serializer = RegisterSerializer(data=request.data)
@@ -119,7 +120,7 @@ class RegisterView(AuthThrottleMixin, APIView):
             if not taken:
                 raise
             raise ApplicationError(
-                " ".join(message for messages in exc.message_dict.values() for message in messages),
+                " ".join(message for name in taken for message in exc.message_dict[name]),
                 code="account_exists",
                 status=status.HTTP_409_CONFLICT,
                 extra={"fields": taken},

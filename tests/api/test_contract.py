@@ -140,6 +140,10 @@ REFUSED_FOR_WHAT_IS_STORED: dict[str, set[str]] = {
     "POST /api/v1/history/": {"history_limit_reached"},
     # tracks this import did not offer; or they do not all fit in the history
     "POST /api/v1/imports/{import_id}/offer/": {"not_offered", "history_limit_reached"},
+    # a password the policy refuses for what it is compared with: the list of common
+    # passwords, the username and e-mail address (its length and "not all digits" are in the
+    # schema, and checked before)
+    "POST /api/v1/auth/register/": {"password"},
 }
 
 
