@@ -16,7 +16,6 @@ from django.core.validators import EmailValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework.fields import empty
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -53,17 +52,11 @@ MAX_GENRE_REFERENCES = 1000
 
 
 class NullableCharField(serializers.CharField):
-    """Text where ``null`` and ``""`` both mean "clear the field"; parsed to ``None``."""
+    """Output: text, or ``null`` for a field stored blank (as in the export)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("allow_null", True)
-        kwargs.setdefault("allow_blank", True)
-        kwargs.setdefault("required", False)
         super().__init__(**kwargs)
-
-    def run_validation(self, data: Any = empty) -> str | None:
-        value = super().run_validation(data)
-        return None if value == "" else value
 
     def to_representation(self, value: Any) -> str | None:
         return None if value in ("", None) else super().to_representation(value)

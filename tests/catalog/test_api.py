@@ -457,3 +457,10 @@ def test_ordering_by_several_fields_each_way(api_client):
     assert response.status_code == 200
     years = [t["release_year"] or 0 for t in response.json()["results"]]
     assert years == sorted(years, reverse=True)
+
+
+@pytest.mark.parametrize("component", ["Track", "Album", "Artist", "ArtistDetail", "Genre"])
+def test_answers_mark_every_key_they_always_send_as_required(openapi, component):
+    schema = openapi["components"]["schemas"][component]
+
+    assert set(schema["required"]) == set(schema["properties"])
