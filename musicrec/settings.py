@@ -356,6 +356,8 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         # OpenAPI links between operations (create → read → delete): musicrec/api/schema.py
         "musicrec.api.schema.links_into_responses",
+        # the raw-schema components (FieldErrors)
+        "musicrec.api.schema.add_shared_components",
     ],
 }
 

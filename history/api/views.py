@@ -73,7 +73,9 @@ def _with(responses: dict[int, Any], description: str, status_code: int) -> dict
 
 class HistoryView(APIView):
     permission_classes = [IsAuthenticated]
-    parser_classes = [JSONParser]  # JSON only: a form cannot say null
+    # JSON only: a form cannot say null, and one body in three media types makes generated
+    # clients choose (openapi-python-client sends multipart)
+    parser_classes = [JSONParser]
 
     @extend_schema(
         operation_id="v1_history_list",
@@ -163,7 +165,9 @@ class HistoryEntryView(APIView):
 
 class InteractionListView(APIView):
     permission_classes = [IsAuthenticated]
-    parser_classes = [JSONParser]  # JSON only: a form cannot say null
+    # JSON only: a form cannot say null, and one body in three media types makes generated
+    # clients choose (openapi-python-client sends multipart)
+    parser_classes = [JSONParser]
 
     @extend_schema(
         operation_id="v1_interactions_list",
@@ -342,7 +346,9 @@ class ListenImportDetailView(APIView):
 
 class ListenImportOfferView(APIView):
     permission_classes = [IsAuthenticated]
-    parser_classes = [JSONParser]  # JSON only: a form cannot say null
+    # JSON only: a form cannot say null, and one body in three media types makes generated
+    # clients choose (openapi-python-client sends multipart)
+    parser_classes = [JSONParser]
 
     @extend_schema(
         parameters=[_id_in_path("import_id", "import")],

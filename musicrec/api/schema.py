@@ -66,6 +66,9 @@ FIELD_ERRORS_SCHEMA: dict[str, Any] = {
 }
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
+# A component of its own (added by ``add_shared_components``): one model in a generated client,
+# not one per operation.
+_FIELD_ERRORS = {"$ref": "#/components/schemas/FieldErrors"}
 
 _DESCRIPTIONS = {
     400: "The request is not valid: field errors, or an error with its code.",
@@ -87,7 +90,7 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
     for status in statuses:
         description = _DESCRIPTIONS[status]
         if status == 400:
-            body: Any = {"anyOf": [FIELD_ERRORS_SCHEMA, _ERROR]}
+            body: Any = {"anyOf": [_FIELD_ERRORS, _ERROR]}
             responses[status] = OpenApiResponse(body, description=description)
             continue
         if status == 429:
@@ -192,6 +195,15 @@ def links_into_responses(result: dict[str, Any], generator, request, public) -> 
     return result
 
 
+def add_shared_components(result: dict[str, Any], generator, request, public) -> dict[str, Any]:
+    """Postprocessing hook: the components that are raw schemas, not serializers
+    (``FieldErrors``)."""
+    result.setdefault("components", {}).setdefault("schemas", {})["FieldErrors"] = (
+        FIELD_ERRORS_SCHEMA
+    )
+    return result
+
+
 _HEADERS = {
     401: {
         "WWW-Authenticate": {
@@ -275,5 +287,5 @@ class AutoSchema(openapi.AutoSchema):
 
 # Kept for views not yet moved to error_responses(): one generic error and the field errors.
 ERROR_RESPONSE = OpenApiResponse(ErrorSerializer, description='An error: `{"error", "code"}`.')
-FIELD_ERRORS = OpenApiResponse(FIELD_ERRORS_SCHEMA, description=_DESCRIPTIONS[400])
+FIELD_ERRORS = OpenApiResponse(_FIELD_ERRORS, description=_DESCRIPTIONS[400])
 NO_CONTENT = OpenApiResponse(None, description="Done; no body.")

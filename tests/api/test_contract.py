@@ -35,8 +35,9 @@ from typing import Any, ClassVar
 import pytest
 import schemathesis
 from django.db import connection, transaction
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from schemathesis.config import SchemathesisConfig
+from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from schemathesis.transport.serialization import Binary
 
@@ -275,3 +276,77 @@ def test_the_token_of_the_harness_is_a_listeners(signed_in):
     answer = Client().get("/api/v1/me/", HTTP_AUTHORIZATION=f"Bearer {bearer(signed_in.user)}")
     assert answer.status_code == 200
     assert answer.json()["username"] == "contract"
+
+
+# ------------------------------------------------------------------ the harness catches a lie
+def _bare_array(raw: dict[str, Any], path: str) -> None:
+    """The list documented as a bare array of its items again (the paginated envelope gone)."""
+    content = raw["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+    envelope = raw["components"]["schemas"][content["schema"]["$ref"].rsplit("/", 1)[1]]
+    content["schema"] = envelope["properties"]["results"]
+
+
+def _warning_required(raw: dict[str, Any]) -> None:
+    raw["components"]["schemas"]["HistoryAdded"]["required"].append("warning")
+
+
+def _no_404(raw: dict[str, Any]) -> None:
+    del raw["paths"]["/api/v1/history/{entry_id}/"]["delete"]["responses"]["404"]
+
+
+def _kind_any_text(raw: dict[str, Any]) -> None:
+    for parameter in raw["paths"]["/api/v1/interactions/"]["get"]["parameters"]:
+        if parameter["name"] == "kind":
+            del parameter["schema"]["items"]["enum"]
+
+
+# (what the schema said before the fix, the operation, what the harness must then report)
+REVERTED_FIXES = {
+    "history list as an array": (
+        lambda raw: _bare_array(raw, "/api/v1/history/"),
+        ("/api/v1/history/", "GET"),
+        "Response violates schema",
+    ),
+    "imports list as an array": (
+        lambda raw: _bare_array(raw, "/api/v1/imports/"),
+        ("/api/v1/imports/", "GET"),
+        "Response violates schema",
+    ),
+    "warning required": (
+        _warning_required,
+        ("/api/v1/history/", "POST"),
+        "Response violates schema",
+    ),
+    "404 undocumented": (
+        _no_404,
+        ("/api/v1/history/{entry_id}/", "DELETE"),
+        "Undocumented status code",
+    ),
+    "kind any text": (
+        _kind_any_text,
+        ("/api/v1/interactions/", "GET"),
+        "Schema-valid request rejected",
+    ),
+}
+
+
+@pytest.mark.parametrize("fix", sorted(REVERTED_FIXES))
+def test_the_harness_fails_on_a_reverted_fix(signed_in, fix):
+    """The schema as it was before a fix of issue #10, run through the same calls and checks:
+    the harness reports the lie."""
+    revert, (path, method), reported = REVERTED_FIXES[fix]
+    raw = json.loads(json.dumps(schema.raw_schema))
+    revert(raw)
+    reverted = schemathesis.openapi.from_dict(raw, config=SchemathesisConfig.from_dict(CONFIG))
+    reverted.app = application
+    reverted.auth(refresh_interval=None)(ListenerBearer)
+    operation = reverted[path][method]
+
+    @given(case=operation.as_strategy(auth_storage=reverted.auth))
+    @settings(max_examples=EXAMPLES, derandomize=True, database=None, **HYPOTHESIS)
+    def run(case) -> None:
+        call_and_check(case)
+
+    with pytest.raises(FailureGroup) as failure:
+        run()
+    assert reported in str(failure.value), failure.value
