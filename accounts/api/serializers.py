@@ -8,6 +8,7 @@ model validators behind them, which the web forms and the admin share.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import password_validation
@@ -16,6 +17,7 @@ from django.core.validators import EmailValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.fields import empty
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -254,43 +256,69 @@ class ClearableChoiceField(serializers.ChoiceField):
         return None if value == "" else value
 
 
-def _inline_enum(values: list[str], description: str) -> dict[str, Any]:
-    # Long lists stay inline and without a line per value in the description.
-    return {"type": "string", "enum": [*values, "", None], "description": description}
+class ClearableTextField(StrictCharField):
+    """Text matching ``pattern`` exactly (no trimming); ``null`` or ``""`` clears the field
+    (parsed to ``None``). For a long list of values: a pattern, not an enum, because generated
+    clients make an enum a type whose member names would clash (``AD`` and ``ad``,
+    ``Etc/GMT+1`` and ``Etc/GMT-1``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def run_validation(self, data: Any = empty) -> str | None:
+        value = super().run_validation(data)
+        return value or None
+
+
+def _one_of(alternatives: Iterable[str]) -> str:
+    """A pattern matching exactly one of ``alternatives`` (regexes), or the empty text."""
+    return "^(?:" + "|".join(alternatives) + ")?$"
 
 
 COUNTRY_CODES = sorted(country_codes())
-COUNTRY_DESCRIPTION = (
-    "Two-letter ISO 3166-1 code of a country, in upper or lower case (`us` is stored as "
-    '`US`); `null` or `""` clears it.'
+# Each code in any case (``us`` is stored as ``US``): ``[Uu][Ss]``.
+COUNTRY_PATTERN = _one_of(
+    "".join(f"[{letter}{letter.lower()}]" for letter in code) for code in COUNTRY_CODES
 )
 TIME_ZONES = sorted(time_zone_names())
-TIME_ZONE_DESCRIPTION = (
-    'An IANA time zone name such as `Europe/Berlin`; `null` or `""` sets the site\'s default.'
-)
+TIME_ZONE_PATTERN = _one_of(name.replace("+", "\\+") for name in TIME_ZONES)
 
 
-@extend_schema_field(
-    _inline_enum([*COUNTRY_CODES, *(code.lower() for code in COUNTRY_CODES)], COUNTRY_DESCRIPTION)
-)
-class CountryField(ClearableChoiceField):
-    """An ISO 3166-1 alpha-2 code of a real country (accounts.validators), all upper or all
-    lower case, stored upper case."""
+class CountryField(ClearableTextField):
+    """An ISO 3166-1 alpha-2 code of a real country (accounts.validators), in any case,
+    stored upper case."""
 
     def __init__(self, **kwargs: Any) -> None:
-        codes = [(code, code) for code in COUNTRY_CODES]
-        kwargs["choices"] = codes + [(code.lower(), code) for code, _ in codes]
+        kwargs.setdefault("pattern", COUNTRY_PATTERN)
+        kwargs.setdefault(
+            "pattern_message",
+            "Not the two-letter ISO 3166-1 code of a country (e.g. US, DE).",
+        )
+        kwargs.setdefault(
+            "help_text",
+            "Two-letter ISO 3166-1 code of a country, in any case (`us` is stored as `US`); "
+            '`null` or `""` clears it.',
+        )
         super().__init__(**kwargs)
 
-    def to_internal_value(self, data: Any) -> str | None:
-        value = super().to_internal_value(data)
+    def run_validation(self, data: Any = empty) -> str | None:
+        value = super().run_validation(data)
         return value.upper() if value else None
 
 
-@extend_schema_field(_inline_enum(TIME_ZONES, TIME_ZONE_DESCRIPTION))
-class TimeZoneField(ClearableChoiceField):
+class TimeZoneField(ClearableTextField):
     def __init__(self, **kwargs: Any) -> None:
-        kwargs["choices"] = [(name, name) for name in TIME_ZONES]
+        kwargs.setdefault("pattern", TIME_ZONE_PATTERN)
+        kwargs.setdefault("pattern_message", "Not a time zone name such as Europe/Berlin.")
+        kwargs.setdefault(
+            "help_text",
+            'An IANA time zone name such as `Europe/Berlin`; `null` or `""` sets the site\'s '
+            "default.",
+        )
         super().__init__(**kwargs)
 
 
@@ -371,7 +399,19 @@ class LogoutSerializer(serializers.Serializer):
 
 
 class TokenSerializer(TokenObtainPairSerializer):
-    """simplejwt's sign-in, with fields that take text only (as the schema says)."""
+    """simplejwt's sign-in, with fields that take text only (as the schema says), and the pair
+    it answers with declared for the schema (components ``TokenObtainPairRequest`` and
+    ``TokenObtainPair``, the names generated clients know)."""
+
+    access = serializers.CharField(
+        read_only=True, help_text="JWT access token: `Authorization: Bearer …`"
+    )
+    refresh = serializers.CharField(
+        read_only=True, help_text="JWT refresh token, for /api/v1/auth/token/refresh/"
+    )
+
+    class Meta:
+        ref_name = "TokenObtainPair"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -383,13 +423,6 @@ class TokenSerializer(TokenObtainPairSerializer):
         self.fields["password"] = StrictCharField(
             pattern=NON_BLANK_TEXT_PATTERN, write_only=True, style={"input_type": "password"}
         )
-
-
-class TokenPairSerializer(serializers.Serializer):
-    """What a sign-in answers (for the schema)."""
-
-    access = serializers.CharField(help_text="JWT access token: `Authorization: Bearer …`")
-    refresh = serializers.CharField(help_text="JWT refresh token, for /auth/token/refresh/")
 
 
 class RefreshSerializer(TokenRefreshSerializer):

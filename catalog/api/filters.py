@@ -89,8 +89,22 @@ class GenreReferencesFormField(forms.CharField):
         return references
 
 
+class RepeatedAsCommaSeparated(forms.TextInput):
+    """``?genre=rock&genre=12`` reads as ``?genre=rock,12`` (a client may send a list either
+    way; the schema documents the comma-separated one)."""
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
+        if hasattr(data, "getlist") and name in data:
+            return ",".join(data.getlist(name))
+        return super().value_from_datadict(data, files, name)
+
+
 class GenreReferencesFilter(django_filters.Filter):
     field_class = GenreReferencesFormField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", RepeatedAsCommaSeparated)
+        super().__init__(*args, **kwargs)
 
     def openapi_schema(self) -> dict[str, Any]:
         return {

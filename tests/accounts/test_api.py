@@ -112,6 +112,7 @@ def bob() -> User:
         ({"age": None}, "age", None),
         ({"country": ""}, "country", ""),
         ({"country": "de"}, "country", "DE"),
+        ({"country": "Fr"}, "country", "FR"),
         ({"country": None}, "country", ""),
         ({"gender": None}, "gender", ""),
         ({"gender": ""}, "gender", ""),
@@ -150,7 +151,7 @@ def test_valid_demographics_are_stored(ada, values, field, stored):
         ({"age": "30"}, {"age"}),
         ({"gender": " M"}, {"gender"}),
         ({"gender": "m"}, {"gender"}),
-        ({"country": "Us"}, {"country"}),
+        ({"country": "ıt"}, {"country"}),
         ({"country": " US"}, {"country"}),
         ({"occupation": "Student"}, {"occupation"}),
         ({"time_zone": " UTC"}, {"time_zone"}),
@@ -302,6 +303,25 @@ def test_preferences_by_id_or_slug_replace_the_previous_ones(ada):
     preferred = response.json()["preferences"]["preferred"]
     assert {g["slug"] for g in preferred} == {"pop", "k-pop"}
     assert set(preferred[0]) == {"id", "slug", "name"}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/auth/register/",
+        "/api/v1/auth/token/",
+        "/api/v1/auth/token/refresh/",
+        "/api/v1/auth/logout/",
+    ],
+)
+def test_auth_endpoints_take_json_only(user, url, openapi):
+    body = f"username=listener&email=x@example.com&password={PASSWORD}&refresh=x"
+
+    response = APIClient().post(url, body, content_type="application/x-www-form-urlencoded")
+
+    assert response.status_code == 415
+    assert response.json()["code"] == "unsupported_media_type"
+    assert list(openapi["paths"][url]["post"]["requestBody"]["content"]) == ["application/json"]
 
 
 @pytest.mark.parametrize(
@@ -555,7 +575,9 @@ def test_register_token_me_refresh_me():
     assert client.get("/api/v1/me/").json()["username"] == "Cleo"
 
     client.credentials()
-    refreshed = client.post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]})
+    refreshed = client.post(
+        "/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json"
+    )
     assert refreshed.status_code == 200
     new = refreshed.json()
     assert new["refresh"] != pair["refresh"]
@@ -565,11 +587,14 @@ def test_register_token_me_refresh_me():
 
     # then: the rotated refresh token is refused, the new one works
     client.credentials()
-    again = client.post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]})
+    again = client.post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json")
     assert again.status_code == 401
     assert again.json()["code"] == "token_not_valid"
     assert (
-        client.post("/api/v1/auth/token/refresh/", {"refresh": new["refresh"]}).status_code == 200
+        client.post(
+            "/api/v1/auth/token/refresh/", {"refresh": new["refresh"]}, format="json"
+        ).status_code
+        == 200
     )
 
 
@@ -660,7 +685,9 @@ def test_logout_blacklists_the_refresh_token(user):
     # then
     assert response.status_code == 205
     assert BlacklistedToken.objects.filter(token__user=user).count() == 1
-    refused = client.post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]})
+    refused = client.post(
+        "/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json"
+    )
     assert refused.status_code == 401
     # a revoked token is refused as the credential it is, like /auth/token/refresh/ does
     again = client.post("/api/v1/auth/logout/", {"refresh": pair["refresh"]}, format="json")
@@ -784,7 +811,9 @@ def _give_rows_everywhere(user: User) -> None:
     assert web.login(username=user.username, password=PASSWORD)
     api = APIClient()
     pair = _token_pair(api, user.username)
-    api.post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]})  # blacklists it
+    api.post(
+        "/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json"
+    )  # blacklists it
     _token_pair(api, user.username)
     group, _ = Group.objects.get_or_create(name="testers")
     user.groups.add(group)
@@ -838,7 +867,9 @@ def test_a_refresh_token_of_a_deleted_account_is_a_401(ada):
     _signed_in(ada).delete("/api/v1/me/", {"password": PASSWORD}, format="json")
 
     # when
-    response = APIClient().post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]})
+    response = APIClient().post(
+        "/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json"
+    )
 
     # then
     assert response.status_code == 401
@@ -905,6 +936,13 @@ def _enum(openapi: dict, schema: dict) -> set:
     return values
 
 
+def _pattern(schema: dict) -> str:
+    """The pattern of a string property (drf-spectacular writes one that may be blank as
+    ``oneOf: [{pattern}, {maxLength: 0}]``)."""
+    (pattern,) = [part["pattern"] for part in schema.get("oneOf", [schema]) if "pattern" in part]
+    return pattern
+
+
 def _statuses(openapi: dict, path: str, method: str) -> set[str]:
     return set(openapi["paths"][path][method]["responses"])
 
@@ -921,17 +959,22 @@ def test_demographics_body_states_each_fields_values(openapi, method):
     assert fields["age"]["nullable"] is True
     assert _enum(openapi, fields["gender"]) == {"M", "F", "NB", "O", "", None}
     assert _enum(openapi, fields["occupation"]) == {*Occupation.values, "", None}
-    countries = _enum(openapi, fields["country"])
-    assert {"US", "us", "DE", "de", "", None} <= countries
-    assert not {"XX", "xx", "USA", "840", "Us"} & countries
-    assert _enum(openapi, fields["time_zone"]) == {*zoneinfo.available_timezones(), "", None}
+    # long lists as patterns: generated clients would make AD and ad one enum member
+    country = re.compile(_pattern(fields["country"]))
+    assert fields["country"]["nullable"] is True
+    assert all(country.search(code) for code in ("US", "us", "Us", "de", ""))
+    assert not any(country.search(code) for code in ("XX", "xx", "USA", "840", " US", "ıt"))
+    time_zone = re.compile(_pattern(fields["time_zone"]))
+    assert fields["time_zone"]["nullable"] is True
+    assert all(time_zone.search(name) for name in [*zoneinfo.available_timezones(), ""])
+    assert not any(time_zone.search(name) for name in ("Mars/Olympus", "europe/berlin", " UTC"))
 
 
 def test_every_documented_country_is_accepted_and_stored_upper_case():
     field = CountryField()
     for code in sorted(country_codes()):
-        assert field.run_validation(code) == code
-        assert field.run_validation(code.lower()) == code
+        for typed in (code, code.lower(), code.capitalize()):
+            assert field.run_validation(typed) == code
 
 
 def test_context_body_states_moods_and_activities(openapi):

@@ -464,3 +464,14 @@ def test_answers_mark_every_key_they_always_send_as_required(openapi, component)
     schema = openapi["components"]["schemas"][component]
 
     assert set(schema["required"]) == set(schema["properties"])
+
+
+def test_genres_may_also_come_as_a_repeated_parameter(api_client):
+    kpop, jazz = Genre.objects.get(slug="k-pop"), Genre.objects.get(slug="jazz")
+
+    response = api_client.get(f"/api/v1/tracks/?genre=k-pop&genre={jazz.pk}&page_size=1")
+
+    assert response.status_code == 200
+    assert response.json()["count"] == (
+        Track.objects.filter(genres__in=[kpop, jazz]).distinct().count()
+    )
