@@ -18,9 +18,6 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter
 
-# Bigint ids (BigAutoField): a larger number is malformed input, never a row.
-ID_MAX = 2**63 - 1
-
 
 def _escape(code: int) -> str:
     # \uXXXX reads the same in ECMA, Python and Rust regexes; characters beyond the BMP are
