@@ -188,7 +188,20 @@ def _bound(raw: str, *, end: bool) -> dt.datetime | None:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
         raise invalid from None
-    return moment + dt.timedelta(seconds=1) if leap else moment
+    return _in_utc(moment + dt.timedelta(seconds=1) if leap else moment)
+
+
+_EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)
+_LATEST = dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
+def _in_utc(moment: dt.datetime) -> dt.datetime:
+    """In UTC, for the database: PostgreSQL refuses offsets past ±15:59 that RFC 3339 allows
+    (up to ±23:59). A moment before the first or after the last there is stays at that end."""
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError:
+        return _EARLIEST if moment.year == dt.MINYEAR else _LATEST
 
 
 class InteractionFilterSerializer(serializers.Serializer):

@@ -226,6 +226,10 @@ def test_api_list_newest_first_with_filters(api_client, user):
     # RFC 3339 date-times: Z or an offset, "t"/"z" in either case, a leap second
     assert api_client.get(URL, {"since": "2000-01-01t00:00:00z"}).json()["count"] == 4
     assert api_client.get(URL, {"until": "1998-12-31T23:59:60+00:00"}).json()["count"] == 0
+    # offsets up to ±23:59 (PostgreSQL takes ±15:59), at the ends of time too
+    assert api_client.get(URL, {"until": "0418-07-12T06:40:00.8642-20:48"}).json()["count"] == 0
+    assert api_client.get(URL, {"since": "0001-01-01T00:00:00+23:59"}).json()["count"] == 4
+    assert api_client.get(URL, {"since": "9999-12-31T23:59:59-23:59"}).json()["count"] == 0
 
     # pagination
     page = api_client.get(URL, {"page_size": 3, "page": 2}).json()
