@@ -53,19 +53,34 @@ def _apply_and_validate(listener: User, values: Mapping[str, Any], fields: Itera
     listener.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
 
 
+# The code of the error a name another account has gets (the API answers a 409 when it is the
+# only problem: see ``registration_conflicts``).
+TAKEN = "taken"
+_TAKEN_MESSAGES = {
+    "username": "A user with that username already exists.",
+    "email": "A user with that e-mail address already exists.",
+}
+
+
 def listener_register(*, username: str, email: str, password: str) -> User:
-    """Create a listener account. Raises ValidationError naming the offending fields."""
-    username = (username or "").strip()
+    """Create a listener account. Raises ValidationError naming every offending field; a
+    username or e-mail address another account has (in any case) is an error of code
+    ``taken`` (``TAKEN``)."""
+    username = User.normalize_username((username or "").strip())
     email = User.objects.normalize_email((email or "").strip())
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[ValidationError]] = {}
+
+    def add(name: str, message: str, code: str = "invalid") -> None:
+        errors.setdefault(name, []).append(ValidationError(message, code=code))
+
     if not username:
-        errors["username"] = ["A username is required."]
+        add("username", "A username is required.", "required")
     elif User.objects.filter(username__iexact=username).exists():
-        errors["username"] = ["A user with that username already exists."]
+        add("username", _TAKEN_MESSAGES["username"], TAKEN)
     if not email:
-        errors["email"] = ["An e-mail address is required."]
+        add("email", "An e-mail address is required.", "required")
     elif User.objects.filter(email__iexact=email).exists():
-        errors["email"] = ["A user with that e-mail address already exists."]
+        add("email", _TAKEN_MESSAGES["email"], TAKEN)
     candidate = User(username=username, email=email)
     checked = {"username", "email"} - set(errors)  # not twice ("required" and "blank")
     try:
@@ -75,12 +90,12 @@ def listener_register(*, username: str, email: str, password: str) -> User:
             validate_constraints=False,
         )
     except ValidationError as exc:
-        for name, messages in exc.message_dict.items():
-            errors.setdefault(name, []).extend(messages)
+        for name, field_errors in exc.error_dict.items():
+            errors.setdefault(name, []).extend(field_errors)
     try:
         password_validation.validate_password(password or "", user=candidate)
     except ValidationError as exc:
-        errors["password"] = list(exc.messages)
+        errors["password"] = list(exc.error_list)
     if errors:
         raise ValidationError(errors)
     try:
@@ -89,8 +104,26 @@ def listener_register(*, username: str, email: str, password: str) -> User:
     except IntegrityError:
         # Two sign-ups racing for the same name: the unique constraints decided.
         raise ValidationError(
-            {"username": ["A user with that username or e-mail address already exists."]}
+            {
+                "username": [
+                    ValidationError(
+                        "A user with that username or e-mail address already exists.", code=TAKEN
+                    )
+                ]
+            }
         ) from None
+
+
+def registration_conflicts(error: ValidationError) -> list[str]:
+    """The fields of a refused registration that name what another account already has (the
+    errors of code ``TAKEN``), whatever else is wrong."""
+    if not hasattr(error, "error_dict"):
+        return []
+    return sorted(
+        name
+        for name, field_errors in error.error_dict.items()
+        if any(e.code == TAKEN for e in field_errors)
+    )
 
 
 @transaction.atomic
@@ -120,17 +153,32 @@ def listener_context_update(*, user: User, mood: str | None, activity: str | Non
 def listener_preferences_replace(
     *, user: User, preferred: Iterable[Any], disliked: Iterable[Any]
 ) -> None:
-    """Replace the preferences from genre ids or slugs; unknown genres of both lists are
-    reported together, and nothing changes when any is unknown."""
+    """Replace the preferences from genre ids or slugs (the API). Nothing changes when a genre
+    does not exist (ApplicationError 404, ``unknown_genre``: the unknown ones of both lists,
+    named by list) or is in both lists (ApplicationError 409, ``genre_in_both_lists``)."""
     genres: dict[str, list[Genre]] = {}
-    errors: dict[str, list[str]] = {}
+    unknown: dict[str, list[str]] = {}
     for field, references in (("preferred", preferred), ("disliked", disliked)):
         resolved = genres_resolve(references=references)
         genres[field] = resolved.genres
         if resolved.unknown:
-            errors[field] = [f"Unknown genre(s): {', '.join(resolved.unknown)}."]
-    if errors:
-        raise ValidationError(errors)
+            unknown[field] = resolved.unknown
+    if unknown:
+        named = "; ".join(f"{field}: {', '.join(refs)}" for field, refs in unknown.items())
+        raise ApplicationError(
+            f"Unknown genre(s) ({named}). Use genre ids or slugs (see /api/v1/genres/).",
+            code="unknown_genre",
+            status=404,
+            extra={"unknown": unknown},
+        )
+    both = sorted({g.name for g in genres["preferred"]} & {g.name for g in genres["disliked"]})
+    if both:
+        raise ApplicationError(
+            f"A genre cannot be both preferred and disliked: {', '.join(both)}.",
+            code="genre_in_both_lists",
+            status=409,
+            extra={"genres": both},
+        )
     listener_preferences_set(user=user, preferred=genres["preferred"], disliked=genres["disliked"])
 
 
@@ -170,14 +218,16 @@ def listener_onboarding_finish(*, user: User) -> None:
 
 
 def refresh_token_revoke(*, token: str) -> None:
-    """Blacklist one refresh token (logout). The token is its own credential."""
+    """Blacklist one refresh token (logout). The token is its own credential: one that is not
+    valid (malformed, expired, already revoked, an access token) is refused like a failed
+    sign-in, ApplicationError 401 ``token_not_valid``."""
     from rest_framework_simplejwt.exceptions import TokenError
     from rest_framework_simplejwt.tokens import RefreshToken
 
     try:
         RefreshToken(token).blacklist()  # type: ignore[arg-type]  # stubs: a Token, not text
     except TokenError as exc:
-        raise ApplicationError(str(exc), code="token_not_valid", status=400) from None
+        raise ApplicationError(str(exc), code="token_not_valid", status=401) from None
 
 
 def listener_tokens_revoke(*, user: User) -> int:
@@ -216,7 +266,8 @@ def listener_deactivated(*, user: User) -> None:
 
 @transaction.atomic
 def listener_delete(*, user: User, password: str) -> None:
-    """Delete the account and everything that belongs to it, after checking the password.
+    """Delete the account and everything that belongs to it, after checking the password
+    (missing: ApplicationError 400 ``password_required``; wrong: 403 ``wrong_password``).
 
     Foreign keys cascade (preferences, sessions, and the rows later apps add); refresh tokens
     are removed explicitly because simplejwt keeps them (SET_NULL) for its own audit trail.
@@ -231,7 +282,7 @@ def listener_delete(*, user: User, password: str) -> None:
         raise ApplicationError(
             "The password is not correct; the account was not deleted.",
             code="wrong_password",
-            status=400,
+            status=403,
         )
     OutstandingToken.objects.filter(user=user).delete()  # blacklist rows cascade
     realtime.disconnect_on_commit(user_id=user.pk)

@@ -303,7 +303,8 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "musicrec.api.filters.StrictOrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus the answers every view of a kind gives (musicrec/api/schema.py)
+    "DEFAULT_SCHEMA_CLASS": "musicrec.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "musicrec.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
@@ -351,6 +352,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # OpenAPI links between operations (create → read → delete): musicrec/api/schema.py
+        "musicrec.api.schema.links_into_responses",
+        # the raw-schema components (FieldErrors)
+        "musicrec.api.schema.add_shared_components",
+    ],
 }
 
 # --------------------------------------------------------------------------- import/export

@@ -63,7 +63,7 @@ def test_an_upload_over_the_limit_is_refused_without_touching_the_disk(api_clien
         format="multipart",
     )
 
-    assert answer.status_code == 400
+    assert answer.status_code == 413
     assert answer.json()["code"] == "file_too_large"
     assert not ListenImport.objects.exists()
 

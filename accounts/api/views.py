@@ -10,17 +10,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.http.response import HttpResponseBase
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import selectors, services
@@ -28,15 +28,19 @@ from accounts.api.serializers import (
     ContextInputSerializer,
     DeleteAccountSerializer,
     DemographicsInputSerializer,
+    ExportSerializer,
     LogoutSerializer,
     PreferencesInputSerializer,
     ProfileSerializer,
     RefreshSerializer,
     RegisterSerializer,
+    TokenSerializer,
 )
 from accounts.models import User
 from musicrec import registry
-from musicrec.api.schema import ERROR_RESPONSE, FIELD_ERRORS
+from musicrec.api.autoschema import BodyAutoSchema
+from musicrec.api.schema import NO_CONTENT, error_responses
+from musicrec.errors import ApplicationError
 from musicrec.jsonstream import json_download
 from musicrec.throttling import StrictScopedRateThrottle
 
@@ -59,6 +63,9 @@ class AuthThrottleMixin:
 
     throttle_classes = [StrictScopedRateThrottle]
     throttle_scope = "auth"
+    # JSON bodies only, as every API body: one body in three media types makes generated
+    # clients choose, and the schema states the JSON one exactly
+    parser_classes = [JSONParser]
     # the request's fields that name an account (a username or an e-mail address)
     throttle_account_fields: tuple[str, ...] = ()
 
@@ -71,6 +78,16 @@ class AuthThrottleMixin:
             if isinstance(identifier, str)
         ]
         return [key for key in keys if key]
+
+
+# What every request body can answer besides its own refusals: a body over the size limit
+# (413, before Django reads it) and a content type the view does not parse (415).
+BODY_ERRORS = (413, 415)
+# The sign-in limits fail closed: over the limit 429, Redis down 503 (musicrec.throttling).
+AUTH_LIMITS = (429, 503)
+# A listener's own data: signed in (401), with the CSRF token when signed in by session (403),
+# within the per-user rate (429).
+ME_ERRORS = (401, 403, 429)
 
 
 # --------------------------------------------------------------------------- auth
@@ -88,32 +105,47 @@ class RegisterView(AuthThrottleMixin, APIView):
         request=RegisterSerializer,
         responses={
             201: ProfileSerializer,
-            400: FIELD_ERRORS,
-            429: ERROR_RESPONSE,
-            503: ERROR_RESPONSE,
+            **error_responses(400, 409, *BODY_ERRORS, *AUTH_LIMITS),
         },
+        description="Create a listener account. A username or e-mail address another account "
+        "has (in any case) is a 409 (`account_exists`, the taken ones in `fields`), whatever "
+        "else is wrong; a password the policy refuses for what no schema can say (a common "
+        "password, one too like the username or e-mail address) a 400 naming `password`.",
     )
     def post(self, request: Request) -> Response:
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = services.listener_register(**serializer.validated_data)
+        try:
+            user = services.listener_register(**serializer.validated_data)
+        except ValidationError as exc:
+            taken = services.registration_conflicts(exc)
+            if not taken:
+                raise
+            raise ApplicationError(
+                " ".join(message for name in taken for message in exc.message_dict[name]),
+                code="account_exists",
+                status=status.HTTP_409_CONFLICT,
+                extra={"fields": taken},
+            ) from None
         return Response(profile_data(user), status=status.HTTP_201_CREATED)
 
 
 @extend_schema_view(
     post=extend_schema(
+        request=TokenSerializer,
         responses={
-            200: TokenObtainPairSerializer,
-            401: ERROR_RESPONSE,
-            429: ERROR_RESPONSE,
-            503: ERROR_RESPONSE,
-        }
+            200: TokenSerializer,
+            **error_responses(400, 401, *BODY_ERRORS, *AUTH_LIMITS),
+        },
+        description="A JWT access and refresh token pair. `username` takes a username or an "
+        "e-mail address, in any case; wrong credentials are a 401.",
     )
 )
 class TokenView(AuthThrottleMixin, TokenObtainPairView):
     """A JWT access and refresh token pair. ``username`` takes a username or an e-mail
     address, in any case."""
 
+    serializer_class = TokenSerializer
     throttle_account_fields = ("username",)
 
 
@@ -121,10 +153,11 @@ class TokenView(AuthThrottleMixin, TokenObtainPairView):
     post=extend_schema(
         responses={
             200: RefreshSerializer,
-            401: ERROR_RESPONSE,
-            429: ERROR_RESPONSE,
-            503: ERROR_RESPONSE,
-        }
+            **error_responses(400, 401, *BODY_ERRORS, *AUTH_LIMITS),
+        },
+        description="A new access token and a new refresh token; the refresh token given is "
+        "revoked. A refresh token that is not valid (expired, revoked, of an account since "
+        "deleted or whose password changed) is a 401.",
     )
 )
 class TokenRefreshRotateView(AuthThrottleMixin, TokenRefreshView):
@@ -143,7 +176,13 @@ class LogoutView(AuthThrottleMixin, APIView):
 
     @extend_schema(
         request=LogoutSerializer,
-        responses={205: None, 400: ERROR_RESPONSE, 429: ERROR_RESPONSE, 503: ERROR_RESPONSE},
+        responses={
+            205: OpenApiResponse(None, description="Revoked; no body."),
+            **error_responses(400, 401, *BODY_ERRORS, *AUTH_LIMITS),
+        },
+        description="Revoke a refresh token (no access token needed: the refresh token is the "
+        "credential). One that is not valid (malformed, expired, already revoked, an access "
+        "token) is a 401 `token_not_valid`.",
     )
     def post(self, request: Request) -> Response:
         serializer = LogoutSerializer(data=request.data)
@@ -157,17 +196,19 @@ class LogoutView(AuthThrottleMixin, APIView):
 
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]  # the password of DELETE
+    schema = BodyAutoSchema()
 
-    @extend_schema(responses={200: ProfileSerializer, 401: ERROR_RESPONSE})
+    @extend_schema(responses={200: ProfileSerializer, **error_responses(401, 429)})
     def get(self, request: Request) -> Response:
         return Response(profile_data(request.user))
 
     @extend_schema(
         request=DeleteAccountSerializer,
-        responses={204: None, 400: ERROR_RESPONSE, 401: ERROR_RESPONSE},
-        description="Delete the account and everything that belongs to it. A missing password "
-        "is a 400 with code `password_required`, a wrong one a 400 with code `wrong_password`; "
-        "either way nothing is deleted.",
+        responses={204: NO_CONTENT, **error_responses(400, *ME_ERRORS, *BODY_ERRORS)},
+        description="Delete the account and everything that belongs to it. The body (JSON, "
+        "on DELETE) holds the account's password: a missing one is a 400, a wrong one a 403 "
+        "with code `wrong_password`; either way nothing is deleted.",
     )
     def delete(self, request: Request) -> Response:
         serializer = DeleteAccountSerializer(data=request.data)
@@ -181,6 +222,7 @@ class DemographicsView(APIView):
     fields given. One invalid field and nothing is stored."""
 
     permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
 
     def _update(self, request: Request, *, replace: bool) -> Response:
         serializer = DemographicsInputSerializer(data=request.data)
@@ -193,14 +235,17 @@ class DemographicsView(APIView):
 
     @extend_schema(
         request=DemographicsInputSerializer,
-        responses={200: ProfileSerializer, 400: FIELD_ERRORS, 401: ERROR_RESPONSE},
+        responses={200: ProfileSerializer, **error_responses(400, *ME_ERRORS, *BODY_ERRORS)},
+        description="Replace all five fields: a missing one is cleared (the time zone goes "
+        'back to the site\'s default), as is one given as `null` or `""`.',
     )
     def put(self, request: Request) -> Response:
         return self._update(request, replace=True)
 
     @extend_schema(
         request=DemographicsInputSerializer,
-        responses={200: ProfileSerializer, 400: FIELD_ERRORS, 401: ERROR_RESPONSE},
+        responses={200: ProfileSerializer, **error_responses(400, *ME_ERRORS, *BODY_ERRORS)},
+        description='Change the fields given (`null` or `""` clears one); the others stay.',
     )
     def patch(self, request: Request) -> Response:
         return self._update(request, replace=False)
@@ -208,12 +253,18 @@ class DemographicsView(APIView):
 
 class PreferencesView(APIView):
     permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
 
     @extend_schema(
         request=PreferencesInputSerializer,
-        responses={200: ProfileSerializer, 400: FIELD_ERRORS, 401: ERROR_RESPONSE},
-        description="Replace the preferred and disliked genres (ids or slugs). Unknown genres, "
-        "or a genre in both lists, are a 400 naming them.",
+        responses={
+            200: ProfileSerializer,
+            **error_responses(400, *ME_ERRORS, 404, 409, *BODY_ERRORS),
+        },
+        description="Replace the preferred and disliked genres (ids or slugs; a missing list "
+        "is empty). A genre that does not exist is a 404 (`unknown_genre`, the unknown ones "
+        "in `unknown` by list); a genre in both lists a 409 (`genre_in_both_lists`). Either "
+        "way nothing changes.",
     )
     def put(self, request: Request) -> Response:
         serializer = PreferencesInputSerializer(data=request.data)
@@ -224,10 +275,11 @@ class PreferencesView(APIView):
 
 class ContextView(APIView):
     permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
 
     @extend_schema(
         request=ContextInputSerializer,
-        responses={200: ProfileSerializer, 400: FIELD_ERRORS, 401: ERROR_RESPONSE},
+        responses={200: ProfileSerializer, **error_responses(400, *ME_ERRORS, *BODY_ERRORS)},
         description='Set the current mood and activity; `null`, `""` or a missing key clears one.',
     )
     def put(self, request: Request) -> Response:
@@ -248,8 +300,16 @@ class ExportView(APIView):
     renderer_classes = [JSONRenderer]  # a download: always JSON
 
     @extend_schema(
-        responses={200: OpenApiTypes.OBJECT, 401: ERROR_RESPONSE},
-        description="Everything stored about the listener, as a JSON attachment.",
+        responses={
+            200: OpenApiResponse(
+                ExportSerializer,
+                description="A JSON attachment (`Content-Disposition: attachment; "
+                'filename="musicrec-<username>-<date>.json"`), streamed.',
+            ),
+            **error_responses(401, 429, 503),
+        },
+        description="Everything stored about the listener, as a JSON attachment. Exports are "
+        "rate-limited per listener (429); the limit fails closed (503 with Redis down).",
     )
     def get(self, request: Request) -> HttpResponseBase:
         filename = f"musicrec-{request.user.username}-{timezone.localdate():%Y-%m-%d}.json"

@@ -36,6 +36,7 @@ class AlbumSerializer(serializers.ModelSerializer):
     class Meta:
         model = Album
         fields = ["id", "name", "primary_artist", "release_year"]
+        read_only_fields = fields  # output only: the schema says every key is there
 
 
 class AudioFeaturesSerializer(serializers.Serializer):
@@ -78,6 +79,7 @@ class TrackSerializer(serializers.ModelSerializer):
             "spotify_url",
             "url",
         ]
+        read_only_fields = fields  # output only: the schema says every key is there
 
     @extend_schema_field(ArtistRefSerializer(many=True))
     def get_artists(self, track: Track) -> list[dict[str, Any]]:

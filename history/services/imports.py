@@ -107,6 +107,7 @@ def _too_large(limit: int) -> ApplicationError:
     return ApplicationError(
         f"The file is larger than {limit // (1024 * 1024)} MB.",
         code="file_too_large",
+        status=413,
         extra={"max_bytes": limit},
     )
 

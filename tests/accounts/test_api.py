@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import zoneinfo
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +19,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken
 
+from accounts.api.serializers import CountryField
 from accounts.models import GenrePreference, User
 from accounts.services import (
     listener_context_update,
@@ -24,6 +27,7 @@ from accounts.services import (
     listener_preferences_set,
     listener_register,
 )
+from accounts.validators import Activity, Mood, Occupation, country_codes
 from catalog.models import Genre
 from tests.helpers import response_json
 
@@ -106,9 +110,13 @@ def bob() -> User:
         ({"country": "us"}, "country", "US"),
         ({"occupation": "student"}, "occupation", "student"),
         ({"age": None}, "age", None),
-        ({"age": ""}, "age", None),
         ({"country": ""}, "country", ""),
+        ({"country": "de"}, "country", "DE"),
+        ({"country": "Fr"}, "country", "FR"),
+        ({"country": None}, "country", ""),
         ({"gender": None}, "gender", ""),
+        ({"gender": ""}, "gender", ""),
+        ({"occupation": None}, "occupation", ""),
     ],
 )
 def test_valid_demographics_are_stored(ada, values, field, stored):
@@ -138,6 +146,15 @@ def test_valid_demographics_are_stored(ada, values, field, stored):
         ({"age": 30.5}, {"age"}),
         ({"age": True}, {"age"}),
         ({"gender": ["F"]}, {"gender"}),
+        # exactly the schema's values: no numbers as text, no blanks, no mixed case
+        ({"age": ""}, {"age"}),
+        ({"age": "30"}, {"age"}),
+        ({"gender": " M"}, {"gender"}),
+        ({"gender": "m"}, {"gender"}),
+        ({"country": "ıt"}, {"country"}),
+        ({"country": " US"}, {"country"}),
+        ({"occupation": "Student"}, {"occupation"}),
+        ({"time_zone": " UTC"}, {"time_zone"}),
         # one bad field among good ones: the good ones are not stored either
         ({"age": 40, "gender": "M", "country": "USA"}, {"country"}),
         # every bad field is named in the one answer
@@ -203,10 +220,12 @@ def test_time_zone_is_set_and_blank_resets_it(ada, settings):
 @pytest.mark.parametrize(
     ("payload", "named"),
     [
-        ({"preferred": ["rock"], "disliked": ["rock"]}, "disliked"),
-        ({"preferred": ["pop", "no-such-genre"]}, "preferred"),
-        ({"preferred": ["pop"], "disliked": ["999999"]}, "disliked"),
         ({"preferred": [99999999999999999999]}, "preferred"),
+        ({"preferred": [0]}, "preferred"),
+        ({"preferred": [""]}, "preferred"),
+        ({"preferred": ["rock,pop"]}, "preferred"),
+        ({"preferred": ["x" * 101]}, "preferred"),
+        ({"disliked": [1.5]}, "disliked"),
         ({"preferred": ["²"]}, "preferred"),
         ({"preferred": "rock"}, "preferred"),
         ({"preferred": [{"id": 1}]}, "preferred"),
@@ -227,28 +246,40 @@ def test_invalid_preferences_are_refused_and_change_nothing(ada, payload, named)
     assert _stored(ada) == before
 
 
-def test_a_genre_both_preferred_and_disliked_is_named(ada):
+def test_a_genre_both_preferred_and_disliked_is_a_409_naming_it(ada):
+    before = _stored(ada)
+    rock = Genre.objects.get(slug="rock")
+
     response = _signed_in(ada).put(
         "/api/v1/me/preferences/",
-        {"preferred": ["rock", "pop"], "disliked": ["rock"]},
+        {"preferred": ["rock", "pop"], "disliked": [rock.pk]},
         format="json",
     )
 
-    assert response.status_code == 400
-    assert "rock" in response.json()["disliked"][0].lower()
-    assert not response.json()["disliked"][0].lower().count("pop")
+    # a well-formed request (the schema cannot say "two disjoint lists") that contradicts itself
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "genre_in_both_lists"
+    assert body["genres"] == [rock.name]
+    assert "pop" not in body["error"].lower()
+    assert _stored(ada) == before
 
 
-def test_unknown_genres_of_both_lists_are_named_at_once(ada):
+def test_unknown_genres_of_both_lists_are_a_404_naming_them_at_once(ada):
+    before = _stored(ada)
+
     response = _signed_in(ada).put(
         "/api/v1/me/preferences/",
-        {"preferred": ["rock", "nope-one"], "disliked": ["nope-two"]},
+        {"preferred": ["rock", "nope-one", "999999"], "disliked": [" nope-two "]},
         format="json",
     )
 
-    assert response.status_code == 400
-    assert "nope-one" in response.json()["preferred"][0]
-    assert "nope-two" in response.json()["disliked"][0]
+    # well-formed references to genres that do not exist: like a track id of no track
+    assert response.status_code == 404
+    body = response.json()
+    assert body["code"] == "unknown_genre"
+    assert body["unknown"] == {"preferred": ["nope-one", "999999"], "disliked": ["nope-two"]}
+    assert _stored(ada) == before
 
 
 def test_preferences_by_id_or_slug_replace_the_previous_ones(ada):
@@ -274,19 +305,51 @@ def test_preferences_by_id_or_slug_replace_the_previous_ones(ada):
     assert set(preferred[0]) == {"id", "slug", "name"}
 
 
-def test_preferences_from_form_data(ada):
-    response = _signed_in(ada).put(
-        "/api/v1/me/preferences/",
-        "preferred=pop&preferred=k-pop&disliked=rock",
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/auth/register/",
+        "/api/v1/auth/token/",
+        "/api/v1/auth/token/refresh/",
+        "/api/v1/auth/logout/",
+    ],
+)
+def test_auth_endpoints_take_json_only(user, url, openapi):
+    body = f"username=listener&email=x@example.com&password={PASSWORD}&refresh=x"
+
+    response = APIClient().post(url, body, content_type="application/x-www-form-urlencoded")
+
+    assert response.status_code == 415
+    assert response.json()["code"] == "unsupported_media_type"
+    assert list(openapi["paths"][url]["post"]["requestBody"]["content"]) == ["application/json"]
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("put", "/api/v1/me/preferences/"),
+        ("put", "/api/v1/me/demographics/"),
+        ("patch", "/api/v1/me/demographics/"),
+        ("put", "/api/v1/me/context/"),
+        ("delete", "/api/v1/me/"),
+    ],
+)
+def test_me_writes_take_json_only(ada, method, url):
+    # given: form data, which cannot say null (nor a list of one): the schema says JSON only
+    before = _stored(ada)
+
+    # when
+    response = _signed_in(ada).generic(
+        method.upper(),
+        url,
+        f"preferred=pop&mood=happy&age=40&password={PASSWORD}",
         content_type="application/x-www-form-urlencoded",
     )
 
-    assert response.status_code == 200, response.content
-    assert _stored(ada)["preferences"] == [
-        ("k-pop", "preferred"),
-        ("pop", "preferred"),
-        ("rock", "disliked"),
-    ]
+    # then
+    assert response.status_code == 415
+    assert response.json()["code"] == "unsupported_media_type"
+    assert _stored(ada) == before
 
 
 def test_empty_preferences_clear_them(ada):
@@ -512,7 +575,9 @@ def test_register_token_me_refresh_me():
     assert client.get("/api/v1/me/").json()["username"] == "Cleo"
 
     client.credentials()
-    refreshed = client.post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]})
+    refreshed = client.post(
+        "/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json"
+    )
     assert refreshed.status_code == 200
     new = refreshed.json()
     assert new["refresh"] != pair["refresh"]
@@ -522,11 +587,14 @@ def test_register_token_me_refresh_me():
 
     # then: the rotated refresh token is refused, the new one works
     client.credentials()
-    again = client.post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]})
+    again = client.post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json")
     assert again.status_code == 401
     assert again.json()["code"] == "token_not_valid"
     assert (
-        client.post("/api/v1/auth/token/refresh/", {"refresh": new["refresh"]}).status_code == 200
+        client.post(
+            "/api/v1/auth/token/refresh/", {"refresh": new["refresh"]}, format="json"
+        ).status_code
+        == 200
     )
 
 
@@ -547,13 +615,48 @@ def test_a_wrong_password_is_a_401_in_the_error_format(user):
 
 
 @pytest.mark.parametrize(
-    ("payload", "named"),
+    ("payload", "taken"),
     [
         ({"username": "LISTENER", "email": "new@example.com", "password": "pw-New-123456"},
-         {"username"}),
+         ["username"]),
         ({"username": "newbie", "email": "Listener@EXAMPLE.com", "password": "pw-New-123456"},
-         {"email"}),
+         ["email"]),
+        ({"username": "Listener", "email": "LISTENER@example.com", "password": "pw-New-123456"},
+         ["email", "username"]),
+        # first the name: a password the policy refuses is told once the name is free
+        ({"username": "LISTENER", "email": "new@example.com", "password": "password1"},
+         ["username"]),
+    ],
+)  # fmt: skip
+def test_register_answers_a_taken_name_with_a_409_naming_the_fields(user, payload, taken):
+    users_before = User.objects.count()
+
+    response = APIClient().post("/api/v1/auth/register/", payload, format="json")
+
+    # well-formed, but another account has the name: a conflict, not bad input
+    assert response.status_code == 409
+    body = response.json()
+    assert (body["code"], body["fields"]) == ("account_exists", taken)
+    assert "already exists" in body["error"]
+    assert User.objects.count() == users_before
+
+
+@pytest.mark.parametrize(
+    ("payload", "named"),
+    [
         ({"username": "newbie", "email": "new@example.com", "password": "123"}, {"password"}),
+        ({"username": "newbie", "email": "new@example.com", "password": "12345678"},
+         {"password"}),
+        ({"username": "newbie", "email": "new@example.com", "password": "password1"},
+         {"password"}),
+        ({"username": "newbie", "email": "new@example.com", "password": "newbie123"},
+         {"password"}),
+        ({"username": "new bie", "email": "new@example.com", "password": "pw-New-123456"},
+         {"username"}),
+        ({"username": "newbie", "email": " new@example.com", "password": "pw-New-123456"},
+         {"email"}),
+        ({"username": 12345, "email": "new@example.com", "password": "pw-New-123456"},
+         {"username"}),
         ({"username": "newbie", "email": "not-an-address", "password": "pw-New-123456"},
          {"email"}),
         ({}, {"username", "email", "password"}),
@@ -582,18 +685,29 @@ def test_logout_blacklists_the_refresh_token(user):
     # then
     assert response.status_code == 205
     assert BlacklistedToken.objects.filter(token__user=user).count() == 1
-    refused = client.post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]})
+    refused = client.post(
+        "/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json"
+    )
     assert refused.status_code == 401
+    # a revoked token is refused as the credential it is, like /auth/token/refresh/ does
     again = client.post("/api/v1/auth/logout/", {"refresh": pair["refresh"]}, format="json")
-    assert again.status_code == 400
+    assert again.status_code == 401
     assert again.json()["code"] == "token_not_valid"
 
 
-@pytest.mark.parametrize("payload", [{"refresh": "not-a-token"}, {}, {"refresh": None}])
-def test_logout_with_an_invalid_token_is_a_400(user, payload):
+@pytest.mark.parametrize("payload", [{}, {"refresh": None}, {"refresh": ""}, {"refresh": 12}])
+def test_logout_without_a_token_is_a_400(user, payload):
     response = APIClient().post("/api/v1/auth/logout/", payload, format="json")
 
     assert response.status_code == 400
+    assert list(response.json()) == ["refresh"]
+
+
+def test_logout_with_a_token_that_is_not_valid_is_a_401(user):
+    response = APIClient().post("/api/v1/auth/logout/", {"refresh": "not-a-token"}, format="json")
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"
 
 
 def test_logout_refuses_an_access_token(user):
@@ -601,7 +715,7 @@ def test_logout_refuses_an_access_token(user):
         "/api/v1/auth/logout/", {"refresh": str(AccessToken.for_user(user))}, format="json"
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 401
     assert response.json()["code"] == "token_not_valid"
     assert not BlacklistedToken.objects.exists()
 
@@ -697,7 +811,9 @@ def _give_rows_everywhere(user: User) -> None:
     assert web.login(username=user.username, password=PASSWORD)
     api = APIClient()
     pair = _token_pair(api, user.username)
-    api.post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]})  # blacklists it
+    api.post(
+        "/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json"
+    )  # blacklists it
     _token_pair(api, user.username)
     group, _ = Group.objects.get_or_create(name="testers")
     user.groups.add(group)
@@ -751,7 +867,9 @@ def test_a_refresh_token_of_a_deleted_account_is_a_401(ada):
     _signed_in(ada).delete("/api/v1/me/", {"password": PASSWORD}, format="json")
 
     # when
-    response = APIClient().post("/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]})
+    response = APIClient().post(
+        "/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json"
+    )
 
     # then
     assert response.status_code == 401
@@ -760,14 +878,21 @@ def test_a_refresh_token_of_a_deleted_account_is_a_401(ada):
 
 
 @pytest.mark.parametrize(
-    ("payload", "code", "says"),
+    ("payload", "status", "body"),
     [
-        ({"password": "wrong"}, "wrong_password", "not correct"),
-        ({}, "password_required", "required"),
-        ({"password": ""}, "password_required", "required"),
+        # a well-formed request the account's password does not match: forbidden
+        ({"password": "wrong"}, 403, {"code": "wrong_password"}),
+        ({"password": f" {PASSWORD}"}, 403, {"code": "wrong_password"}),
+        # the body the schema requires is missing or malformed
+        ({}, 400, {"password": ["This field is required."]}),
+        ({"password": ""}, 400, {"password": ["This field may not be blank."]}),
+        ({"password": 12345678}, 400, {"password": ["Expected text."]}),
+        (None, 400, {"password": ["This field is required."]}),
     ],
 )
-def test_deleting_needs_the_right_password_and_deletes_nothing_otherwise(ada, payload, code, says):
+def test_deleting_needs_the_right_password_and_deletes_nothing_otherwise(
+    ada, payload, status, body
+):
     # given
     _give_rows_everywhere(ada)
     before = _rows_by_table(ada.pk)
@@ -776,7 +901,169 @@ def test_deleting_needs_the_right_password_and_deletes_nothing_otherwise(ada, pa
     response = _signed_in(ada).delete("/api/v1/me/", payload, format="json")
 
     # then
-    assert response.status_code == 400
-    assert response.json()["code"] == code
-    assert says in response.json()["error"]
+    assert response.status_code == status
+    assert response.json().items() >= body.items()
     assert _rows_by_table(ada.pk) == before
+
+
+# ------------------------------------------------------------------- the schema tells the truth
+
+
+@pytest.fixture
+def openapi(client):
+    response = client.get("/api/schema/?format=json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def _resolve(openapi: dict, schema: dict) -> dict:
+    while "$ref" in schema:
+        schema = openapi["components"]["schemas"][schema["$ref"].split("/")[-1]]
+    return schema
+
+
+def _body(openapi: dict, path: str, method: str) -> tuple[dict, dict]:
+    """(the requestBody, its JSON schema resolved)."""
+    body = openapi["paths"][path][method]["requestBody"]
+    return body, _resolve(openapi, body["content"]["application/json"]["schema"])
+
+
+def _enum(openapi: dict, schema: dict) -> set:
+    """Every value a (possibly oneOf-composed) enum property takes."""
+    values: set = set()
+    for part in schema.get("oneOf", [schema]):
+        values |= set(_resolve(openapi, part).get("enum", []))
+    return values
+
+
+def _pattern(schema: dict) -> str:
+    """The pattern of a string property (drf-spectacular writes one that may be blank as
+    ``oneOf: [{pattern}, {maxLength: 0}]``)."""
+    (pattern,) = [part["pattern"] for part in schema.get("oneOf", [schema]) if "pattern" in part]
+    return pattern
+
+
+def _statuses(openapi: dict, path: str, method: str) -> set[str]:
+    return set(openapi["paths"][path][method]["responses"])
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_demographics_body_states_each_fields_values(openapi, method):
+    body, schema = _body(openapi, "/api/v1/me/demographics/", method)
+    fields = schema["properties"]
+
+    assert list(body["content"]) == ["application/json"]
+    assert "required" not in schema  # every field optional (PUT clears a missing one)
+    assert fields["age"]["type"] == "integer"
+    assert (fields["age"]["minimum"], fields["age"]["maximum"]) == (13, 100)
+    assert fields["age"]["nullable"] is True
+    assert _enum(openapi, fields["gender"]) == {"M", "F", "NB", "O", "", None}
+    assert _enum(openapi, fields["occupation"]) == {*Occupation.values, "", None}
+    # long lists as patterns: generated clients would make AD and ad one enum member
+    country = re.compile(_pattern(fields["country"]))
+    assert fields["country"]["nullable"] is True
+    assert all(country.search(code) for code in ("US", "us", "Us", "de", ""))
+    assert not any(country.search(code) for code in ("XX", "xx", "USA", "840", " US", "ıt"))
+    time_zone = re.compile(_pattern(fields["time_zone"]))
+    assert fields["time_zone"]["nullable"] is True
+    assert all(time_zone.search(name) for name in [*zoneinfo.available_timezones(), ""])
+    assert not any(time_zone.search(name) for name in ("Mars/Olympus", "europe/berlin", " UTC"))
+
+
+def test_every_documented_country_is_accepted_and_stored_upper_case():
+    field = CountryField()
+    for code in sorted(country_codes()):
+        for typed in (code, code.lower(), code.capitalize()):
+            assert field.run_validation(typed) == code
+
+
+def test_context_body_states_moods_and_activities(openapi):
+    _, schema = _body(openapi, "/api/v1/me/context/", "put")
+
+    assert _enum(openapi, schema["properties"]["mood"]) == {*Mood.values, "", None}
+    assert _enum(openapi, schema["properties"]["activity"]) == {*Activity.values, "", None}
+
+
+def test_register_body_states_required_fields_lengths_and_formats(openapi):
+    body, schema = _body(openapi, "/api/v1/auth/register/", "post")
+    fields = schema["properties"]
+
+    assert body["required"] is True
+    assert set(schema["required"]) == {"username", "email", "password"}
+    assert fields["username"]["maxLength"] == 150
+    assert re.search(fields["username"]["pattern"], "ada.lovelace+1")
+    assert not re.search(fields["username"]["pattern"], "ada@example.com")
+    assert (fields["email"]["format"], fields["email"]["maxLength"]) == ("email", 254)
+    assert fields["password"]["minLength"] == 8
+    password = re.compile(fields["password"]["pattern"])
+    assert password.search("12345678x") and not password.search("12345678")
+    assert not password.search("١٢٣٤٥٦٧٨")  # all digits to str.isdigit(), as Django sees it
+
+
+def test_every_status_of_the_account_operations_is_documented(openapi):
+    assert _statuses(openapi, "/api/v1/auth/register/", "post") >= {
+        "201", "400", "409", "413", "415", "429", "503",
+    }  # fmt: skip
+    for path in ("/api/v1/auth/token/", "/api/v1/auth/token/refresh/"):
+        assert _statuses(openapi, path, "post") >= {"200", "400", "401", "429", "503"}
+    assert _statuses(openapi, "/api/v1/auth/logout/", "post") >= {
+        "205", "400", "401", "429", "503",
+    }  # fmt: skip
+    assert _statuses(openapi, "/api/v1/me/", "get") >= {"200", "401", "429"}
+    assert _statuses(openapi, "/api/v1/me/", "delete") >= {"204", "400", "401", "403", "429"}
+    for method in ("put", "patch"):
+        assert _statuses(openapi, "/api/v1/me/demographics/", method) >= {
+            "200", "400", "401", "403", "415", "429",
+        }  # fmt: skip
+    assert _statuses(openapi, "/api/v1/me/preferences/", "put") >= {
+        "200", "400", "401", "403", "404", "409", "415", "429",
+    }  # fmt: skip
+    assert _statuses(openapi, "/api/v1/me/context/", "put") >= {"200", "400", "401", "403"}
+    assert _statuses(openapi, "/api/v1/me/export/", "get") >= {"200", "401", "429", "503"}
+
+
+def test_account_deletion_documents_its_json_body(openapi):
+    body, schema = _body(openapi, "/api/v1/me/", "delete")
+
+    assert body["required"] is True
+    assert list(body["content"]) == ["application/json"]
+    assert schema["required"] == ["password"]
+    assert schema["properties"]["password"]["minLength"] == 1
+
+
+def test_preferences_body_states_references_and_json_only(openapi):
+    body, schema = _body(openapi, "/api/v1/me/preferences/", "put")
+    preferred = schema["properties"]["preferred"]
+
+    assert list(body["content"]) == ["application/json"]
+    assert preferred["maxItems"] == 1000
+    integer, text = preferred["items"]["oneOf"]
+    assert (integer["type"], integer["minimum"]) == ("integer", 1)
+    assert text["maxLength"] == 100
+    assert re.search(text["pattern"], " k-pop ") and not re.search(text["pattern"], "k pop")
+
+
+def test_export_documents_a_json_object_and_its_rate_limit(openapi):
+    ok = openapi["paths"]["/api/v1/me/export/"]["get"]["responses"]["200"]
+    schema = _resolve(openapi, ok["content"]["application/json"]["schema"])
+
+    assert set(schema["required"]) == {
+        "exported_at", "account", "demographics", "preferences", "context",
+    }  # fmt: skip
+    assert "additionalProperties" not in schema or schema["additionalProperties"] is not False
+
+
+def test_what_the_token_schemas_allow_is_answered_without_a_400(user):
+    """Schema-valid credentials are checked, never refused as malformed: a blank-padded
+    username is a 401 (wrong), one of spaces only a 400 (the pattern says not blank)."""
+    client = APIClient()
+    padded = client.post(
+        "/api/v1/auth/token/", {"username": " nobody ", "password": " x "}, format="json"
+    )
+    blank = client.post("/api/v1/auth/token/", {"username": " ", "password": "x"}, format="json")
+    number = client.post("/api/v1/auth/token/", {"username": 5, "password": "x"}, format="json")
+
+    assert padded.status_code == 401
+    assert blank.status_code == 400
+    assert list(blank.json()) == ["username"]
+    assert number.status_code == 400

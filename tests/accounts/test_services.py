@@ -96,14 +96,18 @@ def test_preferences_by_id_or_slug_and_not_both(listener):
     listener_preferences_replace(user=listener, preferred=[rock.pk, "pop"], disliked=[jazz.slug])
     with pytest.raises(ValidationError):
         listener_preferences_set(user=listener, preferred=[rock], disliked=[rock])
-    with pytest.raises(ValidationError) as unknown:
+    with pytest.raises(ApplicationError) as unknown:
         listener_preferences_replace(
             user=listener, preferred=["rock", "no-such-genre", "999999", "²"], disliked=[]
         )
+    with pytest.raises(ApplicationError) as both:
+        listener_preferences_replace(user=listener, preferred=["rock"], disliked=[rock.pk])
 
     kinds = dict(GenrePreference.objects.filter(user=listener).values_list("genre__slug", "kind"))
     assert kinds == {"rock": "preferred", "pop": "preferred", "jazz": "disliked"}
-    assert "no-such-genre, 999999, ²" in unknown.value.message_dict["preferred"][0]
+    assert (unknown.value.status, unknown.value.code) == (404, "unknown_genre")
+    assert unknown.value.extra["unknown"] == {"preferred": ["no-such-genre", "999999", "²"]}
+    assert (both.value.status, both.value.code) == (409, "genre_in_both_lists")
 
 
 def test_context_change_is_timestamped_only_when_it_changes(listener):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from catalog.api.filters import TrackFilter
 from catalog.models import Artist, Genre, Track
 from tests.catalog.factories import ArtistFactory, GenreFactory, TrackFactory
 
@@ -97,6 +100,26 @@ def test_ordering(api_client):
         ({"artist": "x"}, "artist"),
         ({"artist": "1e999"}, "artist"),
         ({"album": str(2**64)}, "album"),
+        # what Python's int() and float() read but the schema's integer and number do not
+        ({"year_min": " 1990"}, "year_min"),
+        ({"year_min": "1_990"}, "year_min"),
+        ({"year_min": "١٩٩٠"}, "year_min"),
+        ({"year_min": "1990.0"}, "year_min"),
+        ({"energy_min": "0_5"}, "energy_min"),
+        ({"energy_min": " 0.5"}, "energy_min"),
+        ({"page": "last"}, "page"),
+        ({"page": " 2"}, "page"),
+        # a parameter given without a value is not "no filter": no schema type is empty
+        ({"year_min": ""}, "year_min"),
+        ({"energy_max": ""}, "energy_max"),
+        ({"explicit": ""}, "explicit"),
+        ({"genre": ""}, "genre"),
+        ({"spotify_id": ""}, "spotify_id"),
+        # ordering: known fields only, nothing else between the commas
+        ({"ordering": ""}, "ordering"),
+        ({"ordering": "tempo,"}, "ordering"),
+        ({"ordering": "tempo, -id"}, "ordering"),
+        ({"ordering": "--tempo"}, "ordering"),
     ],
 )
 def test_bad_query_parameters_are_400_keyed_by_the_parameter(api_client, params, field):
@@ -113,7 +136,7 @@ def test_range_limits_are_inclusive_and_loudness_may_be_negative(api_client):
     # when
     response = api_client.get(
         "/api/v1/tracks/",
-        {"tempo_min": "300", "loudness_min": "-5.25", "loudness_max": "-5.2", "year_min": ""},
+        {"tempo_min": "300", "loudness_min": "-5.25", "loudness_max": "-5.2"},
     )
 
     # then
@@ -272,15 +295,28 @@ def test_openapi_schema_and_docs_without_cdn(client):
     assert "//unpkg" not in html
 
 
-@pytest.mark.parametrize("value", ["²", "rock,²", "no-such-genre", str(2**70), "a\x01b"])
-def test_an_unknown_genre_filter_is_a_400_naming_it(api_client, value):
+@pytest.mark.parametrize("value", ["²", "rock,²", "a\x01b", "rock,,pop", "k pop", "x" * 101])
+def test_a_genre_filter_that_is_no_id_or_slug_is_a_400_naming_it(api_client, value):
     # when
     response = api_client.get("/api/v1/tracks/", {"genre": value})
 
     # then
     assert response.status_code == 400
     assert list(response.json()) == ["genre"]
-    assert "Unknown genre" in response.json()["genre"][0]
+    assert "not a genre id or slug" in response.json()["genre"][0]
+
+
+@pytest.mark.parametrize("value", ["no-such-genre", str(2**70), "rock,no-such-genre", "0"])
+def test_a_genre_that_does_not_exist_is_a_404_naming_it(api_client, value):
+    # when
+    response = api_client.get("/api/v1/tracks/", {"genre": value})
+
+    # then: a well-formed reference to nothing, like a track id of no track
+    assert response.status_code == 404
+    body = response.json()
+    assert body["code"] == "unknown_genre"
+    assert body["parameter"] == "genre"
+    assert body["unknown"] == [part for part in value.split(",") if part != "rock"]
 
 
 def test_genre_filter_takes_a_comma_separated_mix_of_ids_and_slugs(api_client):
@@ -294,3 +330,148 @@ def test_genre_filter_takes_a_comma_separated_mix_of_ids_and_slugs(api_client):
 
     # then
     assert body["count"] == Track.objects.filter(genres__in=[kpop, jazz]).distinct().count() > 0
+
+
+# ------------------------------------------------------------------- the schema tells the truth
+
+
+@pytest.fixture
+def openapi(client):
+    response = client.get("/api/schema/?format=json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def _parameters(openapi, path, method="get"):
+    return {p["name"]: p for p in openapi["paths"][path][method].get("parameters", [])}
+
+
+def _responses(openapi, path, method="get"):
+    return set(openapi["paths"][path][method]["responses"])
+
+
+def test_every_track_filter_is_documented_with_its_real_type_and_range(openapi):
+    parameters = _parameters(openapi, "/api/v1/tracks/")
+
+    assert set(TrackFilter.base_filters) | {"ordering", "page", "page_size"} == set(parameters)
+    assert parameters["year_min"]["schema"] == {"type": "integer", "minimum": 1860, "maximum": 2100}
+    assert parameters["popularity_max"]["schema"] == {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 100,
+    }
+    assert parameters["energy_min"]["schema"] == {
+        "type": "number",
+        "format": "double",
+        "minimum": 0.0,
+        "maximum": 1.0,
+    }
+    assert parameters["loudness_max"]["schema"]["minimum"] == -70.0
+    assert parameters["artist"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+    assert parameters["explicit"]["schema"] == {
+        "type": "string",
+        "enum": ["true", "false", "1", "0"],
+    }
+    genre = parameters["genre"]
+    assert (genre["style"], genre["explode"]) == ("form", False)
+    assert genre["schema"]["type"] == "array"
+    assert (genre["schema"]["minItems"], genre["schema"]["maxItems"]) == (1, 50)
+    assert genre["schema"]["items"]["maxLength"] == 100
+    assert parameters["spotify_id"]["schema"]["pattern"] == "^[^\\u0000]*$"
+    ordering = parameters["ordering"]
+    assert ordering["explode"] is False
+    assert {"tempo", "-tempo", "popularity", "-id"} <= set(ordering["schema"]["items"]["enum"])
+    assert parameters["page"]["schema"] == {"type": "integer", "minimum": 1}
+    assert parameters["page_size"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 100}
+
+
+def test_every_status_of_the_catalog_reads_is_documented(openapi):
+    assert _responses(openapi, "/api/v1/tracks/") >= {"200", "400", "401", "404", "429"}
+    assert _responses(openapi, "/api/v1/artists/") >= {"200", "400", "401", "404", "429"}
+    assert _responses(openapi, "/api/v1/search/") >= {"200", "400", "401", "404", "429"}
+    assert _responses(openapi, "/api/v1/tracks/{id}/") >= {"200", "401", "404", "429"}
+    assert _responses(openapi, "/api/v1/artists/{id}/") >= {"200", "401", "404", "429"}
+    assert _responses(openapi, "/api/v1/genres/") >= {"200", "401", "429"}
+    track_list = openapi["paths"]["/api/v1/tracks/"]["get"]["responses"]
+    page = track_list["200"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+    envelope = openapi["components"]["schemas"][page]
+    assert set(envelope["required"]) == {"count", "next", "previous", "results"}
+
+
+@pytest.mark.parametrize("path", ["/api/v1/tracks/{id}/", "/api/v1/artists/{id}/"])
+def test_object_ids_in_paths_are_positive_bigints(openapi, path):
+    assert _parameters(openapi, path)["id"]["schema"] == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 2**63 - 1,
+    }
+
+
+def test_search_documents_q_as_required_text_of_two_to_two_hundred_characters(openapi):
+    q = _parameters(openapi, "/api/v1/search/")["q"]
+
+    assert q["required"] is True
+    assert (q["schema"]["minLength"], q["schema"]["maxLength"]) == (2, 200)
+    pattern = re.compile(q["schema"]["pattern"])
+    assert pattern.search("ab") and pattern.search(" a b ") and pattern.search("日本")
+    assert not pattern.search("a   ") and not pattern.search("  ") and not pattern.search("a\x00b")
+
+
+def _in_range(schema, value):
+    return schema["minimum"] <= value <= schema["maximum"]
+
+
+def test_every_range_filter_takes_its_documented_bounds_and_refuses_beyond(listener_api, openapi):
+    """A value the schema allows is accepted and one it forbids refused, for each bound of
+    each integer and number parameter of the track list (signed in: the anonymous rate would
+    run out)."""
+    api_client = listener_api
+    parameters = _parameters(openapi, "/api/v1/tracks/")
+    for name, parameter in parameters.items():
+        schema = parameter["schema"]
+        if schema.get("type") not in ("integer", "number") or name.startswith("page"):
+            continue
+        step = 1 if schema["type"] == "integer" else 0.001
+        for value in (schema["minimum"], schema["maximum"]):
+            assert api_client.get("/api/v1/tracks/", {name: value}).status_code == 200, name
+        for value in (schema["minimum"] - step, schema["maximum"] + step):
+            assert not _in_range(schema, value)
+            response = api_client.get("/api/v1/tracks/", {name: value})
+            assert response.status_code == 400, (name, value)
+            assert list(response.json()) == [name]
+
+
+def test_search_takes_what_its_schema_allows_and_refuses_the_rest(api_client):
+    # two characters that are not spaces, however many spaces there are
+    assert api_client.get("/api/v1/search/", {"q": " a  b "}).status_code == 200
+    assert api_client.get("/api/v1/search/", {"q": "x" * 200}).status_code == 200
+    # 200 characters as typed: runs of spaces count, as the schema's maxLength says
+    response = api_client.get("/api/v1/search/", {"q": "a" + " " * 199 + "b"})
+    assert response.status_code == 400
+    assert response.json()["code"] == "query_too_long"
+
+
+def test_ordering_by_several_fields_each_way(api_client):
+    response = api_client.get("/api/v1/tracks/", {"ordering": "-release_year,title,-id"})
+
+    assert response.status_code == 200
+    years = [t["release_year"] or 0 for t in response.json()["results"]]
+    assert years == sorted(years, reverse=True)
+
+
+@pytest.mark.parametrize("component", ["Track", "Album", "Artist", "ArtistDetail", "Genre"])
+def test_answers_mark_every_key_they_always_send_as_required(openapi, component):
+    schema = openapi["components"]["schemas"][component]
+
+    assert set(schema["required"]) == set(schema["properties"])
+
+
+def test_genres_may_also_come_as_a_repeated_parameter(api_client):
+    kpop, jazz = Genre.objects.get(slug="k-pop"), Genre.objects.get(slug="jazz")
+
+    response = api_client.get(f"/api/v1/tracks/?genre=k-pop&genre={jazz.pk}&page_size=1")
+
+    assert response.status_code == 200
+    assert response.json()["count"] == (
+        Track.objects.filter(genres__in=[kpop, jazz]).distinct().count()
+    )
