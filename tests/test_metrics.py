@@ -93,9 +93,12 @@ def test_registering_the_deployment_collector_runs_no_query(django_assert_num_qu
     # Registering a collector without describe() made prometheus-client collect() at once:
     # queries at import time, which printed a traceback during the first migrate.
     registry = CollectorRegistry(auto_describe=True)
+    collector = DeploymentCollector()
 
     with django_assert_num_queries(0):
-        registry.register(DeploymentCollector())
+        registry.register(collector)
+
+    assert collector.describe() == []  # nothing read to learn the names
 
 
 @pytest.mark.django_db
