@@ -246,6 +246,20 @@ def server_password_hash(password: str) -> str:
     return hasher.encode(password, hasher.salt())
 
 
+def sign_in(page, username: str, password: str, *, next_path: str = "", lands_on: str) -> None:
+    """Sign in through the web form (``?next=`` when given) and check the page it lands on
+    (``lands_on``: a regular expression for the URL)."""
+    import re
+
+    from playwright.sync_api import expect
+
+    page.goto("/accounts/login/" + (f"?next={next_path}" if next_path else ""))
+    page.get_by_label("Username or e-mail").fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(lands_on))
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call):
     report = yield

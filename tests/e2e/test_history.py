@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import server_password_hash
+from tests.e2e.conftest import server_password_hash, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -50,14 +50,6 @@ def listener(django_db_setup, django_db_blocker) -> Iterator[str]:
         User.objects.filter(pk=user.pk).delete()
 
 
-def _sign_in(page: Page, username: str) -> None:
-    page.goto("/accounts/login/?next=/history/")
-    page.get_by_label("Username or e-mail").fill(username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/history/$"))
-
-
 def _add(page: Page, index: int) -> None:
     with page.expect_navigation():
         page.locator(RESULT).nth(index).get_by_role("button", name="Add to history").click()
@@ -67,7 +59,7 @@ def _add(page: Page, index: int) -> None:
 def test_fill_the_history_from_search_and_refuse_a_stale_51st_add(
     listener: str, page: Page, artifacts_dir: Path
 ) -> None:
-    _sign_in(page, listener)
+    sign_in(page, listener, PASSWORD, next_path="/history/", lands_on=r"/history/$")
     meter = page.locator("[data-history-meter]")
     expect(meter.locator("[data-history-count]")).to_have_text("44 / 50")
     expect(meter).not_to_have_class(re.compile(r"history-meter--(warning|full)"))

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import server_password_hash
+from tests.e2e.conftest import server_password_hash, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -36,14 +36,6 @@ def curator(django_db_setup, django_db_blocker) -> Iterator[str]:
     yield username
     with django_db_blocker.unblock():
         User.objects.filter(pk=user.pk).delete()
-
-
-def _sign_in(page: Page, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Username or e-mail").fill(username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"^https?://[^/]+/$"))
 
 
 def _assert_header_fits(page: Page, width: int) -> None:
@@ -81,7 +73,7 @@ def test_the_header_fits_for_a_signed_in_curator(
     page: Page, artifacts_dir: Path, curator: str, viewport
 ) -> None:
     page.set_viewport_size(viewport)
-    _sign_in(page, curator)
+    sign_in(page, curator, PASSWORD, lands_on=r"^https?://[^/]+/$")
 
     _assert_header_fits(page, viewport["width"])
     page.screenshot(path=artifacts_dir / f"header-curator-{viewport['width']}.png")
