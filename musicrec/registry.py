@@ -13,6 +13,14 @@ must show what every app stores. Each app therefore registers its part in its
   selector and described by a serializer (so the OpenAPI schema documents it).
 * :data:`metrics_collectors` — ``name -> collect()``: Prometheus metric families of the whole
   deployment, read at scrape time (see ``musicrec.metrics``).
+* :data:`tracks_changed` — ``name -> hook(track_ids)``: called by the catalog's services, inside
+  the transaction that created or edited these tracks (admin, import command, admin CSV), so a
+  higher layer can derive what it keeps per track (the recommender's content vectors) before
+  the change is visible.
+* :data:`taste_changed` — ``name -> hook(user_id)``: called by the history's services after a
+  listener's history, feedback or listening imports changed (on commit), so a higher layer can
+  bring what it derives from them up to date (the listener's collaborative vector, caches).
+  A hook must not raise for a failure of its own (log it): the write has happened.
 
 Registering the same name again replaces the earlier entry (a re-run of ``ready()`` in tests is
 harmless); iteration follows registration order, which follows ``INSTALLED_APPS``.
@@ -71,7 +79,11 @@ class ProfilePart:
 
 
 MetricsCollect = Callable[[], Iterable[Any]]
+TracksChanged = Callable[[list[int]], None]
+TasteChanged = Callable[[int], None]
 
 listener_export_parts: Registry[ExportPart] = Registry("parts of a listener's data export")
 profile_parts: Registry[ProfilePart] = Registry("keys of the listener's profile answer")
 metrics_collectors: Registry[MetricsCollect] = Registry("deployment figures of /metrics")
+tracks_changed: Registry[TracksChanged] = Registry("what follows a track's creation or edit")
+taste_changed: Registry[TasteChanged] = Registry("what follows a change to a listener's taste")

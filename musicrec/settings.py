@@ -89,6 +89,7 @@ LOCAL_APPS = [
     "accounts",
     "catalog",
     "history",
+    "recommendations",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 

@@ -1,4 +1,2 @@
-"""Recommendations (SPEC §6): the engine, predictors, ensemble and ranking; built next.
-
-Only ``engine/`` exists so far, so that its rule holds from its first module: see there.
-"""
+"""Recommendations (SPEC §6): the engine (``engine/``, plain numpy), the vectors and views it is
+served from (models, selectors, services, tasks) and the offline evaluation."""

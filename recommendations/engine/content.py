@@ -39,6 +39,14 @@ FEATURE_WEIGHTS: Mapping[str, float] = {
 #: 1.3 of the heaviest features (√(2²) vs 1.5), so the genre still separates unlike music.
 GENRE_WEIGHT = 2.0
 
+#: Width of the genre block of a *stored* content vector: each genre has a fixed pseudo-random
+#: unit vector of this many dimensions (derived from its slug), so a track's vector has the same
+#: width whatever genres the catalog has, and can be computed for one track when it is saved.
+GENRE_DIMENSIONS = 32
+
+#: Width of a stored content vector (the pgvector column's dimensions).
+CONTENT_DIMENSIONS = len(AUDIO_FEATURES) + GENRE_DIMENSIONS
+
 #: Words for a track whose standardised feature is far from the catalog's mean, used in
 #: reasons ("close to your energetic tracks"): (feature, sign, word).
 DESCRIPTORS = (
