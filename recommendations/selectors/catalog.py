@@ -1,0 +1,156 @@
+"""The catalog as the engine reads it: per-track arrays in the engine's index spaces.
+
+Engine track ``i`` is catalog track ``track_ids[i]`` (ascending ids), artist ``a`` is
+``artist_ids[a]``, genre ``g`` is ``genre_ids[g]``, album ``b`` is ``album_ids[b]``. The arrays
+are read with a handful of flat queries straight into numpy (no model instances: 100k tracks
+cost about 30 MB and well under a second), by the training task, the web processes (once per
+catalog change) and the offline evaluation alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from django.db import connection
+
+from catalog.models import Artist, Genre
+from recommendations.engine.data import AUDIO_FEATURES, Catalog
+from recommendations.engine.training import Memberships
+
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class EngineCatalog:
+    """The engine's :class:`Catalog` with the id maps and the metadata memberships (artist:
+    every credited artist; album; genre) that training stacks under the listeners."""
+
+    track_ids: IntArray
+    artist_ids: IntArray
+    genre_ids: IntArray
+    album_ids: IntArray
+    catalog: Catalog
+    memberships: dict[str, Memberships] = field(repr=False)
+
+    @property
+    def n_tracks(self) -> int:
+        return len(self.track_ids)
+
+    def indices(self, track_ids: Iterable[int]) -> IntArray:
+        """Engine indices of catalog ids, -1 for an id not in the catalog."""
+        return _positions(self.track_ids, np.fromiter(track_ids, dtype=np.int64))
+
+    def genre_indices(self, genre_ids: Iterable[int]) -> IntArray:
+        found = _positions(self.genre_ids, np.fromiter(genre_ids, dtype=np.int64))
+        return found[found >= 0]
+
+    def artist_indices(self, artist_ids: Iterable[int]) -> IntArray:
+        found = _positions(self.artist_ids, np.fromiter(artist_ids, dtype=np.int64))
+        return found[found >= 0]
+
+
+def _positions(sorted_ids: IntArray, wanted: IntArray) -> IntArray:
+    if not len(sorted_ids) or not len(wanted):
+        return np.full(len(wanted), -1, dtype=np.int64)
+    at = np.minimum(np.searchsorted(sorted_ids, wanted), len(sorted_ids) - 1)
+    return np.where(sorted_ids[at] == wanted, at, -1).astype(np.int64)
+
+
+def _rows(sql: str) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+        return rows
+
+
+def engine_catalog(*, play_counts: npt.ArrayLike | None = None) -> EngineCatalog:
+    """The whole catalog for the engine.
+
+    ``play_counts`` (one per track in id order) overrides the listeners who played or liked
+    each track (the evaluation counts its own training data); by default they are counted from
+    the interaction log and the histories."""
+    columns = ", ".join(AUDIO_FEATURES)
+    tracks = _rows(f"SELECT id, album_id, {columns} FROM catalog_track ORDER BY id")
+    n = len(tracks)
+    track_ids = np.array([row[0] for row in tracks], dtype=np.int64)
+    features = np.array(
+        [[np.nan if v is None else v for v in row[2:]] for row in tracks], dtype=np.float64
+    ).reshape(n, len(AUDIO_FEATURES))
+    album_raw = np.array([-1 if row[1] is None else row[1] for row in tracks], dtype=np.int64)
+    del tracks
+
+    credits = np.array(
+        _rows("SELECT track_id, artist_id, position FROM catalog_trackartist"), dtype=np.int64
+    ).reshape(-1, 3)
+    artist_ids = np.unique(credits[:, 1])
+    credit_track = _positions(track_ids, credits[:, 0])
+    credit_artist = np.searchsorted(artist_ids, credits[:, 1]).astype(np.int64)
+    # the first credited artist (lowest position, then lowest id) speaks for the track
+    first = np.full(n, -1, dtype=np.int64)
+    order = np.lexsort((credits[:, 1], credits[:, 2], credit_track))
+    credited, at = np.unique(credit_track[order], return_index=True)
+    first[credited[credited >= 0]] = credit_artist[order][at[credited >= 0]]
+
+    pairs = np.array(
+        _rows("SELECT track_id, genre_id FROM catalog_track_genres"), dtype=np.int64
+    ).reshape(-1, 2)
+    genre_ids = np.array(
+        [row[0] for row in _rows("SELECT id FROM catalog_genre ORDER BY id")], dtype=np.int64
+    )
+    genre_track = _positions(track_ids, pairs[:, 0])
+    genre_column = _positions(genre_ids, pairs[:, 1])
+    keep = (genre_track >= 0) & (genre_column >= 0)
+    genres = sp.csr_matrix(
+        (np.ones(int(keep.sum())), (genre_track[keep], genre_column[keep])),
+        shape=(n, len(genre_ids)),
+    )
+
+    album_ids = np.unique(album_raw[album_raw >= 0])
+    has_album = album_raw >= 0
+    album_group = np.searchsorted(album_ids, album_raw[has_album]).astype(np.int64)
+
+    if play_counts is None:
+        counted = _rows(
+            "SELECT track_id, count(DISTINCT user_id) FROM ("
+            " SELECT track_id, user_id FROM history_interaction"
+            " WHERE kind IN ('play', 'like', 'add_to_playlist')"
+            " UNION ALL SELECT track_id, user_id FROM history_historyentry) AS listened"
+            " GROUP BY track_id"
+        )
+        counts = np.zeros(n, dtype=np.int64)
+        if counted:
+            pairs_counted = np.array(counted, dtype=np.int64)
+            at = _positions(track_ids, pairs_counted[:, 0])
+            counts[at[at >= 0]] = pairs_counted[at >= 0, 1]
+    else:
+        counts = np.asarray(play_counts, dtype=np.int64)
+
+    names = dict(Artist.objects.filter(pk__in=artist_ids.tolist()).values_list("pk", "name"))
+    genre_names = dict(Genre.objects.values_list("pk", "name"))
+    catalog = Catalog(
+        artist=first,
+        genres=genres,
+        features=features,
+        play_count=counts,
+        artist_names=[names.get(int(pk), "") for pk in artist_ids],
+        genre_names=[genre_names.get(int(pk), "") for pk in genre_ids],
+    )
+    valid = credit_track >= 0
+    memberships = {
+        "artist": Memberships(credit_track[valid], credit_artist[valid], len(artist_ids)),
+        "album": Memberships(np.flatnonzero(has_album), album_group, len(album_ids)),
+        "genre": Memberships(genre_track[keep], genre_column[keep], len(genre_ids)),
+    }
+    return EngineCatalog(
+        track_ids=track_ids,
+        artist_ids=artist_ids,
+        genre_ids=genre_ids,
+        album_ids=album_ids,
+        catalog=catalog,
+        memberships=memberships,
+    )

@@ -1,0 +1,101 @@
+"""The shared training path: metadata rows, the two models, and the predictors it assembles."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from recommendations.engine.data import ListenerProfile
+from recommendations.engine.ensemble import recommend
+from recommendations.engine.predictors import CohortTable
+from recommendations.engine.training import (
+    Memberships,
+    TrainingParams,
+    build_predictors,
+    metadata_kinds,
+    train,
+)
+
+from .helpers import make_catalog
+
+# 6 tracks: artist 0 made 0-2, artist 1 made 3-5; listeners play within one artist
+ARTISTS = [0, 0, 0, 1, 1, 1]
+LISTENERS = sp.csr_matrix(
+    np.array(
+        [
+            [1, 1, 0, 0, 0, 0],
+            [1, 1, 1, 0, 0, 0],
+            [0, 1, 1, 0, 0, 0],
+            [0, 0, 0, 1, 1, 0],
+            [0, 0, 0, 1, 1, 1],
+            [0, 0, 0, 0, 1, 1],
+        ],
+        dtype=np.float32,
+    )
+)
+SMALL = TrainingParams(als_factors=4, als_iterations=5, als_regularization=0.1, pool=6)
+
+
+def memberships() -> dict[str, Memberships]:
+    return {
+        "artist": Memberships(track=np.arange(6), group=np.array(ARTISTS), n_groups=2),
+        "album": Memberships(track=np.arange(6), group=np.array([0, 0, 1, 2, 2, 3]), n_groups=4),
+    }
+
+
+def test_metadata_kinds_follow_the_weights_and_skip_zero_or_missing_kinds():
+    params = TrainingParams(metadata_weights={"artist": 2.0, "album": 0.0, "genre": 1.0})
+    kinds = metadata_kinds(memberships(), params)
+    assert [(kind.name, kind.weight) for kind in kinds] == [("artist", 2.0)]
+
+
+def test_train_stacks_the_metadata_rows_under_the_listeners_and_fits_both_models():
+    trained = train(LISTENERS, memberships(), SMALL)
+    assert trained.n_listeners == 6
+    assert trained.n_tracks == 6
+    # 6 listeners + 2 artist rows + 4 album rows
+    assert trained.training.n_rows == 12
+    assert trained.training.blocks["artist"] == (6, 8)
+    assert trained.ease is not None and trained.als is not None
+    assert trained.als.item_factors_.shape == (6, 4)
+    assert set(trained.seconds) == {"ease", "als"}
+
+
+def test_a_model_with_weight_zero_is_not_fitted():
+    trained = train(LISTENERS, memberships(), SMALL.replace(als_weight=0.0))
+    assert trained.als is None
+    assert trained.ease is not None
+
+
+def test_nothing_to_learn_from_fits_nothing():
+    trained = train(sp.csr_matrix((3, 6), dtype=np.float32), {}, SMALL)
+    assert trained.ease is None and trained.als is None
+
+
+def test_build_predictors_leaves_out_the_sources_without_what_they_need():
+    catalog = make_catalog(ARTISTS)
+    assert set(build_predictors(catalog)) == {"content"}
+    trained = train(LISTENERS, memberships(), SMALL)
+    table = CohortTable(
+        fields=("age_band",), keys=[("18–24",)], members=[30], counts=sp.csr_matrix(np.ones((1, 6)))
+    )
+    predictors = build_predictors(
+        catalog, trained, trending=np.arange(6, dtype=float), cohort_tables=[table]
+    )
+    assert set(predictors) == {"collaborative", "content", "demographic", "popularity"}
+
+
+def test_a_model_of_another_catalog_size_is_refused():
+    trained = train(LISTENERS, memberships(), SMALL)
+    with pytest.raises(ValueError, match="6 tracks"):
+        build_predictors(make_catalog([0, 0, 1]), trained)
+
+
+def test_the_assembled_predictors_recommend_the_listeners_artist():
+    catalog = make_catalog(ARTISTS)
+    predictors = build_predictors(catalog, train(LISTENERS, memberships(), SMALL))
+    profile = ListenerProfile(history=np.array([0, 1]))
+    result = recommend(profile, predictors, catalog, n=1)
+    assert [item.track for item in result.items] == [2]
+    assert result.items[0].sources["collaborative"] > 0
