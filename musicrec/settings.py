@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from musicrec import embedded
@@ -227,6 +229,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "history.prune_interactions",
         "schedule": timedelta(days=1),
     },
+    # ---- recommendations: training (branch train)
+    # Nightly at 03:30 UTC, after the day's listening; a run while one is going is skipped.
+    "recommendations.train_embeddings": {
+        "task": "recommendations.train_embeddings",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }
 
 # --------------------------------------------------------------------------- history
@@ -249,6 +257,27 @@ LISTEN_IMPORT_PENDING_AFTER = env.int("LISTEN_IMPORT_PENDING_AFTER", default=10 
 LISTEN_IMPORT_STALE_AFTER = env.int("LISTEN_IMPORT_STALE_AFTER", default=30 * 60)
 # … at most this many times in all; then it is marked failed.
 LISTEN_IMPORT_MAX_ATTEMPTS = env.int("LISTEN_IMPORT_MAX_ATTEMPTS", default=3)
+
+# --------------------------------------------------------------------------- recommender
+# Every setting of the recommender, in one place (docs/recommendations.md).
+RECOMMENDER: dict[str, Any] = {
+    # recommendations.engine.training.TrainingParams overrides (metadata weights, EASE, ALS);
+    # empty = the engine's defaults. Tuned values come from the offline evaluation
+    # (docs/evaluation.md).
+    "training": {},
+    # recommendations.engine.training.PredictorParams overrides.
+    "predictors": {},
+    # the blend's weight function parameters (engine.ensemble).
+    "ensemble": {},
+    # The quick holdout each training measures on the site's own data (model figures in the
+    # admin): on/off, the per-listener share held out, the fewest listeners with something held
+    # out to report anything, the cut-off k and the split's seed. It costs one more fit (the
+    # training time roughly doubles): turn it off on a large site if that matters.
+    "figures": {"enabled": True, "holdout": 0.2, "min_listeners": 20, "k": 10, "seed": 0},
+    # `manage.py train_embeddings --if-stale` (and `make run`) trains only when there is no
+    # active model or its data is older than this (the nightly schedule's period).
+    "retrain_after_hours": 24,
+}
 
 # --------------------------------------------------------------------------- auth
 AUTH_USER_MODEL = "accounts.User"
