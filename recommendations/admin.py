@@ -82,11 +82,14 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def training_time(self, obj: ModelVersion) -> str:
         return "—" if obj.training_seconds is None else f"{obj.training_seconds:.1f} s"
 
-    @admin.display(description="NDCG@10 (holdout)")
+    @admin.display(description="NDCG (holdout)")
     def ndcg(self, obj: ModelVersion) -> str:
         holdout = (obj.figures or {}).get("holdout", {})
-        value = holdout.get("ndcg@10")
-        return "—" if value is None else f"{value:.3f}"
+        # the key names its cut-off ("ndcg@" + k, RECOMMENDER["figures"]["k"] at training time)
+        values = [
+            f"{v:.3f} @{key.split('@')[1]}" for key, v in holdout.items() if key.startswith("ndcg@")
+        ]
+        return values[0] if values else "—"
 
     @admin.display(description="artifact")
     def artifact_size(self, obj: ModelVersion) -> str:
