@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -227,6 +228,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "history.prune_interactions",
         "schedule": timedelta(days=1),
     },
+    # every track's content vector again (follows the drift of the catalog's feature statistics;
+    # catches a track whose save-time embedding failed)
+    "recommendations.embed_tracks": {
+        "task": "recommendations.embed_tracks",
+        "schedule": timedelta(days=1),
+    },
 }
 
 # --------------------------------------------------------------------------- history
@@ -249,6 +256,33 @@ LISTEN_IMPORT_PENDING_AFTER = env.int("LISTEN_IMPORT_PENDING_AFTER", default=10 
 LISTEN_IMPORT_STALE_AFTER = env.int("LISTEN_IMPORT_STALE_AFTER", default=30 * 60)
 # … at most this many times in all; then it is marked failed.
 LISTEN_IMPORT_MAX_ATTEMPTS = env.int("LISTEN_IMPORT_MAX_ATTEMPTS", default=3)
+
+# --------------------------------------------------------------------------- recommender
+# Everything the recommender reads from settings, in one place. "training", "predictors" and
+# "ensemble" are filled by the training and evaluation work (issue #11).
+RECOMMENDER: dict[str, dict[str, Any]] = {
+    "training": {},
+    "predictors": {},
+    "ensemble": {},
+    "vectors": {
+        # hnsw.ef_search of nearest-neighbour queries (SET LOCAL per query; pgvector's default
+        # 40 caps a LIMIT 50 at 40 rows). 100 gave recall@50 ≥ 0.99 on the demo catalog's
+        # content vectors and on a small ALS model in tests/recommendations/test_vectors.py;
+        # iterative scans (relaxed order) fill a LIMIT when filters drop rows.
+        "hnsw_ef_search": env.int("RECOMMENDER_HNSW_EF_SEARCH", default=100),
+        # how long a process reuses the catalog's audio-feature statistics when it embeds a
+        # few tracks (an admin save): one more track moves them by nothing that matters, and a
+        # bulk import or the daily embed_tracks computes them fresh
+        "content_statistics_cache_s": 300,
+        # the admin action "Recompute embeddings" runs at once up to this many tracks and
+        # enqueues recommendations.embed_tracks for a larger selection (~1 s per 1,000 here)
+        "admin_inline_tracks": 1_000,
+        # a catalog import that created or changed at least this many tracks also enqueues
+        # recommendations.embed_tracks for the whole catalog after it commits (its statistics
+        # moved: the vectors of the tracks it did not touch follow them)
+        "import_reembed_from": 10_000,
+    },
+}
 
 # --------------------------------------------------------------------------- auth
 AUTH_USER_MODEL = "accounts.User"
