@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from pgvector.django import CosineDistance
 
+from recommendations.artifacts import ModelArtifact
 from recommendations.models import (
     ListenerVector,
     ModelStatus,
@@ -47,6 +48,29 @@ def active_model_version_id() -> int | None:
         ModelVersion.objects.filter(status=ModelStatus.ACTIVE).values_list("pk", flat=True).first()
     )
     return found
+
+
+# The artifact of the active version, loaded once per process per version id (a few MB:
+# Gram matrices, metadata factors, EASE's sparse weights).
+_artifact_cache: tuple[int, ModelArtifact] | None = None
+
+
+def active_model() -> tuple[int, ModelArtifact] | None:
+    """The active model version's id and its artifact (cached per process per version id),
+    or None before the first training (or when the active version has no artifact)."""
+    global _artifact_cache
+    version_id = active_model_version_id()
+    if version_id is None:
+        return None
+    cached = _artifact_cache
+    if cached is not None and cached[0] == version_id:
+        return cached
+    data = ModelVersion.objects.filter(pk=version_id).values_list("artifact", flat=True).first()
+    if data is None:
+        return None
+    loaded = (version_id, ModelArtifact.from_bytes(data))
+    _artifact_cache = loaded
+    return loaded
 
 
 def _ef_search(k: int) -> int:
@@ -178,9 +202,7 @@ def similar_tracks_by_content(
     vector = track_content_vector(track_id=track_id)
     if vector is None:
         return []
-    return nearest_tracks_by_content(
-        vector=vector, k=k, exclude=[track_id, *exclude], exact=exact
-    )
+    return nearest_tracks_by_content(vector=vector, k=k, exclude=[track_id, *exclude], exact=exact)
 
 
 def similar_tracks_by_content_exact(

@@ -59,9 +59,7 @@ def catalog_feature_statistics(*, fresh: bool = False) -> FeatureStatistics:
     now = time.monotonic()
     if not fresh and _statistics_cache and now - _statistics_cache[0] < _cache_seconds():
         return _statistics_cache[1]
-    parts = ", ".join(
-        f"avg({name}), stddev_pop({name}), count({name})" for name in AUDIO_FEATURES
-    )
+    parts = ", ".join(f"avg({name}), stddev_pop({name}), count({name})" for name in AUDIO_FEATURES)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*), {parts} FROM catalog_track")
         row = cursor.fetchone()
@@ -111,7 +109,7 @@ def _batches(track_ids: Iterable[int] | None) -> Iterable[list[int]]:
             cursor.execute("SELECT id FROM catalog_track ORDER BY id")
             ids = [int(row[0]) for row in cursor.fetchall()]
     else:
-        ids = sorted(set(int(i) for i in track_ids))
+        ids = sorted({int(i) for i in track_ids})
     for start in range(0, len(ids), BATCH_SIZE):
         yield ids[start : start + BATCH_SIZE]
 
@@ -132,9 +130,7 @@ def track_content_refresh(
     result = ContentRefresh()
     if wanted is not None and not wanted:
         return result
-    statistics = catalog_feature_statistics(
-        fresh=wanted is None or len(wanted) >= BATCH_SIZE
-    )
+    statistics = catalog_feature_statistics(fresh=wanted is None or len(wanted) >= BATCH_SIZE)
     for batch in _batches(wanted):
         with transaction.atomic():
             ids, features, slugs = _track_rows(batch)

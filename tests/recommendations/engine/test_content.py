@@ -136,9 +136,7 @@ def test_stored_vectors_have_the_in_memory_audio_block_and_a_fixed_length_genre_
     # when each track is embedded alone with the catalog's statistics
     alone = np.vstack(
         [
-            content.stored_content_vectors(
-                catalog.features[i : i + 1], [slugs], statistics
-            )
+            content.stored_content_vectors(catalog.features[i : i + 1], [slugs], statistics)
             for i, slugs in enumerate([["rock", "jazz"], ["jazz"], []])
         ]
     )
