@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from musicrec import embedded
@@ -228,11 +229,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "history.prune_interactions",
         "schedule": timedelta(days=1),
     },
+    # ---- recommendations: training (branch train)
+    # Nightly at 03:30 UTC, after the day's listening; a run while one is going is skipped.
+    "recommendations.train_embeddings": {
+        "task": "recommendations.train_embeddings",
+        "schedule": crontab(hour=3, minute=30),
+    },
+    # ---- recommendations: embeddings (branch content)
     # every track's content vector again (follows the drift of the catalog's feature statistics;
-    # catches a track whose save-time embedding failed)
+    # catches a track whose save-time embedding failed), away from the training's hour
     "recommendations.embed_tracks": {
         "task": "recommendations.embed_tracks",
-        "schedule": timedelta(days=1),
+        "schedule": crontab(hour=2, minute=45),
     },
 }
 
@@ -258,12 +266,24 @@ LISTEN_IMPORT_STALE_AFTER = env.int("LISTEN_IMPORT_STALE_AFTER", default=30 * 60
 LISTEN_IMPORT_MAX_ATTEMPTS = env.int("LISTEN_IMPORT_MAX_ATTEMPTS", default=3)
 
 # --------------------------------------------------------------------------- recommender
-# Everything the recommender reads from settings, in one place. "training", "predictors" and
-# "ensemble" are filled by the training and evaluation work (issue #11).
-RECOMMENDER: dict[str, dict[str, Any]] = {
+# Every setting of the recommender, in one place (docs/recommendations.md).
+RECOMMENDER: dict[str, Any] = {
+    # recommendations.engine.training.TrainingParams overrides (metadata weights, EASE, ALS);
+    # empty = the engine's defaults. Tuned values come from the offline evaluation
+    # (docs/evaluation.md).
     "training": {},
+    # recommendations.engine.training.PredictorParams overrides.
     "predictors": {},
+    # the blend's weight function parameters (engine.ensemble).
     "ensemble": {},
+    # The quick holdout each training measures on the site's own data (model figures in the
+    # admin): on/off, the per-listener share held out, the fewest listeners with something held
+    # out to report anything, the cut-off k and the split's seed. It costs one more fit (the
+    # training time roughly doubles): turn it off on a large site if that matters.
+    "figures": {"enabled": True, "holdout": 0.2, "min_listeners": 20, "k": 10, "seed": 0},
+    # `manage.py train_embeddings --if-stale` (and `make run`) trains only when there is no
+    # active model or its data is older than this (the nightly schedule's period).
+    "retrain_after_hours": 24,
     "vectors": {
         # hnsw.ef_search of nearest-neighbour queries (SET LOCAL per query; pgvector's default
         # 40 caps a LIMIT 50 at 40 rows). 100 gave recall@50 ≥ 0.99 on the demo catalog's

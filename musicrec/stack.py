@@ -2,7 +2,8 @@
 ``make stop``.
 
 ``run``: start the embedded services unless ``DATABASE_URL`` / ``REDIS_URL`` are set, migrate,
-load the demo data when the database is empty, then run the ASGI server (HTTP + WebSockets),
+load the demo data when the database is empty, train the recommender unless a current
+model exists, then run the ASGI server (HTTP + WebSockets),
 a Celery worker and Celery beat until Ctrl-C, and stop everything it started.
 
 ``test``: the same services but a separate instance (``var/test/``), so a test run never
@@ -68,6 +69,26 @@ def _manage(*args: str) -> None:
     subprocess.run([PYTHON, str(BASE_DIR / "manage.py"), *args], check=True, cwd=BASE_DIR)
 
 
+def _train_recommender() -> None:
+    """Train on the demo listeners before serving, so the first listener who signs in gets
+    personal recommendations; quick when a current model exists (``--if-stale``). A failed
+    training does not stop the site: recommendations fall back to the other sources."""
+    _say("recommender: training on the demo listeners unless a current model exists")
+    started = time.monotonic()
+    # implicit (OpenMP) and numpy's OpenBLAS fight over the cores otherwise (SETUP-NOTES.md)
+    env = {"OPENBLAS_NUM_THREADS": "1", **os.environ}
+    done = subprocess.run(
+        [PYTHON, str(BASE_DIR / "manage.py"), "train_embeddings", "--if-stale", "--no-progress"],
+        cwd=BASE_DIR,
+        env=env,
+    )
+    seconds = time.monotonic() - started
+    if done.returncode:
+        _say(f"recommender: training failed after {seconds:.1f} s; serving without it")
+    else:
+        _say(f"recommender: ready ({seconds:.1f} s)")
+
+
 def _terminate(processes: dict[str, subprocess.Popen]) -> None:
     for name, proc in reversed(list(processes.items())):
         if proc.poll() is None:
@@ -105,6 +126,7 @@ def run() -> int:
         _say("migrating the database")
         _manage("migrate", "--noinput", "-v", "0")
         _manage("bootstrap_demo")
+        _train_recommender()
         worker_log = instance.log_dir / "celery-worker.log"
         beat_log = instance.log_dir / "celery-beat.log"
         commands = {

@@ -26,7 +26,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
+from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from recommendations.engine.matrix import EVENT_KINDS, ConfidenceWeights, interaction_matrix
 from recommendations.models import ModelVersion
@@ -207,7 +209,19 @@ def model_version_active(*, with_artifact: bool = False) -> ModelVersion | None:
     return versions.first()
 
 
-def model_version_last_success() -> dt.datetime | None:
-    """When the active version's training data was read (None: no active version)."""
-    version = model_version_active()
-    return None if version is None else version.snapshot_at
+def model_version_is_stale(*, max_age_hours: float | None = None) -> bool:
+    """Whether a training is due: no active version, or its snapshot is older than
+    ``max_age_hours`` (``RECOMMENDER["retrain_after_hours"]`` by default)."""
+    hours = (
+        max_age_hours
+        if max_age_hours is not None
+        else float(settings.RECOMMENDER.get("retrain_after_hours", 24))
+    )
+    snapshot_at = (
+        ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE)
+        .values_list("snapshot_at", flat=True)
+        .first()
+    )
+    if snapshot_at is None:
+        return True
+    return (timezone.now() - snapshot_at).total_seconds() > hours * 3600
