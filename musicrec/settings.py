@@ -301,6 +301,10 @@ RECOMMENDER: dict[str, Any] = {
         # recommendations.embed_tracks for the whole catalog after it commits (its statistics
         # moved: the vectors of the tracks it did not touch follow them)
         "import_reembed_from": 10_000,
+        # from this many changed vectors in one write on, the table's HNSW index is dropped and
+        # built again instead of inserted into row by row (90k content vectors: 210 s inserted,
+        # much less rebuilt: docs/benchmarks.md); readers of that table wait for the commit
+        "index_rebuild_from": 10_000,
     },
 }
 

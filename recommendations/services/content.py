@@ -7,9 +7,9 @@ stored_content_vectors`). The catalog calls :func:`track_content_refresh` throug
 sees a new track without its vector; the daily ``recommendations.embed_tracks`` task embeds the
 whole catalog again, which also follows the drift of the statistics as the catalog grows.
 
-Cost (2 cores, 90k tracks): one aggregate for the statistics (~30 ms), then per batch of
-:data:`BATCH_SIZE` tracks one read, numpy, one binary COPY and one upsert that writes only the
-vectors that changed.
+Cost (2 cores, 90k tracks): one aggregate for the statistics (~30 ms), a read and numpy per
+batch of :data:`BATCH_SIZE` tracks, then one binary COPY and one upsert that writes only the
+vectors that changed (docs/benchmarks.md for the figures).
 """
 
 from __future__ import annotations
@@ -43,6 +43,10 @@ class ContentRefresh:
     tracks: int = 0  # tracks embedded
     written: int = 0  # vectors that were new or changed
     seconds: float = 0.0
+
+
+def _rebuild_from() -> int:
+    return int(settings.RECOMMENDER.get("vectors", {}).get("index_rebuild_from", 10_000))
 
 
 def _cache_seconds() -> float:
@@ -124,29 +128,39 @@ def track_content_refresh(
     exist are ignored. ``on_progress(n)`` after each batch with the tracks done in it.
 
     Runs in the caller's transaction when there is one (the catalog's save or import: readers
-    see the tracks and their vectors together), else each batch in its own."""
+    see the tracks and their vectors together), else in its own. From
+    ``RECOMMENDER["vectors"]["index_rebuild_from"]`` changed vectors on, the HNSW index is
+    rebuilt rather than inserted into (``vector_writes``): readers of content neighbours then
+    wait for the transaction."""
     started = time.perf_counter()
     wanted = None if track_ids is None else list(track_ids)
     result = ContentRefresh()
     if wanted is not None and not wanted:
         return result
     statistics = catalog_feature_statistics(fresh=wanted is None or len(wanted) >= BATCH_SIZE)
-    for batch in _batches(wanted):
-        with transaction.atomic():
+    # computed batch by batch, written at once: one COPY, one upsert, and for a bulk change
+    # one index rebuild instead of an HNSW insertion per row
+    all_ids: list[np.ndarray] = []
+    all_vectors: list[np.ndarray] = []
+    with transaction.atomic():
+        for batch in _batches(wanted):
             ids, features, slugs = _track_rows(batch)
             if ids:
-                vectors = stored_content_vectors(features, slugs, statistics)
-                result.written += vectors_upsert(
-                    table=TrackContent._meta.db_table,
-                    key_columns=["track_id"],
-                    keys=[ids],
-                    vectors=vectors,
-                    dimensions=CONTENT_DIMENSIONS,
-                    timestamp_column="updated_at",
-                    where="track_id IN (SELECT id FROM catalog_track)",
-                )
-        result.tracks += len(ids)
-        if on_progress is not None:
-            on_progress(len(batch))
+                all_ids.append(np.asarray(ids, dtype=np.int64))
+                all_vectors.append(stored_content_vectors(features, slugs, statistics))
+            result.tracks += len(ids)
+            if on_progress is not None:
+                on_progress(len(batch))
+        if all_ids:
+            result.written = vectors_upsert(
+                table=TrackContent._meta.db_table,
+                key_columns=["track_id"],
+                keys=[np.concatenate(all_ids)],
+                vectors=np.vstack(all_vectors),
+                dimensions=CONTENT_DIMENSIONS,
+                timestamp_column="updated_at",
+                where="track_id IN (SELECT id FROM catalog_track)",
+                rebuild_index_from=_rebuild_from(),
+            )
     result.seconds = time.perf_counter() - started
     return result

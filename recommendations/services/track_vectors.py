@@ -18,13 +18,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
+from django.conf import settings
 from django.db import connection
 
 from recommendations.models import COLLABORATIVE_DIMENSIONS, TrackVector
 from recommendations.selectors.vectors import active_model
 from recommendations.services.vector_writes import vectors_upsert
 
-#: Tracks folded in per read and upsert.
+#: Tracks whose memberships are read and folded in at a time.
 BATCH_SIZE = 5_000
 
 _MEMBERSHIPS_SQL = """
@@ -54,7 +55,8 @@ def track_vectors_fold_in(*, track_ids: Iterable[int]) -> int:
     trained = artifact.track_ids
     at = np.minimum(np.searchsorted(trained, wanted), max(len(trained) - 1, 0))
     new = wanted[trained[at] != wanted] if len(trained) else wanted
-    written = 0
+    all_ids: list[np.ndarray] = []
+    all_vectors: list[np.ndarray] = []
     for start in range(0, len(new), BATCH_SIZE):
         batch = new[start : start + BATCH_SIZE].tolist()
         with connection.cursor() as cursor:
@@ -67,14 +69,22 @@ def track_vectors_fold_in(*, track_ids: Iterable[int]) -> int:
             albums=[row[1] for row in rows],
             genres=[list(row[3]) for row in rows],
         )
-        ids = np.array([row[0] for row in rows], dtype=np.int64)
         has = np.any(vectors != 0, axis=1)
-        written += vectors_upsert(
-            table=TrackVector._meta.db_table,
-            key_columns=["model_version_id", "track_id"],
-            keys=[np.full(int(has.sum()), version_id), ids[has]],
-            vectors=vectors[has],
-            dimensions=COLLABORATIVE_DIMENSIONS,
-            where="track_id IN (SELECT id FROM catalog_track)",
-        )
+        all_ids.append(np.array([row[0] for row in rows], dtype=np.int64)[has])
+        all_vectors.append(vectors[has])
+    if not all_ids:
+        return 0
+    ids = np.concatenate(all_ids)
+    # one write: for a bulk change one index rebuild instead of an HNSW insertion per row
+    written = vectors_upsert(
+        table=TrackVector._meta.db_table,
+        key_columns=["model_version_id", "track_id"],
+        keys=[np.full(len(ids), version_id), ids],
+        vectors=np.vstack(all_vectors),
+        dimensions=COLLABORATIVE_DIMENSIONS,
+        where="track_id IN (SELECT id FROM catalog_track)",
+        rebuild_index_from=int(
+            settings.RECOMMENDER.get("vectors", {}).get("index_rebuild_from", 10_000)
+        ),
+    )
     return written

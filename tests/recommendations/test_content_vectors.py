@@ -349,3 +349,25 @@ def test_the_action_is_offered_only_to_curators_who_may_change_tracks(client, cu
 
     assert page.status_code == 200
     assert "recompute_embeddings" not in page.content.decode()
+
+
+def test_a_bulk_change_rebuilds_the_hnsw_index_in_the_same_transaction(settings):
+    # given a threshold of 2 changed vectors and 3 tracks without one
+    settings.RECOMMENDER = {**settings.RECOMMENDER, "vectors": {"index_rebuild_from": 2}}
+    ids = list(Track.objects.order_by("id").values_list("pk", flat=True)[:3])
+    TrackContent.objects.filter(track_id__in=ids).delete()
+
+    def index_oid() -> int | None:
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT to_regclass('track_content_hnsw_cosine')::oid")
+            return cursor.fetchone()[0]
+
+    before = index_oid()
+
+    # when
+    result = content_services.track_content_refresh(track_ids=ids)
+
+    # then the rows are written, the index is a new one, and HNSW queries answer with it
+    assert result.written == 3
+    assert before is not None and index_oid() not in (None, before)
+    assert len(vectors.similar_tracks_by_content(track_id=ids[0], k=50)) == 50
