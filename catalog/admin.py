@@ -52,6 +52,7 @@ from catalog.services.search_documents import (
     track_search_index_update,
 )
 from catalog.tmp_storage import UploadMissingError
+from musicrec import registry
 from musicrec.errors import ApplicationError
 
 IMPORT_FORMATS = [CSV]
@@ -451,6 +452,20 @@ class TrackAdmin(ImportExportModelAdmin):
             f"Search documents recomputed for {len(track_ids)} tracks; {changed} had changed.",
             messages.SUCCESS,
         )
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        """The admin's own actions, then those higher layers add through
+        ``musicrec.registry.track_admin_actions`` (the recommender's "Recompute embeddings"),
+        each shown only to a curator with the permissions it declares."""
+        actions = super().get_actions(request)
+        if self.actions is None or "_popup" in request.GET:  # as Django hides its own
+            return actions
+        for name, action in registry.track_admin_actions.items():
+            permissions = getattr(action, "allowed_permissions", ())
+            if all(getattr(self, f"has_{p}_permission")(request) for p in permissions):
+                description = getattr(action, "short_description", name.replace("_", " "))
+                actions[name] = (action, name, description)
+        return actions
 
     # ------------------------------------------------------------------ import steps
 

@@ -21,6 +21,9 @@ must show what every app stores. Each app therefore registers its part in its
   listener's history, feedback or listening imports changed (on commit), so a higher layer can
   bring what it derives from them up to date (the listener's collaborative vector, caches).
   A hook must not raise for a failure of its own (log it): the write has happened.
+* :data:`track_admin_actions` — ``name -> action(modeladmin, request, queryset)``: more actions
+  of the catalog's Track admin (``@admin.action`` functions; their ``allowed_permissions`` are
+  honoured), such as the recommender's "Recompute embeddings for the selected tracks".
 
 Registering the same name again replaces the earlier entry (a re-run of ``ready()`` in tests is
 harmless); iteration follows registration order, which follows ``INSTALLED_APPS``.
@@ -81,9 +84,11 @@ class ProfilePart:
 MetricsCollect = Callable[[], Iterable[Any]]
 TracksChanged = Callable[[list[int]], None]
 TasteChanged = Callable[[int], None]
+AdminAction = Callable[[Any, Any, Any], Any]
 
 listener_export_parts: Registry[ExportPart] = Registry("parts of a listener's data export")
 profile_parts: Registry[ProfilePart] = Registry("keys of the listener's profile answer")
 metrics_collectors: Registry[MetricsCollect] = Registry("deployment figures of /metrics")
 tracks_changed: Registry[TracksChanged] = Registry("what follows a track's creation or edit")
 taste_changed: Registry[TasteChanged] = Registry("what follows a change to a listener's taste")
+track_admin_actions: Registry[AdminAction] = Registry("more actions of the Track admin")

@@ -235,6 +235,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "recommendations.train_embeddings",
         "schedule": crontab(hour=3, minute=30),
     },
+    # ---- recommendations: embeddings (branch content)
+    # every track's content vector again (follows the drift of the catalog's feature statistics;
+    # catches a track whose save-time embedding failed), away from the training's hour
+    "recommendations.embed_tracks": {
+        "task": "recommendations.embed_tracks",
+        "schedule": crontab(hour=2, minute=45),
+    },
 }
 
 # --------------------------------------------------------------------------- history
@@ -277,6 +284,28 @@ RECOMMENDER: dict[str, Any] = {
     # `manage.py train_embeddings --if-stale` (and `make run`) trains only when there is no
     # active model or its data is older than this (the nightly schedule's period).
     "retrain_after_hours": 24,
+    "vectors": {
+        # hnsw.ef_search of nearest-neighbour queries (SET LOCAL per query; pgvector's default
+        # 40 caps a LIMIT 50 at 40 rows). 100 gave recall@50 ≥ 0.99 on the demo catalog's
+        # content vectors and on a small ALS model in tests/recommendations/test_vectors.py;
+        # iterative scans (relaxed order) fill a LIMIT when filters drop rows.
+        "hnsw_ef_search": env.int("RECOMMENDER_HNSW_EF_SEARCH", default=100),
+        # how long a process reuses the catalog's audio-feature statistics when it embeds a
+        # few tracks (an admin save): one more track moves them by nothing that matters, and a
+        # bulk import or the daily embed_tracks computes them fresh
+        "content_statistics_cache_s": 300,
+        # the admin action "Recompute embeddings" runs at once up to this many tracks and
+        # enqueues recommendations.embed_tracks for a larger selection (~1 s per 1,000 here)
+        "admin_inline_tracks": 1_000,
+        # a catalog import that created or changed at least this many tracks also enqueues
+        # recommendations.embed_tracks for the whole catalog after it commits (its statistics
+        # moved: the vectors of the tracks it did not touch follow them)
+        "import_reembed_from": 10_000,
+        # from this many changed vectors in one write on, the table's HNSW index is dropped and
+        # built again instead of inserted into row by row (90k content vectors: 210 s inserted,
+        # much less rebuilt: docs/benchmarks.md); readers of that table wait for the commit
+        "index_rebuild_from": 10_000,
+    },
 }
 
 # --------------------------------------------------------------------------- auth

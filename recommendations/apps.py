@@ -4,3 +4,17 @@ from django.apps import AppConfig
 class RecommendationsConfig(AppConfig):
     name = "recommendations"
     verbose_name = "Recommendations"
+
+    def ready(self) -> None:
+        from musicrec import registry
+        from recommendations import hooks
+        from recommendations.admin_actions import recompute_embeddings
+
+        # in the transaction that saves tracks (catalog services): content first, then fold-in
+        registry.tracks_changed.register("recommendations.content", hooks.tracks_changed_content)
+        registry.tracks_changed.register("recommendations.fold_in", hooks.tracks_changed_fold_in)
+        # after a listener's history, feedback or listening import changed (on commit)
+        registry.taste_changed.register(
+            "recommendations.listener_vector", hooks.taste_changed_listener_vector
+        )
+        registry.track_admin_actions.register("recompute_embeddings", recompute_embeddings)

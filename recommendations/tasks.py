@@ -8,6 +8,7 @@ from typing import Any
 from celery import shared_task
 
 from musicrec.queue import RETRY_POLICY
+from recommendations.services.embeddings import track_embeddings_refresh
 from recommendations.services.training import train_embeddings as train_embeddings_service
 
 # --------------------------------------------------------------------------- training (train)
@@ -33,3 +34,15 @@ def train_embeddings() -> dict[str, Any]:
         "tracks": outcome.tracks,
         "seconds": round(outcome.total_seconds, 1),
     }
+
+
+# --------------------------------------------------------------------------- embeddings (content)
+
+
+@shared_task(name="recommendations.embed_tracks", **RETRY_POLICY)
+def embed_tracks(track_ids: list[int] | None = None) -> str:
+    """Recompute the content vectors (and fold in the collaborative vectors of tracks newer
+    than the active model) of these tracks, or of every track (daily, and after a large
+    import). Safe to run twice; two whole-catalog runs never overlap (the second is skipped).
+    In batches of 5,000 tracks (one short transaction each)."""
+    return track_embeddings_refresh(track_ids=track_ids).describe()

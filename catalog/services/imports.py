@@ -40,6 +40,7 @@ from catalog.models import (
     RELEASE_YEAR_RANGE,
     UNIT_FEATURES,
 )
+from catalog.services.changes import tracks_changed_notify
 from catalog.services.search_documents import (
     search_documents_update_sql,
     search_indexes_settle,
@@ -367,12 +368,16 @@ def catalog_import_rows(
                         on_progress(summary.rows_read)
             if on_progress:
                 on_progress(summary.rows_read)
-            _upsert_from_stage(cursor, summary)
+            changed_ids = _upsert_from_stage(cursor, summary)
             # ON COMMIT DROP is not enough when the import runs inside an outer transaction
             # (a test, or a request): drop them now so a second import can create them again.
             cursor.execute(f"DROP TABLE IF EXISTS {', '.join(TEMP_TABLES)}")
         if dry_run:
             transaction.set_rollback(True)
+        else:
+            # what is derived per track (the recommender's vectors) is written in this
+            # transaction too: no reader ever sees an imported track without it
+            tracks_changed_notify(track_ids=changed_ids)
     if not dry_run and (summary.created or summary.updated):
         search_indexes_settle()
         search_terms_refresh()
@@ -539,7 +544,8 @@ def _create_stage(cursor: Any) -> None:
     )
 
 
-def _upsert_from_stage(cursor: Any, summary: ImportSummary) -> None:
+def _upsert_from_stage(cursor: Any, summary: ImportSummary) -> list[int]:
+    """Upsert the staged rows; return the ids of the tracks created or changed."""
     # One row per track: the last row of the file wins for every field but the genres.
     cursor.execute(
         """
@@ -553,7 +559,7 @@ def _upsert_from_stage(cursor: Any, summary: ImportSummary) -> None:
     cursor.execute("SELECT count(*) FROM import_track")
     summary.tracks_in_file = cursor.fetchone()[0]
     if summary.tracks_in_file == 0:
-        return
+        return []
 
     # Genres (keyed by slug; the first spelling seen names a new genre).
     cursor.execute(
@@ -705,7 +711,8 @@ def _upsert_from_stage(cursor: Any, summary: ImportSummary) -> None:
     cursor.execute(
         """
         SELECT i.spotify_id,
-               coalesce(r.inserted, false) AS inserted
+               coalesce(r.inserted, false) AS inserted,
+               i.id
         FROM import_ids i
         LEFT JOIN import_result r ON r.id = i.id
         LEFT JOIN import_credit_changed ch ON ch.track_id = i.id
@@ -713,7 +720,9 @@ def _upsert_from_stage(cursor: Any, summary: ImportSummary) -> None:
         WHERE r.id IS NOT NULL OR ch.track_id IS NOT NULL OR ga.track_id IS NOT NULL
         """
     )
-    for spotify_id, inserted in cursor.fetchall():
+    changed_ids = []
+    for spotify_id, inserted, track_id in cursor.fetchall():
+        changed_ids.append(track_id)
         if inserted:
             summary.created_ids.append(spotify_id)
         else:
@@ -725,3 +734,4 @@ def _upsert_from_stage(cursor: Any, summary: ImportSummary) -> None:
     # The search document is derived from all of the above: refresh it where it differs.
     cursor.execute("ANALYZE catalog_trackartist, catalog_track_genres, catalog_track")
     cursor.execute(search_documents_update_sql("SELECT id FROM import_ids"))
+    return changed_ids

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from django.db import connection
 
 from catalog.search import REFRESH_SEARCH_TERMS
+from catalog.services.changes import tracks_changed_notify
 from musicrec.queue import enqueue_on_commit
 
 
@@ -83,8 +84,11 @@ def search_indexes_settle() -> None:
 def track_search_index_update(*, track_ids: Iterable[int]) -> int:
     """After an edit: rebuild these tracks' documents now (search sees the change at once) and,
     when any changed, refresh the typo-correction word list in the background once the
-    transaction commits. Returns how many documents changed."""
-    changed = track_search_documents_refresh(track_ids=track_ids)
+    transaction commits; tell the ``tracks_changed`` hooks (the recommender's vectors) in the
+    same transaction. Returns how many documents changed."""
+    ids = list(track_ids)
+    changed = track_search_documents_refresh(track_ids=ids)
+    tracks_changed_notify(track_ids=ids)
     if changed:
         enqueue_on_commit("catalog.refresh_search_terms")
     return changed

@@ -41,6 +41,7 @@ from history.models import HistoryEntry, Interaction, ListenImport
 from history.selectors.imports import listen_import_get, listen_import_list
 from history.selectors.matching import CatalogIndex
 from history.services.entries import HistoryChange, history_entries_add
+from history.services.taste import taste_changed_on_commit
 from musicrec import queue
 from musicrec.errors import ApplicationError
 
@@ -447,6 +448,8 @@ def _process(listen_import: ListenImport, on_progress: ProgressCallback | None) 
         listen_import.data = None  # processed: the upload is no longer needed
         # an UPDATE only: an import cannot be undone while processing (see listen_import_undo)
         listen_import.save(force_update=True)
+        if stored.created:
+            taste_changed_on_commit(user_id=listen_import.user_id)
     if on_progress is not None:
         on_progress(100)
 
@@ -473,6 +476,8 @@ def listen_import_undo(*, user: User, import_id: int) -> int:
         )
     deleted, _ = Interaction.objects.filter(listen_import=listen_import).delete()
     listen_import.delete()
+    if deleted:
+        taste_changed_on_commit(user_id=user.pk)
     return deleted
 
 

@@ -22,6 +22,7 @@ from accounts.validators import Activity, Mood
 from catalog.models import Track
 from catalog.selectors import track_get
 from history.models import Interaction, Opinion
+from history.services.taste import taste_changed_on_commit
 
 # listened_ms may exceed the track's duration a little (players report the time with a delay,
 # buffering, a seek back …): by 10 % of the duration, and by at least 30 seconds.
@@ -152,6 +153,7 @@ def interaction_record(
     )
     if kind in OPINION_KINDS:
         _opinions_upsert([(user.pk, track.pk, OPINION_KINDS[kind], occurred_at)])
+    taste_changed_on_commit(user_id=user.pk)
     return interaction
 
 

@@ -1,0 +1,36 @@
+"""What the recommender does when a lower layer reports a change (registered in
+``RecommendationsConfig.ready()`` into ``musicrec.registry``)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import connection
+
+from musicrec.queue import enqueue_on_commit
+from recommendations.services.content import track_content_refresh
+from recommendations.services.listeners import listener_vector_refresh
+from recommendations.services.track_vectors import track_vectors_fold_in
+
+
+def tracks_changed_content(track_ids: list[int]) -> None:
+    """Content vectors of the saved tracks, in the saving transaction. After a large import
+    into a catalog that had other tracks, the feature statistics moved: those are embedded
+    again in the background once it commits."""
+    track_content_refresh(track_ids=track_ids)
+    threshold = settings.RECOMMENDER.get("vectors", {}).get("import_reembed_from", 10_000)
+    if len(track_ids) >= threshold:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM catalog_track")
+            others = int(cursor.fetchone()[0]) - len(track_ids)
+        if others > 0:
+            enqueue_on_commit("recommendations.embed_tracks")
+
+
+def tracks_changed_fold_in(track_ids: list[int]) -> None:
+    """Collaborative vectors of tracks the active model was not trained on."""
+    track_vectors_fold_in(track_ids=track_ids)
+
+
+def taste_changed_listener_vector(user_id: int) -> None:
+    """The listener's collaborative vector, folded in again."""
+    listener_vector_refresh(user_id=user_id)
