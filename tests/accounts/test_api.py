@@ -659,6 +659,10 @@ def test_register_answers_a_taken_name_with_a_409_naming_the_fields(user, payloa
          {"username"}),
         ({"username": "newbie", "email": "not-an-address", "password": "pw-New-123456"},
          {"email"}),
+        # the "email" format alone would take these; Django (and the schema's pattern) do not
+        ({"username": "newbie", "email": "ndcg@10", "password": "pw-New-123456"}, {"email"}),
+        ({"username": "newbie", "email": "new@localhost", "password": "pw-New-123456"},
+         {"email"}),
         ({}, {"username", "email", "password"}),
         ({"username": ["x"], "email": "new@example.com", "password": "pw-New-123456"},
          {"username"}),
@@ -994,6 +998,10 @@ def test_register_body_states_required_fields_lengths_and_formats(openapi):
     assert re.search(fields["username"]["pattern"], "ada.lovelace+1")
     assert not re.search(fields["username"]["pattern"], "ada@example.com")
     assert (fields["email"]["format"], fields["email"]["maxLength"]) == ("email", 254)
+    email = re.compile(fields["email"]["pattern"])
+    assert email.search("ada.lovelace+1@example.co.uk")
+    assert not any(email.search(text) for text in ("ndcg@10", "a@b", "a..b@example.com"))
+    assert not email.search("x" * 65 + "@example.com")
     assert fields["password"]["minLength"] == 8
     password = re.compile(fields["password"]["pattern"])
     assert password.search("12345678x") and not password.search("12345678")
