@@ -64,27 +64,25 @@ class Grids:
         (128, 30.0, 20.0, 30),
         (128, 100.0, 40.0, 30),
         (256, 100.0, 40.0, 30),
-        (128, 200.0, 40.0, 30),
     )
     metadata: tuple[tuple[float, float, float], ...] = (
         (2.0, 2.5, 0.5),
         (2.0, 2.5, 0.0),
-        (1.0, 1.5, 0.25),
         (3.0, 3.0, 0.5),
     )
-    hybrid_ease_l2: tuple[float, ...] = (50.0, 100.0, 200.0)
-    hybrid_als: tuple[tuple[float, float], ...] = ((30.0, 20.0), (100.0, 40.0), (100.0, 20.0))
-    blend: tuple[tuple[float, float], ...] = ((0.5, 0.5), (0.65, 0.35), (0.35, 0.65), (1.0, 0.0))
+    hybrid_ease_l2: tuple[float, ...] = (50.0, 100.0)
+    hybrid_als: tuple[tuple[float, float], ...] = ((30.0, 20.0), (100.0, 40.0))
+    blend: tuple[tuple[float, float], ...] = ((0.5, 0.5), (0.65, 0.35), (0.35, 0.65))
     ensemble: Mapping[str, tuple[float, ...]] = field(
         default_factory=lambda: {
-            "content": (0.0, 0.1, 0.3, 0.6),
-            "popularity": (0.3, 1.0, 2.0),
-            "popularity_floor": (0.0, 0.02, 0.05),
-            "history_scale": (3.0, 10.0),
-            "relevance": (0.8, 0.9, 0.97),
+            "content": (0.0, 0.05, 0.15, 0.3),
+            "popularity": (0.1, 0.3, 1.0),
+            "popularity_floor": (0.0, 0.02),
+            "history_scale": (1.0, 3.0, 10.0),
+            "relevance": (0.9, 0.97),
         }
     )
-    ensemble_listeners: int = 400
+    ensemble_listeners: int = 250
     ensemble_passes: int = 1
     #: listeners measured in the cold-start view and for fitting the confidence (a sample:
     #: the engine serves one listener at a time)
