@@ -75,10 +75,13 @@ class Grids:
     blend: tuple[tuple[float, float], ...] = ((0.5, 0.5), (0.65, 0.35), (0.35, 0.65))
     ensemble: Mapping[str, tuple[float, ...]] = field(
         default_factory=lambda: {
-            "content": (0.0, 0.05, 0.15, 0.3),
+            # popularity first: at its seed (1.0) it drowns every other choice
             "popularity": (0.1, 0.3, 1.0),
             "popularity_floor": (0.0, 0.02),
             "history_scale": (1.0, 3.0, 10.0),
+            # content keeps at least 0.05: its job is tracks nobody played (a product choice,
+            # not tuned: NDCG on played tracks cannot reward it)
+            "content": (0.05, 0.15, 0.3),
             "relevance": (0.9, 0.97),
         }
     )
