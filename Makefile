@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 export OPENBLAS_NUM_THREADS ?= 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help run test services manage stop lint format bench-import bench-history browser clean
+.PHONY: help run test services manage stop lint format bench-import bench-history evaluate browser clean
 
 help:
 	@echo "make run           start musicrec on http://127.0.0.1:8000 (Ctrl-C stops everything)"
@@ -20,6 +20,8 @@ help:
 	@echo "make bench-import  import benchmark (CATALOG=path/to/spotify_tracks.csv)"
 	@echo "make bench-history history add latency (16 clients) + listen import throughput"
 	@echo "                   (LISTENS=path/to/datasets/listens)"
+	@echo "make evaluate      offline evaluation of the recommender on a fresh database with the"
+	@echo "                   catalog (LISTENS=mpd-format folder CATALOG=tracks.csv OUT=var/evaluation)"
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -85,6 +87,14 @@ bench-history: $(VENV)/.installed-dev
 	$(PY) -m musicrec.stack bench -- $(PY) scripts/bench_history.py
 	$(PY) -m musicrec.stack bench -- $(PY) scripts/bench_history.py --workers 2
 	$(PY) -m musicrec.stack bench -- $(PY) scripts/bench_listen_import.py --listens-dir $(LISTENS)
+
+# The offline evaluation (docs/evaluation.md): a fresh migrated database of its own (var/bench),
+# the catalog imported, then the listens folder evaluated against it. Nothing is copied.
+EVAL_LISTENS ?= ../shared/datasets/listens/mpd_subset
+OUT ?= var/evaluation
+evaluate: $(VENV)/.installed-run
+	$(PY) -m musicrec.stack bench -- sh -c '$(PY) manage.py import_catalog --no-progress $(CATALOG) \
+		&& $(PY) manage.py evaluate_recommender --listens $(if $(filter command line,$(origin LISTENS)),$(LISTENS),$(EVAL_LISTENS)) --out $(OUT)'
 
 clean:
 	rm -rf $(VENV) var

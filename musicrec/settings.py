@@ -449,6 +449,93 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 1  # every upload form takes one file: memory per
 # /metrics (musicrec/metrics.py): "Authorization: Bearer <token>" required when DEBUG=0.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
+# --------------------------------------------------------------------------- recommender
+# The engine's parameters, read as TrainingParams(**RECOMMENDER["training"]),
+# PredictorParams(**RECOMMENDER["predictors"]) and EnsembleParams(weights=WeightParams(**…),
+# calibration=Calibration(**…), **rest) (recommendations.selectors.evaluation.recommender_params).
+# Every value was chosen on the validation split of mpd_subset by `manage.py
+# evaluate_recommender` (docs/evaluation.md: grids, figures, and the test figures reported once).
+RECOMMENDER = {
+    "training": {
+        # metadata rows under the listeners, weight per cell relative to one play (grid 2/2.5/0.5,
+        # 2/2.5/0, 3/3/0.5; genre 0.5 best by a hair)
+        "metadata_weights": {"artist": 2.0, "album": 2.5, "genre": 0.5},
+        "ease_l2": 100.0,  # EASE λ on the metadata matrix (grid 50 / 100)
+        "ease_max_tracks": 12_000,  # dense Gram matrix: tracks² memory (lead's choice, not tuned)
+        "ease_neighbours": 200,  # sparse B kept per track (earlier mpd run: −1 % NDCG@10)
+        "als_factors": 128,  # = COLLABORATIVE_DIMENSIONS; 256 gained 0.5 % on validation
+        "als_regularization": 100.0,  # grid (30, α 20) / (100, α 40): strong reg wins (issue #11)
+        "als_alpha": 40.0,
+        "als_iterations": 30,
+        "ease_weight": 0.5,  # z-score blend of EASE and ALS (grid 0.5/0.5, 0.65/0.35, 0.35/0.65)
+        "als_weight": 0.5,
+        "pool": 200,
+    },
+    "predictors": {
+        # seeds: audio features add little to accuracy here (issue #11); not tuned
+        "content_history_weight": 1.0,
+        "content_like_weight": 1.0,
+        "content_artist_weight": 0.15,
+        "min_cohort_size": 20,  # no demographics in the evaluation data: a seed
+    },
+    "ensemble": {
+        # the weight function of what is known (ensemble.source_weights), tuned on validation
+        # full listeners + the same cut to 1/3/5 tracks; demographic not tunable here (no data)
+        "weights": {
+            "history_scale": 1.0,
+            "collaborative": 1.0,
+            "content": 0.05,
+            "demographic": 0.8,
+            "popularity": 0.1,
+            "popularity_floor": 0.05,
+        },
+        "pool": 100,
+        "context_strength": 0.3,  # no context in the listens: a seed
+        "max_run": 3,  # issue #11
+        "relevance": 0.97,  # MMR (grid 0.8 / 0.9 / 0.97)
+        # confidence = hit rate: isotonic fit of served final scores against "the listener
+        # played it" (held out) on validation, 20 equal-count bins (tuning.fit_calibration)
+        "calibration": {
+            "knots": [
+                0.5191,
+                0.5492,
+                0.5667,
+                0.5819,
+                0.6113,
+                0.6425,
+                0.6595,
+                0.6860,
+                0.7146,
+                0.7355,
+                0.7692,
+                0.8045,
+                0.8310,
+                0.8585,
+                0.8890,
+                0.9279,
+            ],
+            "values": [
+                0.0045,
+                0.0055,
+                0.0090,
+                0.0110,
+                0.0132,
+                0.0135,
+                0.0140,
+                0.0187,
+                0.0220,
+                0.0230,
+                0.0235,
+                0.0285,
+                0.0385,
+                0.0425,
+                0.0560,
+                0.0830,
+            ],
+        },
+    },
+}
+
 # --------------------------------------------------------------------------- logging
 LOGGING = {
     "version": 1,

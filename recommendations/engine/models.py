@@ -12,8 +12,9 @@ Every model has the same small interface:
 Explanations read :meth:`EaseModel.contributions` and the ALS track vectors (the listened
 track closest to a recommendation).
 
-The default parameters are the figures issue #11 reports for mpd_subset ("What is known"); they
-are starting points, not tuned here on this data (see docs/evaluation.md once they are).
+The defaults are issue #11's figures for mpd_subset ("What is known"); the site's values come from
+``TrainingParams`` / ``RECOMMENDER``, tuned on validation by ``manage.py evaluate_recommender``
+(docs/evaluation.md).
 """
 
 from __future__ import annotations

@@ -187,9 +187,10 @@ class CollaborativePredictor(Predictor):
         best = _best(blended, n)
         scores = 1.0 / (1.0 + np.exp(-blended[best]))
         because = self._because(row, best)
+        unplayed = self.catalog.play_count[best] == 0
         evidence = tuple(
-            Evidence(because_track=int(source), new=bool(self.catalog.play_count[track] == 0))
-            for track, source in zip(best, because, strict=True)
+            Evidence(because_track=int(source), new=bool(new))
+            for source, new in zip(because, unplayed, strict=True)
         )
         return Prediction(best, scores, evidence)
 
@@ -266,13 +267,12 @@ class ContentPredictor(Predictor):
         scores = scores + _eligible(self.catalog.n_tracks, profile, candidates)
         best = _best(scores, n)
         nearest = tracks[(self.unit[best] @ self.unit[tracks].T).argmax(axis=1)]
+        # one word per distinct profile track (a handful), not per candidate (hundreds)
+        words = {int(s): describe(self.standardised[s]) for s in np.unique(nearest)}
+        unplayed = self.catalog.play_count[best] == 0
         evidence = tuple(
-            Evidence(
-                because_track=int(source),
-                descriptor=describe(self.standardised[source]),
-                new=bool(self.catalog.play_count[track] == 0),
-            )
-            for track, source in zip(best, nearest, strict=True)
+            Evidence(because_track=int(source), descriptor=words[int(source)], new=bool(new))
+            for source, new in zip(nearest, unplayed, strict=True)
         )
         return Prediction(best, np.clip(scores[best], 0.0, 1.0), evidence)
 

@@ -41,33 +41,49 @@ def test_nothing_known_popularity_leads_alone():
 
 
 def test_demographics_only_demographic_and_popularity():
-    # given all four fields: demographic 0.8 * 1, popularity 1 + 0.05
+    # given all four fields: demographic 0.8 * 1, popularity 0.1 + 0.05 (tuned defaults)
     weights = ensemble.source_weights(Known(demographics=4))
 
-    assert weights["demographic"] == pytest.approx(0.8 / 1.85)
-    assert weights["popularity"] == pytest.approx(1.05 / 1.85)
+    assert weights["demographic"] == pytest.approx(0.8 / 0.95)
+    assert weights["popularity"] == pytest.approx(0.15 / 0.95)
     assert weights["collaborative"] == weights["content"] == 0.0
 
 
-def test_a_full_history_collaborative_and_content_lead():
-    # given 50 tracks: maturity 1 - e^-5
+def test_a_full_history_collaborative_leads_with_the_tuned_weights():
+    # given 50 tracks at history_scale 1: maturity 1 - e^-50
     weights = ensemble.source_weights(Known(tracks=50, demographics=4))
 
-    m = 1 - math.exp(-5)
+    m = 1 - math.exp(-50)
     raw = {
         "collaborative": m,
-        "content": 0.6 * math.sqrt(m),
+        "content": 0.05 * math.sqrt(m),
         "demographic": 0.8 * (1 - m),
-        "popularity": (1 - m) + 0.05,
+        "popularity": 0.1 * (1 - m) + 0.05,
     }
     assert weights == pytest.approx({k: v / sum(raw.values()) for k, v in raw.items()})
+    assert max(weights, key=weights.__getitem__) == "collaborative"
+    assert weights["collaborative"] > 0.9
+
+
+def test_with_seed_weights_a_full_history_lets_collaborative_and_content_lead():
+    # the function's shape: with a heavier content weight content is the second voice
+    params = ensemble.WeightParams(history_scale=10.0, content=0.6, popularity=1.0)
+    weights = ensemble.source_weights(Known(tracks=50, demographics=4), params)
+
     assert sorted(weights, key=weights.__getitem__)[-2:] == ["content", "collaborative"]
 
 
-def test_with_few_tracks_content_outweighs_collaborative():
-    weights = ensemble.source_weights(Known(tracks=3))
+def test_with_few_tracks_content_outweighs_collaborative_under_a_slow_maturity():
+    params = ensemble.WeightParams(history_scale=10.0, content=0.6, popularity=1.0)
+    weights = ensemble.source_weights(Known(tracks=3), params)
 
     assert weights["content"] > weights["collaborative"] > 0
+
+
+def test_one_known_track_already_lets_collaborative_outweigh_popularity():
+    weights = ensemble.source_weights(Known(tracks=1))
+
+    assert weights["collaborative"] > weights["popularity"] > 0
 
 
 @given(tracks=st.integers(0, 2000), demographics=st.integers(0, 4))
