@@ -202,6 +202,24 @@ CHANNEL_LAYERS = {
     }
 }
 
+# --------------------------------------------------------------------------- recommender
+# Every setting of the recommender, in one place. What the popularity views compute (window,
+# half-lives, weights, top N) is fixed by their SQL in recommendations/migrations/0002 and is
+# not a setting: changing it is a migration (docs/recommendations.md).
+RECOMMENDER = {
+    # How often the popularity views are refreshed (minutes; the beat entry
+    # recommendations.refresh_popularity). A refresh takes seconds at 100k tracks and 1M events
+    # (docs/recommendations.md); trending moves over days (14-day half-life), so 15 minutes
+    # keeps "popular right now" current at a small cost.
+    "POPULARITY_REFRESH_MINUTES": env.int("RECOMMENDER_POPULARITY_REFRESH_MINUTES", default=15),
+    # The smallest cohort the demographic predictor trusts (listeners with the same age band,
+    # country, gender, occupation; else it backs off to a coarser cohort). 20 is the engine's
+    # seed (recommendations.engine.predictors.DemographicPredictor): below it a cohort's
+    # favourites are a couple of people's taste. The cohort selector also leaves smaller
+    # cohorts out of what web processes load.
+    "DEMOGRAPHIC_MIN_COHORT_SIZE": env.int("RECOMMENDER_DEMOGRAPHIC_MIN_COHORT_SIZE", default=20),
+}
+
 # --------------------------------------------------------------------------- celery
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=_redis_db(REDIS_URL, 0))
 CELERY_RESULT_BACKEND = None
@@ -226,6 +244,10 @@ CELERY_BEAT_SCHEDULE = {
     "history.prune_interactions": {
         "task": "history.prune_interactions",
         "schedule": timedelta(days=1),
+    },
+    "recommendations.refresh_popularity": {
+        "task": "recommendations.refresh_popularity",
+        "schedule": timedelta(minutes=RECOMMENDER["POPULARITY_REFRESH_MINUTES"]),
     },
 }
 
