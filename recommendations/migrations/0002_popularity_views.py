@@ -8,8 +8,9 @@ What is created (docs/recommendations.md tells the story):
 - ``popular_tracks``: per track, overall (``genre_id`` 0) and per genre (top ``GENRE_TOP_N``
   tracks of each genre), the decayed score and counts. Unique index (genre_id, track_id).
 - ``demographic_popularity``: per cohort at three levels (4: age band + country + gender +
-  occupation, 2: age band + country, 1: age band), the cohort's top ``COHORT_TOP_N`` tracks and
-  its member count. Unique index (level, age_band, country, gender, occupation, track_id).
+  occupation, 2: age band + country, 1: age band) of at least ``COHORT_MIN_MEMBERS`` listeners,
+  the cohort's top ``COHORT_TOP_N`` tracks and its member count. Unique index (level, age_band,
+  country, gender, occupation, track_id).
 - ``recommendations_popularity_refresh``: one row, the refresh generation (from a sequence, so
   a value is never reused even after a rollback), when and how long the last refresh took and
   the views' sizes. ``recommendations.services.popularity`` writes it, the selectors and
@@ -53,15 +54,37 @@ CELL_CAP = 4.0
 # with a positive score, at most the catalog).
 GENRE_TOP_N = 500
 COHORT_TOP_N = 200
+# Cohorts of fewer listeners are left out. Their favourites would be one or two people's
+# listening, shown to strangers as "popular with listeners like you" (a privacy leak), and the
+# predictor does not trust a cohort below RECOMMENDER["DEMOGRAPHIC_MIN_COHORT_SIZE"] (20,
+# which must stay >= this) anyway. Most finest-level cohorts are this small: at 10,000 listeners
+# they were ~85 % of the view's rows and of its refresh time.
+COHORT_MIN_MEMBERS = 5
 
 SECONDS_PER_DAY = 86_400
 
 
+# Scores are decayed to the start of the refresh's day (00:00 UTC), not to the moment of the
+# refresh: every score then is the score "now" times the same factor (the ranking is the same),
+# and a row changes only when events of its own arrive, so the refresh every 15 minutes writes
+# the few rows that changed instead of every row of both views (REFRESH CONCURRENTLY applies a
+# diff). The first refresh of a day moves the window and rewrites everything. An event of today
+# counts a little more than 1 (at most 2^(1/14) ≈ 1.05 after a full day).
+REFERENCE = "date_trunc('day', now(), 'UTC')"
+
+
 def _decay(half_life_days: int) -> str:
     return (
-        "power(0.5::float8, GREATEST(extract(epoch FROM now() - e.at)::float8, 0)"
+        f"power(0.5::float8, extract(epoch FROM {REFERENCE} - e.at)::float8"
         f" / {half_life_days * SECONDS_PER_DAY}.0)"
     )
+
+
+def _rounded(expression: str) -> str:
+    """A sum of floats rounded to 9 decimals: parallel aggregation adds in no fixed order, and
+    the last bits of an unchanged score must not differ from one refresh to the next (the
+    concurrent refresh would rewrite the row)."""
+    return f"round(({expression})::numeric, 9)::float8"
 
 
 CREATE_CELLS = f"""
@@ -77,15 +100,15 @@ WITH events AS (
       FROM public.history_interaction i
       JOIN public.catalog_track t ON t.id = i.track_id
      WHERE i.kind IN ('play', 'add_to_playlist')
-       AND i.occurred_at >= now() - interval '{WINDOW_DAYS} days'
+       AND i.occurred_at >= {REFERENCE} - interval '{WINDOW_DAYS} days'
     UNION ALL
     SELECT o.user_id, o.track_id, o.updated_at, {LIKE_WEIGHT}::float8, 0, 1
       FROM public.history_opinion o
-     WHERE o.value = 'like' AND o.updated_at >= now() - interval '{WINDOW_DAYS} days'
+     WHERE o.value = 'like' AND o.updated_at >= {REFERENCE} - interval '{WINDOW_DAYS} days'
     UNION ALL
     SELECT h.user_id, h.track_id, h.added_at, {HISTORY_WEIGHT}::float8, 0, 0
       FROM public.history_historyentry h
-     WHERE h.added_at >= now() - interval '{WINDOW_DAYS} days'
+     WHERE h.added_at >= {REFERENCE} - interval '{WINDOW_DAYS} days'
 )
 SELECT e.user_id,
        e.track_id,
@@ -104,7 +127,7 @@ CREATE_POPULAR_TRACKS = f"""
 CREATE MATERIALIZED VIEW public.popular_tracks AS
 WITH per_track AS (
     SELECT c.track_id,
-           sum(c.trend) AS score,
+           {_rounded("sum(c.trend)")} AS score,
            sum(c.plays)::int AS plays,
            sum(c.likes)::int AS likes,
            count(*)::int AS listeners
@@ -116,16 +139,16 @@ WITH per_track AS (
       FROM per_track p
       JOIN public.catalog_track_genres tg ON tg.track_id = p.track_id
 )
-SELECT 0::bigint AS genre_id, p.track_id, p.score, p.plays, p.likes, p.listeners,
-       (row_number() OVER (ORDER BY p.score DESC, p.track_id))::int AS rank
+SELECT 0::bigint AS genre_id, p.track_id, p.score, p.plays, p.likes, p.listeners
   FROM per_track p
 UNION ALL
-SELECT g.genre_id, g.track_id, g.score, g.plays, g.likes, g.listeners, g.rank::int
+SELECT g.genre_id, g.track_id, g.score, g.plays, g.likes, g.listeners
   FROM per_genre g
  WHERE g.rank <= {GENRE_TOP_N}
 WITH DATA;
 CREATE UNIQUE INDEX popular_tracks_genre_track ON public.popular_tracks (genre_id, track_id);
-CREATE INDEX popular_tracks_genre_rank ON public.popular_tracks (genre_id, rank);
+CREATE INDEX popular_tracks_genre_score
+    ON public.popular_tracks (genre_id, score DESC, track_id);
 """
 
 # The labels are recommendations.engine.data.AGE_BANDS' (en dashes), the keys the engine's
@@ -156,29 +179,32 @@ WITH listener AS (
     UNION ALL
     SELECT id, 1, age_band, '', '', '' FROM listener
 ), cohort AS (
-    SELECT level, age_band, country, gender, occupation, count(*)::int AS members
+    SELECT row_number() OVER () AS cohort_id, level, age_band, country, gender, occupation,
+           count(*)::int AS members
       FROM membership
      GROUP BY level, age_band, country, gender, occupation
-), cohort_track AS (
-    SELECT m.level, m.age_band, m.country, m.gender, m.occupation, c.track_id,
-           sum(c.taste) AS score,
+    HAVING count(*) >= {COHORT_MIN_MEMBERS}
+), member AS (
+    -- the heavy part (every listener's cells, at three levels) groups and sorts by integers
+    SELECT m.user_id, co.cohort_id
+      FROM membership m
+      JOIN cohort co USING (level, age_band, country, gender, occupation)
+), ranked AS (
+    SELECT m.cohort_id, c.track_id,
+           {_rounded("sum(c.taste)")} AS score,
            sum(c.plays)::int AS plays,
            sum(c.likes)::int AS likes,
-           count(*)::int AS listeners
-      FROM membership m
+           count(*)::int AS listeners,
+           row_number() OVER (PARTITION BY m.cohort_id
+                                  ORDER BY {_rounded("sum(c.taste)")} DESC, c.track_id) AS rank
+      FROM member m
       JOIN public.recommendations_popularity_cell c ON c.user_id = m.user_id
-     GROUP BY m.level, m.age_band, m.country, m.gender, m.occupation, c.track_id
-), ranked AS (
-    SELECT ct.*,
-           row_number() OVER (PARTITION BY ct.level, ct.age_band, ct.country, ct.gender,
-                                            ct.occupation
-                                  ORDER BY ct.score DESC, ct.track_id) AS rank
-      FROM cohort_track ct
+     GROUP BY m.cohort_id, c.track_id
 )
-SELECT r.level::smallint AS level, r.age_band, r.country, r.gender, r.occupation, r.track_id,
-       r.score, r.plays, r.likes, r.listeners, r.rank::int AS rank, co.members
+SELECT co.level::smallint AS level, co.age_band, co.country, co.gender, co.occupation,
+       r.track_id, r.score, r.plays, r.likes, r.listeners, co.members
   FROM ranked r
-  JOIN cohort co USING (level, age_band, country, gender, occupation)
+  JOIN cohort co USING (cohort_id)
  WHERE r.rank <= {COHORT_TOP_N}
 WITH DATA;
 CREATE UNIQUE INDEX demographic_popularity_cohort_track
@@ -186,18 +212,19 @@ CREATE UNIQUE INDEX demographic_popularity_cohort_track
 CREATE INDEX demographic_popularity_members ON public.demographic_popularity (members);
 """
 
-CREATE_REFRESH_STATE = """
+CREATE_REFRESH_STATE = f"""
 CREATE SEQUENCE public.recommendations_popularity_generation;
 CREATE TABLE public.recommendations_popularity_refresh (
     id smallint PRIMARY KEY CHECK (id = 1),
     generation bigint NOT NULL,
     refreshed_at timestamptz NOT NULL,
+    scored_at timestamptz NOT NULL,
     seconds double precision NOT NULL,
     popular_tracks_rows bigint NOT NULL,
     demographic_popularity_rows bigint NOT NULL
 );
 INSERT INTO public.recommendations_popularity_refresh
-SELECT 1, nextval('public.recommendations_popularity_generation'), now(), 0,
+SELECT 1, nextval('public.recommendations_popularity_generation'), now(), {REFERENCE}, 0,
        (SELECT count(*) FROM public.popular_tracks),
        (SELECT count(*) FROM public.demographic_popularity);
 """

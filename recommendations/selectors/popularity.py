@@ -12,9 +12,8 @@ returning one row per cohort or one row in all (the values travel as arrays).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -41,8 +40,9 @@ ALL_GENRES = 0
 
 
 class TrendingTrack(NamedTuple):
-    """One row of ``popular_tracks``: the time-decayed ``score`` and, over the view's window,
-    the ``plays``, the current ``likes`` and the distinct ``listeners``."""
+    """One row of ``popular_tracks``: the time-decayed ``score`` (decayed to
+    :attr:`PopularityState.scored_at`) and, over the view's window, the ``plays``, the current
+    ``likes`` and the distinct ``listeners``."""
 
     track_id: int
     score: float
@@ -53,11 +53,13 @@ class TrendingTrack(NamedTuple):
 
 @dataclass(frozen=True)
 class PopularityState:
-    """The last refresh: its generation, the moment its scores were computed for, how long it
-    took, and the views' sizes."""
+    """The last refresh: its generation, when it ran, the moment its scores are decayed to
+    (``scored_at``: 00:00 UTC of that day, see migration 0002), how long it took, and the
+    views' sizes."""
 
     generation: int
     refreshed_at: dt.datetime
+    scored_at: dt.datetime
     seconds: float
     popular_tracks_rows: int
     demographic_popularity_rows: int
@@ -67,7 +69,7 @@ def popularity_state() -> PopularityState:
     """The last refresh of the popularity views (one row by primary key)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT generation, refreshed_at, seconds, popular_tracks_rows,"
+            "SELECT generation, refreshed_at, scored_at, seconds, popular_tracks_rows,"
             " demographic_popularity_rows"
             " FROM public.recommendations_popularity_refresh WHERE id = 1"
         )
@@ -77,9 +79,10 @@ def popularity_state() -> PopularityState:
     return PopularityState(
         generation=int(row[0]),
         refreshed_at=row[1],
-        seconds=float(row[2]),
-        popular_tracks_rows=int(row[3]),
-        demographic_popularity_rows=int(row[4]),
+        scored_at=row[2],
+        seconds=float(row[3]),
+        popular_tracks_rows=int(row[4]),
+        demographic_popularity_rows=int(row[5]),
     )
 
 
@@ -116,24 +119,33 @@ def _positions(known: IntArray, ids: npt.ArrayLike) -> tuple[IntArray, npt.NDArr
     return positions[found].astype(np.int64), found
 
 
-def _fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return tuple(row) if row is not None else None
+# The views' ids and scores travel as packed binary (int8send / float8send: big-endian 8-byte
+# values, concatenated by string_agg): numpy reads them in one call, where psycopg would build a
+# Python object per value of an array (half the time of trending_scores at 90k tracks). The two
+# aggregates of one query see the same rows in the same order, so the i-th id and the i-th score
+# are one row's.
+PACKED_IDS = "string_agg(int8send(track_id), ''::bytea)"
+PACKED_SCORES = "string_agg(float8send(score), ''::bytea)"
+
+
+def _unpacked(ids: bytes | None, scores: bytes | None) -> tuple[IntArray, FloatArray]:
+    return (
+        np.frombuffer(ids or b"", dtype=">i8").astype(np.int64),
+        np.frombuffer(scores or b"", dtype=">f8").astype(np.float64),
+    )
 
 
 def trending_scores(*, track_ids: npt.ArrayLike) -> FloatArray:
     """The time-decayed popularity of each engine track (``popular_tracks`` over all genres),
     float64, one value per entry of ``track_ids``; 0 for a track that does not trend."""
     known = _engine_track_ids(track_ids)
-    row = _fetch_one(
-        "SELECT array_agg(track_id), array_agg(score) FROM public.popular_tracks"
-        " WHERE genre_id = %s",
-        [ALL_GENRES],
-    )
-    ids = row[0] if row and row[0] else []
-    values = np.asarray(row[1] if row and row[1] else [], dtype=np.float64)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {PACKED_IDS}, {PACKED_SCORES} FROM public.popular_tracks WHERE genre_id = %s",
+            [ALL_GENRES],
+        )
+        row = cursor.fetchone()
+    ids, values = _unpacked(*(row if row else (None, None)))
     positions, found = _positions(known, ids)
     scores = np.zeros(len(known), dtype=np.float64)
     scores[positions] = values[found]
@@ -147,21 +159,22 @@ def cohort_tables(*, track_ids: npt.ArrayLike, min_members: int | None = None) -
     Keys are strings as ``ListenerProfile.demographics`` holds them: the age band label of
     ``recommendations.engine.data.AGE_BANDS``, the ISO country code, the gender and occupation
     codes. ``members`` counts every active listener with those demographics (also those who
-    played nothing); counts are the cohort's decayed plays and likes of its top tracks.
+    played nothing); counts are the cohort's decayed plays and likes of its top tracks. The
+    view holds cohorts of 5 listeners and more (migration 0002: ``COHORT_MIN_MEMBERS``).
 
     Cohorts with fewer than ``min_members`` listeners (default: the setting
     ``RECOMMENDER["DEMOGRAPHIC_MIN_COHORT_SIZE"]``, the size below which the predictor ignores a
-    cohort) are left out: at the finest level most cohorts are one or two listeners, and loading
-    their rows into every web process would cost memory for nothing. Pass 1 for all.
+    cohort) are left out too: web processes need not hold rows the predictor never reads.
     """
     if min_members is None:
         min_members = int(settings.RECOMMENDER["DEMOGRAPHIC_MIN_COHORT_SIZE"])
     known = _engine_track_ids(track_ids)
     with connection.cursor() as cursor:
+        # one row per cohort; its columns in the order of DEMOGRAPHIC_FIELDS
         cursor.execute(
-            """
+            f"""
             SELECT level, age_band, country, gender, occupation, members,
-                   array_agg(track_id ORDER BY rank), array_agg(score ORDER BY rank)
+                   {PACKED_IDS}, {PACKED_SCORES}
               FROM public.demographic_popularity
              WHERE members >= %s
              GROUP BY level, age_band, country, gender, occupation, members
@@ -178,9 +191,10 @@ def cohort_tables(*, track_ids: npt.ArrayLike, min_members: int | None = None) -
             for row in cohorts
         ]
         members = np.asarray([int(row[5]) for row in cohorts], dtype=np.int64)
-        lengths = np.asarray([len(row[6]) for row in cohorts], dtype=np.int64)
-        ids = np.fromiter((i for row in cohorts for i in row[6]), dtype=np.int64)
-        scores = np.fromiter((s for row in cohorts for s in row[7]), dtype=np.float64)
+        packed = [_unpacked(row[6], row[7]) for row in cohorts]
+        lengths = np.asarray([len(ids) for ids, _ in packed], dtype=np.int64)
+        ids = np.concatenate([ids for ids, _ in packed]) if packed else np.zeros(0, np.int64)
+        scores = np.concatenate([s for _, s in packed]) if packed else np.zeros(0, np.float64)
         positions, found = _positions(known, ids)
         cohort_of = np.repeat(np.arange(len(cohorts), dtype=np.int64), lengths)[found]
         counts = sp.csr_matrix(
@@ -195,7 +209,7 @@ def cohort_tables(*, track_ids: npt.ArrayLike, min_members: int | None = None) -
 def trending_tracks(*, genre_id: int | None, limit: int) -> list[TrendingTrack]:
     """The ``limit`` most trending tracks, best first, over all genres (``genre_id`` None) or in
     one genre (its top ``GENRE_TOP_N`` of migration 0002 at most); an unknown genre has none.
-    An index range scan of ``popular_tracks`` (genre_id, rank)."""
+    An index range scan of ``popular_tracks`` (genre_id, score DESC, track_id)."""
     if limit < 0:
         raise ValueError("limit cannot be negative")
     if genre_id is not None and genre_id <= ALL_GENRES:
@@ -203,7 +217,7 @@ def trending_tracks(*, genre_id: int | None, limit: int) -> list[TrendingTrack]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT track_id, score, plays, likes, listeners FROM public.popular_tracks"
-            " WHERE genre_id = %s ORDER BY rank LIMIT %s",
+            " WHERE genre_id = %s ORDER BY score DESC, track_id LIMIT %s",
             [ALL_GENRES if genre_id is None else genre_id, limit],
         )
         return [

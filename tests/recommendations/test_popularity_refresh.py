@@ -19,7 +19,7 @@ from accounts.models import User
 from catalog.models import Track
 from history.models import HistoryEntry, Interaction, Opinion
 from musicrec.celery import app
-from recommendations.selectors.popularity import popularity_generation
+from recommendations.selectors.popularity import popularity_generation, popularity_state
 from recommendations.services.popularity import PopularityRefresh, refresh_popularity
 from recommendations.tasks import refresh_popularity as refresh_popularity_task
 from tests.recommendations.popularity_data import event, listener
@@ -92,6 +92,8 @@ def committed_world():
     rows of deleted tracks in them."""
     first, second = _own_tracks(2)
     fan = listener(age=30)
+    for _ in range(4):  # a cohort needs five members to be in the view
+        listener(age=31)
     event(fan, first)
     refresh_popularity()
     yield fan, first, second
@@ -193,6 +195,36 @@ def test_a_second_refresh_while_one_runs_is_skipped_at_once(committed_world):
 
 
 @pytest.mark.django_db
+def test_a_refresh_rewrites_only_the_rows_whose_values_changed():
+    # given: a listener (in a cohort of five) and two tracks, refreshed once
+    fan = listener(age=30)
+    for _ in range(4):
+        listener(age=31)
+    heard, unheard = Track.objects.bulk_create(
+        [Track(spotify_id=f"PopDiff{n:015d}", title="Diff", duration_ms=1000) for n in range(2)]
+    )
+    event(fan, heard, days_ago=2)
+    refresh_popularity()
+    popularity_state_before = popularity_state()
+
+    # when: nothing happens, then the fan plays the second track, then the first again
+    idle = refresh_popularity()
+    event(fan, unheard)
+    one_new = refresh_popularity()
+    event(fan, heard)
+    one_changed = refresh_popularity()
+
+    # then: a refresh writes nothing when nothing changed; a new row is one insert, a changed
+    # one a delete and an insert (the overall row, and the fan's age-band cohort row)
+    assert idle.written == {"popular_tracks": 0, "demographic_popularity": 0}
+    assert one_new.written == {"popular_tracks": 1, "demographic_popularity": 1}
+    assert one_changed.written == {"popular_tracks": 2, "demographic_popularity": 2}
+    # … and only a refresh that wrote hands out a new generation
+    assert idle.generation == popularity_state_before.generation
+    assert len({idle.generation, one_new.generation, one_changed.generation}) == 3
+
+
+@pytest.mark.django_db
 def test_the_task_refreshes_and_returns_its_summary():
     track = Track.objects.order_by("id").first()
     event(listener(age=20), track)
@@ -201,9 +233,10 @@ def test_the_task_refreshes_and_returns_its_summary():
 
     assert summary["skipped"] is False
     assert summary["rows"] == {
-        "popular_tracks": 1 + track.genres.count(),
-        "demographic_popularity": 1,
+        "popular_tracks": 1 + track.genres.count(),  # overall and per genre
+        "demographic_popularity": 0,  # a listener alone makes no cohort
     }
+    assert summary["written"] == summary["rows"]
     assert summary["generation"] == popularity_generation()
 
 
@@ -243,7 +276,8 @@ def test_the_command_refreshes_and_prints_a_summary():
 
     printed = out.getvalue()
     assert re.search(
-        r"refreshed in [\d.]+ s: popular_tracks \d+ rows, demographic_popularity 1 rows", printed
+        r"refreshed in [\d.]+ s: popular_tracks [\d,]+ rows, demographic_popularity [\d,]+ rows",
+        printed,
     )
     assert f"(generation {popularity_generation()})" in printed
 
@@ -253,7 +287,10 @@ def test_metrics_show_the_views_freshness_and_size(client, settings):
     settings.DEBUG = True
     settings.METRICS_TOKEN = ""
     event(listener(age=33), Track.objects.order_by("id").first())
+    for _ in range(4):
+        listener(age=33)
     summary = refresh_popularity()
+    assert summary.rows["demographic_popularity"] == 1
 
     body = client.get("/metrics").content.decode()
 
@@ -268,4 +305,7 @@ def test_metrics_show_the_views_freshness_and_size(client, settings):
         sample("musicrec_popularity_view_rows", '{view="popular_tracks"}')
         == summary.rows["popular_tracks"]
     )
-    assert sample("musicrec_popularity_view_rows", '{view="demographic_popularity"}') == 1
+    assert (
+        sample("musicrec_popularity_view_rows", '{view="demographic_popularity"}')
+        == summary.rows["demographic_popularity"]
+    )

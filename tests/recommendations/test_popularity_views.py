@@ -3,8 +3,11 @@ against the real database, from events recorded by the history's own services.""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from catalog.models import Track
 from history.models import Interaction
@@ -12,7 +15,9 @@ from recommendations.engine.data import AGE_BANDS, age_band
 from recommendations.services.popularity import refresh_popularity
 from tests.catalog.factories import GenreFactory, TrackFactory
 from tests.recommendations.popularity_data import (
+    TASTE_HALF_LIFE_DAYS,
     cohorts,
+    decayed,
     event,
     history_add,
     listener,
@@ -22,22 +27,21 @@ from tests.recommendations.popularity_data import (
 
 pytestmark = pytest.mark.django_db
 
-TREND_HALF_LIFE = 14
-TASTE_HALF_LIFE = 30
 
-
-def _decayed(days: float, half_life: float) -> float:
-    return 0.5 ** (days / half_life)
+def _by_score(rows: dict[int, dict]) -> list[int]:
+    return sorted(rows, key=lambda track: (-rows[track]["score"], track))
 
 
 def test_decay_ranks_recent_plays_above_old_ones_and_forgets_past_the_window():
     # given: one play each (by different listeners), at different ages
     fresh, week, month, ancient = TrackFactory.create_batch(4)
     three_old = TrackFactory()
-    for track, days in ((fresh, 0), (week, 7), (month, 30), (ancient, 91)):
-        event(listener(), track, days_ago=days)
+    at = {
+        track: event(listener(), track, days_ago=days)
+        for track, days in ((fresh, 0), (week, 7), (month, 30), (ancient, 92))
+    }
     for _ in range(3):  # three plays two months ago still weigh less than one a month ago
-        event(listener(), three_old, days_ago=60)
+        at[three_old] = event(listener(), three_old, days_ago=60)
 
     # when
     refresh_popularity()
@@ -45,14 +49,12 @@ def test_decay_ranks_recent_plays_above_old_ones_and_forgets_past_the_window():
     # then
     overall = popular()
     assert ancient.pk not in overall
-    ranked = sorted(overall, key=lambda t: -overall[t]["score"])
-    assert ranked == [fresh.pk, week.pk, month.pk, three_old.pk]
-    assert [overall[t]["rank"] for t in ranked] == [1, 2, 3, 4]
-    assert overall[fresh.pk]["score"] == pytest.approx(1.0, abs=1e-3)
-    assert overall[week.pk]["score"] == pytest.approx(_decayed(7, TREND_HALF_LIFE), rel=1e-3)
-    assert overall[month.pk]["score"] == pytest.approx(_decayed(30, TREND_HALF_LIFE), rel=1e-3)
-    assert overall[three_old.pk]["score"] == pytest.approx(
-        3 * _decayed(60, TREND_HALF_LIFE), rel=1e-3
+    assert _by_score(overall) == [fresh.pk, week.pk, month.pk, three_old.pk]
+    for track in (fresh, week, month):
+        assert overall[track.pk]["score"] == pytest.approx(decayed(at[track]), rel=1e-6)
+    assert overall[three_old.pk]["score"] == pytest.approx(3 * decayed(at[three_old]), rel=1e-4)
+    assert overall[week.pk]["score"] / overall[fresh.pk]["score"] == pytest.approx(
+        0.5 ** (7 / 14), rel=1e-4
     )
     assert overall[three_old.pk]["plays"] == 3
     assert overall[three_old.pk]["listeners"] == 3
@@ -64,32 +66,33 @@ def test_skips_and_dislikes_add_no_popularity():
     for track in (shunned, played):
         event(listener(), track, "skip", listened_ms=5_000)
         event(listener(), track, "dislike")
-    event(listener(), played)
+    at = event(listener(), played)
 
     refresh_popularity()
 
     overall = popular()
     assert shunned.pk not in overall
-    assert overall[played.pk]["score"] == pytest.approx(1.0, abs=1e-3)
+    assert overall[played.pk]["score"] == pytest.approx(decayed(at), rel=1e-6)
     assert (overall[played.pk]["plays"], overall[played.pk]["listeners"]) == (1, 1)
 
 
 def test_event_weights_partial_plays_likes_playlists_and_history():
     # given: each kind of positive signal on a track of its own, each by a fresh listener
     half, liked, kept, in_history = TrackFactory.create_batch(4, duration_ms=200_000)
-    event(listener(), half, listened_ms=100_000)
-    event(listener(), liked, "like")
-    event(listener(), kept, "add_to_playlist")
-    history_add(listener(), in_history)
+    at = {
+        half: event(listener(), half, listened_ms=100_000, days_ago=1),
+        liked: event(listener(), liked, "like", days_ago=1),
+        kept: event(listener(), kept, "add_to_playlist", days_ago=1),
+        in_history: history_add(listener(), in_history, days_ago=1),
+    }
 
     refresh_popularity()
 
     overall = popular()
-    assert overall[half.pk]["score"] == pytest.approx(0.5, abs=1e-3)
-    assert overall[liked.pk]["score"] == pytest.approx(2.0, abs=1e-3)
+    expected = {half: 0.5, liked: 2.0, kept: 1.5, in_history: 2.0}
+    for track, weight in expected.items():
+        assert overall[track.pk]["score"] == pytest.approx(weight * decayed(at[track]), rel=1e-6)
     assert overall[liked.pk]["likes"] == 1
-    assert overall[kept.pk]["score"] == pytest.approx(1.5, abs=1e-3)
-    assert overall[in_history.pk]["score"] == pytest.approx(2.0, abs=1e-3)
     assert overall[in_history.pk]["plays"] == 0
 
 
@@ -97,8 +100,8 @@ def test_a_like_counts_once_and_only_while_it_stands():
     # given: one listener likes a track twice; another likes then dislikes a second one
     twice, withdrawn = TrackFactory.create_batch(2)
     fan = listener()
-    event(fan, twice, "like", days_ago=1)
-    event(fan, twice, "like")
+    event(fan, twice, "like", days_ago=2)
+    last = event(fan, twice, "like", days_ago=1)
     changed_mind = listener()
     event(changed_mind, withdrawn, "like", days_ago=1)
     event(changed_mind, withdrawn, "dislike")
@@ -106,7 +109,7 @@ def test_a_like_counts_once_and_only_while_it_stands():
     refresh_popularity()
 
     overall = popular()
-    assert overall[twice.pk]["score"] == pytest.approx(2.0, abs=1e-3)
+    assert overall[twice.pk]["score"] == pytest.approx(2.0 * decayed(last), rel=1e-6)
     assert overall[twice.pk]["likes"] == 1
     assert withdrawn.pk not in overall
 
@@ -155,15 +158,17 @@ def test_per_genre_rows_only_for_the_tracks_genres_ranked_within_the_genre():
     assert {(rock.pk, both.pk), (jazz.pk, both.pk), (jazz.pk, jazz_only.pk)} <= pairs
     assert (rock.pk, jazz_only.pk) not in pairs
     assert not any(genre == folk.pk for genre, _ in pairs)
-    assert {t: row["rank"] for t, row in popular(jazz.pk).items()} == {jazz_only.pk: 1, both.pk: 2}
-    assert popular(rock.pk)[both.pk]["rank"] == 1
+    assert _by_score(popular(jazz.pk)) == [jazz_only.pk, both.pk]
+    assert list(popular(rock.pk)) == [both.pk]
     assert {(0, both.pk), (0, jazz_only.pk)} <= pairs
 
 
 def _bulk_plays(tracks: list[Track], user, plays_of) -> None:
+    """Plays, all at one moment (so equal counts tie exactly)."""
+    at = timezone.now() - dt.timedelta(hours=1)
     Interaction.objects.bulk_create(
         [
-            Interaction(user=user, track=track, kind="play")
+            Interaction(user=user, track=track, kind="play", occurred_at=at, recorded_at=at)
             for n, track in enumerate(tracks)
             for _ in range(plays_of(n))
         ]
@@ -189,16 +194,35 @@ def test_per_genre_rows_stop_at_the_top_500():
 
     in_genre = popular(genre.pk)
     assert len(in_genre) == 500
-    assert in_genre[tracks[0].pk]["rank"] == 1
+    assert _by_score(in_genre)[0] == tracks[0].pk
+    assert tracks[-1].pk not in in_genre  # of the 500 tied at 1 play, the lowest ids stay
     assert len([t for t in tracks if t.pk in popular()]) == 501
 
 
+def _cohort_rows() -> dict[tuple, dict[int, dict]]:
+    """``demographic_popularity`` by cohort key, then by track."""
+    by_cohort: dict[tuple, dict[int, dict]] = {}
+    for row in cohorts():
+        key = (row["level"], row["age_band"], row["country"], row["gender"], row["occupation"])
+        by_cohort.setdefault(key, {})[row["track_id"]] = row
+    return by_cohort
+
+
+def _idle(n: int, **demographics) -> None:
+    """Members who played nothing (a cohort needs 5 to be in the view)."""
+    for _ in range(n):
+        listener(**demographics)
+
+
 def test_cohorts_at_three_levels_with_member_counts():
-    # given
+    # given: five 18–24 German female students (four play the hit, one likes it too, one
+    # plays nothing), a German engineer and a German student of no gender (both play the
+    # niche track), a French student; and others in cohorts too small or with no age
     students = [
-        listener(age=age, country="DE", gender="F", occupation="student") for age in (20, 24)
+        listener(age=age, country="DE", gender="F", occupation="student")
+        for age in (18, 20, 22, 24)
     ]
-    listener(age=21, country="DE", gender="F", occupation="student")  # a member with no events
+    _idle(1, age=21, country="DE", gender="F", occupation="student")
     engineer = listener(age=18, country="DE", gender="M", occupation="engineer")
     no_gender = listener(age=19, country="DE", occupation="student")
     french = listener(age=22, country="FR", gender="F", occupation="student")
@@ -206,8 +230,8 @@ def test_cohorts_at_three_levels_with_member_counts():
     ageless = listener(country="DE", gender="F", occupation="student")
     hit, niche, other = TrackFactory.create_batch(3)
     for student in students:
-        event(student, hit)
-    event(students[0], hit, "like")
+        event(student, hit, days_ago=1)
+    liked_at = event(students[0], hit, "like", days_ago=1)
     event(engineer, niche)
     event(no_gender, niche)
     event(french, other)
@@ -217,34 +241,40 @@ def test_cohorts_at_three_levels_with_member_counts():
     # when
     refresh_popularity()
 
-    # then
-    rows = cohorts()
-    by_cohort: dict[tuple, dict[int, dict]] = {}
-    for row in rows:
-        key = (row["level"], row["age_band"], row["country"], row["gender"], row["occupation"])
-        by_cohort.setdefault(key, {})[row["track_id"]] = row
+    # then: only the cohorts of five and more, with every member counted
+    by_cohort = _cohort_rows()
     young_de_f_student = (4, "18–24", "DE", "F", "student")
     young_de = (2, "18–24", "DE", "", "")
     young = (1, "18–24", "", "", "")
+    assert set(by_cohort) == {young_de_f_student, young_de, young}
     assert set(by_cohort[young_de_f_student]) == {hit.pk}
-    assert by_cohort[young_de_f_student][hit.pk]["members"] == 3  # the idle student counts
-    assert by_cohort[young_de_f_student][hit.pk]["listeners"] == 2
-    assert by_cohort[young_de_f_student][hit.pk]["score"] == pytest.approx(4.0, abs=1e-3)
-    assert set(by_cohort[young_de]) == {hit.pk, niche.pk}
-    assert {row["members"] for row in by_cohort[young_de].values()} == {5}
-    in_young_de = [r for r in rows if (r["level"], r["age_band"], r["country"]) == young_de[:3]]
-    assert [r["track_id"] for r in in_young_de] == [hit.pk, niche.pk]  # by rank
+    the_hit = by_cohort[young_de_f_student][hit.pk]
+    assert (the_hit["members"], the_hit["listeners"], the_hit["plays"]) == (5, 4, 4)
+    assert the_hit["likes"] == 1
+    assert the_hit["score"] == pytest.approx(6 * decayed(liked_at, TASTE_HALF_LIFE_DAYS), rel=1e-4)
+    assert set(by_cohort[young_de]) == {hit.pk, niche.pk}  # not the French listener's
+    assert {row["members"] for row in by_cohort[young_de].values()} == {7}
+    assert by_cohort[young_de][niche.pk]["listeners"] == 2
     assert set(by_cohort[young]) == {hit.pk, niche.pk, other.pk}
-    assert {row["members"] for row in by_cohort[young].values()} == {6}
-    assert (4, "18–24", "DE", "M", "engineer") in by_cohort
-    assert (4, "25–34", "DE", "F", "student") in by_cohort
-    assert not any(key[0] == 4 and key[2] == "DE" and key[3] == "" for key in by_cohort)
-    assert other.pk not in by_cohort[young_de]  # the French listener is not in DE
-    assert all(key[1] for key in by_cohort)  # the ageless listener is in no cohort
+    assert {row["members"] for row in by_cohort[young].values()} == {8}
+
+
+def test_a_cohort_of_four_is_left_out_and_of_five_is_in():
+    # given: four 45–54 listeners and five 55–64 ones, one of each group playing a track
+    track = TrackFactory()
+    _idle(3, age=50)
+    event(listener(age=50), track)
+    _idle(4, age=60)
+    event(listener(age=60), track)
+
+    refresh_popularity()
+
+    assert set(_cohort_rows()) == {(1, "55–64", "", "", "")}
 
 
 def test_a_cohorts_rows_stop_at_its_top_200():
     fan = listener(age=40)
+    _idle(4, age=40)
     tracks = Track.objects.bulk_create(
         [
             Track(spotify_id=f"Top200Track{n:010d}", title=f"Top {n}", duration_ms=100_000)
@@ -257,12 +287,14 @@ def test_a_cohorts_rows_stop_at_its_top_200():
 
     rows = [r for r in cohorts() if r["age_band"] == "35–44"]
     assert len(rows) == 200
-    assert sorted(r["rank"] for r in rows) == list(range(1, 201))
+    assert tracks[-1].pk not in {r["track_id"] for r in rows}  # ties: the lowest ids stay
 
 
 def test_age_bands_are_the_engines_labels_at_every_boundary():
     # given: a listener at each edge of each band, each playing a track of their own
     ages = [13, 17, 18, 24, 25, 34, 35, 44, 45, 54, 55, 64, 65, 100]
+    for lowest, _ in AGE_BANDS:
+        _idle(3, age=lowest + 1)
     track_of_age = {}
     for age in ages:
         track = TrackFactory()
@@ -297,10 +329,11 @@ def test_views_have_the_unique_indexes_concurrent_refresh_needs():
 def test_cohort_taste_decays_slower_than_the_trend():
     # given: one play a month ago
     track = TrackFactory()
-    event(listener(age=50), track, days_ago=30)
+    at = event(listener(age=50), track, days_ago=30)
+    _idle(4, age=50)
 
     refresh_popularity()
 
     (row,) = [r for r in cohorts() if r["track_id"] == track.pk]
-    assert row["score"] == pytest.approx(_decayed(30, TASTE_HALF_LIFE), rel=1e-3)
-    assert popular()[track.pk]["score"] == pytest.approx(_decayed(30, TREND_HALF_LIFE), rel=1e-3)
+    assert row["score"] == pytest.approx(decayed(at, TASTE_HALF_LIFE_DAYS), rel=1e-6)
+    assert popular()[track.pk]["score"] == pytest.approx(decayed(at), rel=1e-6)
