@@ -178,17 +178,21 @@ WITH listener AS (
     SELECT id, 2, age_band, country, '', '' FROM listener WHERE country <> ''
     UNION ALL
     SELECT id, 1, age_band, '', '', '' FROM listener
-), cohort AS (
-    SELECT row_number() OVER () AS cohort_id, level, age_band, country, gender, occupation,
-           count(*)::int AS members
+), keyed AS (
+    -- each membership with its cohort's number and size, computed over the memberships (a
+    -- join on the five key columns instead is estimated at one row, and the planner then
+    -- re-aggregates the cells once per membership in a nested loop)
+    SELECT user_id, level, age_band, country, gender, occupation,
+           dense_rank() OVER (ORDER BY level, age_band, country, gender, occupation) AS cohort_id,
+           count(*) OVER (PARTITION BY level, age_band, country, gender, occupation) AS members
       FROM membership
-     GROUP BY level, age_band, country, gender, occupation
-    HAVING count(*) >= {COHORT_MIN_MEMBERS}
 ), member AS (
     -- the heavy part (every listener's cells, at three levels) groups and sorts by integers
-    SELECT m.user_id, co.cohort_id
-      FROM membership m
-      JOIN cohort co USING (level, age_band, country, gender, occupation)
+    SELECT user_id, cohort_id FROM keyed WHERE members >= {COHORT_MIN_MEMBERS}
+), cohort AS (
+    SELECT DISTINCT cohort_id, level, age_band, country, gender, occupation, members::int
+      FROM keyed
+     WHERE members >= {COHORT_MIN_MEMBERS}
 ), ranked AS (
     SELECT m.cohort_id, c.track_id,
            {_rounded("sum(c.taste)")} AS score,
