@@ -204,6 +204,135 @@ CHANNEL_LAYERS = {
     }
 }
 
+# --------------------------------------------------------------------------- recommender
+# Every setting of the recommender, in one place (docs/recommendations.md).
+RECOMMENDER: dict[str, Any] = {
+    # ---- the engine's parameters, read as TrainingParams(**RECOMMENDER["training"]),
+    # PredictorParams(**RECOMMENDER["predictors"]) and EnsembleParams(weights=WeightParams(**…),
+    # calibration=Calibration(**…), **rest) (recommendations.selectors.params). Every tuned
+    # value was chosen on the validation split of mpd_subset by `manage.py evaluate_recommender`
+    # (docs/evaluation.md: grids, figures, and the test figures reported once).
+    "training": {
+        # metadata rows under the listeners, weight per cell relative to one play (grid 2/2.5/0.5,
+        # 2/2.5/0, 3/3/0.5; genre 0.5 best by a hair)
+        "metadata_weights": {"artist": 2.0, "album": 2.5, "genre": 0.5},
+        "ease_l2": 100.0,  # EASE λ on the metadata matrix (grid 50 / 100)
+        "ease_max_tracks": 12_000,  # dense Gram matrix: tracks² memory (lead's choice, not tuned)
+        "ease_neighbours": 200,  # sparse B kept per track (earlier mpd run: −1 % NDCG@10)
+        "als_factors": 128,  # = COLLABORATIVE_DIMENSIONS; 256 gained 0.5 % on validation
+        "als_regularization": 100.0,  # grid (30, α 20) / (100, α 40): strong reg wins (issue #11)
+        "als_alpha": 40.0,
+        "als_iterations": 30,
+        "ease_weight": 0.5,  # z-score blend of EASE and ALS (grid 0.5/0.5, 0.65/0.35, 0.35/0.65)
+        "als_weight": 0.5,
+        "pool": 200,
+    },
+    "predictors": {
+        # seeds: audio features add little to accuracy here (issue #11); not tuned
+        "content_history_weight": 1.0,
+        "content_like_weight": 1.0,
+        "content_artist_weight": 0.15,
+        # the smallest cohort the demographic predictor trusts (same age band, country, gender,
+        # occupation; else it backs off to a coarser cohort); the cohort selector also leaves
+        # smaller cohorts out of what web processes load. No demographics in the evaluation
+        # data: the engine's seed (below it a cohort's favourites are a few people's taste)
+        "min_cohort_size": env.int("RECOMMENDER_DEMOGRAPHIC_MIN_COHORT_SIZE", default=20),
+    },
+    "ensemble": {
+        # the weight function of what is known (ensemble.source_weights), tuned on validation
+        # full listeners + the same cut to 1/3/5 tracks; demographic not tunable here (no data)
+        "weights": {
+            "history_scale": 1.0,
+            "collaborative": 1.0,
+            "content": 0.05,
+            "demographic": 0.8,
+            "popularity": 0.1,
+            "popularity_floor": 0.05,
+        },
+        "pool": 100,
+        "context_strength": 0.3,  # no context in the listens: a seed
+        "max_run": 3,  # issue #11
+        "relevance": 0.97,  # MMR (grid 0.8 / 0.9 / 0.97)
+        # confidence = hit rate: isotonic fit of served final scores against "the listener
+        # played it" (held out) on validation, 20 equal-count bins (tuning.fit_calibration)
+        "calibration": {
+            "knots": [
+                0.5191,
+                0.5492,
+                0.5667,
+                0.5819,
+                0.6113,
+                0.6425,
+                0.6595,
+                0.6860,
+                0.7146,
+                0.7355,
+                0.7692,
+                0.8045,
+                0.8310,
+                0.8585,
+                0.8890,
+                0.9279,
+            ],
+            "values": [
+                0.0045,
+                0.0055,
+                0.0090,
+                0.0110,
+                0.0132,
+                0.0135,
+                0.0140,
+                0.0187,
+                0.0220,
+                0.0230,
+                0.0235,
+                0.0285,
+                0.0385,
+                0.0425,
+                0.0560,
+                0.0830,
+            ],
+        },
+    },
+    # The quick holdout each training measures on the site's own data (model figures in the
+    # admin): on/off, the per-listener share held out, the fewest listeners with something held
+    # out to report anything, the cut-off k and the split's seed. It costs one more fit (the
+    # training time roughly doubles): turn it off on a large site if that matters.
+    "figures": {"enabled": True, "holdout": 0.2, "min_listeners": 20, "k": 10, "seed": 0},
+    # `manage.py train_embeddings --if-stale` (and `make run`) trains only when there is no
+    # active model or its data is older than this (the nightly schedule's period).
+    "retrain_after_hours": 24,
+    # How often the popularity views are refreshed (minutes; the beat entry
+    # recommendations.refresh_popularity). A refresh takes seconds at 100k tracks and 1M events
+    # (docs/recommendations.md); trending moves over days (14-day half-life), so 15 minutes
+    # keeps "popular right now" current at a small cost. What the views compute (window,
+    # half-lives, weights, top N) is fixed by their SQL in recommendations/migrations/0002 and
+    # is not a setting: changing it is a migration.
+    "popularity_refresh_minutes": env.int("RECOMMENDER_POPULARITY_REFRESH_MINUTES", default=15),
+    "vectors": {
+        # hnsw.ef_search of nearest-neighbour queries (SET LOCAL per query; pgvector's default
+        # 40 caps a LIMIT 50 at 40 rows). 100 gave recall@50 ≥ 0.99 on the demo catalog's
+        # content vectors and on a small ALS model in tests/recommendations/test_vectors.py;
+        # iterative scans (relaxed order) fill a LIMIT when filters drop rows.
+        "hnsw_ef_search": env.int("RECOMMENDER_HNSW_EF_SEARCH", default=100),
+        # how long a process reuses the catalog's audio-feature statistics when it embeds a
+        # few tracks (an admin save): one more track moves them by nothing that matters, and a
+        # bulk import or the daily embed_tracks computes them fresh
+        "content_statistics_cache_s": 300,
+        # the admin action "Recompute embeddings" runs at once up to this many tracks and
+        # enqueues recommendations.embed_tracks for a larger selection (~1 s per 1,000 here)
+        "admin_inline_tracks": 1_000,
+        # a catalog import that created or changed at least this many tracks also enqueues
+        # recommendations.embed_tracks for the whole catalog after it commits (its statistics
+        # moved: the vectors of the tracks it did not touch follow them)
+        "import_reembed_from": 10_000,
+        # from this many changed vectors in one write on, the table's HNSW index is dropped and
+        # built again instead of inserted into row by row (90k content vectors: 210 s inserted,
+        # much less rebuilt: docs/benchmarks.md); readers of that table wait for the commit
+        "index_rebuild_from": 10_000,
+    },
+}
+
 # --------------------------------------------------------------------------- celery
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=_redis_db(REDIS_URL, 0))
 CELERY_RESULT_BACKEND = None
@@ -242,6 +371,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "recommendations.embed_tracks",
         "schedule": crontab(hour=2, minute=45),
     },
+    # ---- recommendations: popularity views (branch views)
+    "recommendations.refresh_popularity": {
+        "task": "recommendations.refresh_popularity",
+        "schedule": timedelta(minutes=RECOMMENDER["popularity_refresh_minutes"]),
+    },
 }
 
 # --------------------------------------------------------------------------- history
@@ -265,48 +399,6 @@ LISTEN_IMPORT_STALE_AFTER = env.int("LISTEN_IMPORT_STALE_AFTER", default=30 * 60
 # … at most this many times in all; then it is marked failed.
 LISTEN_IMPORT_MAX_ATTEMPTS = env.int("LISTEN_IMPORT_MAX_ATTEMPTS", default=3)
 
-# --------------------------------------------------------------------------- recommender
-# Every setting of the recommender, in one place (docs/recommendations.md).
-RECOMMENDER: dict[str, Any] = {
-    # recommendations.engine.training.TrainingParams overrides (metadata weights, EASE, ALS);
-    # empty = the engine's defaults. Tuned values come from the offline evaluation
-    # (docs/evaluation.md).
-    "training": {},
-    # recommendations.engine.training.PredictorParams overrides.
-    "predictors": {},
-    # the blend's weight function parameters (engine.ensemble).
-    "ensemble": {},
-    # The quick holdout each training measures on the site's own data (model figures in the
-    # admin): on/off, the per-listener share held out, the fewest listeners with something held
-    # out to report anything, the cut-off k and the split's seed. It costs one more fit (the
-    # training time roughly doubles): turn it off on a large site if that matters.
-    "figures": {"enabled": True, "holdout": 0.2, "min_listeners": 20, "k": 10, "seed": 0},
-    # `manage.py train_embeddings --if-stale` (and `make run`) trains only when there is no
-    # active model or its data is older than this (the nightly schedule's period).
-    "retrain_after_hours": 24,
-    "vectors": {
-        # hnsw.ef_search of nearest-neighbour queries (SET LOCAL per query; pgvector's default
-        # 40 caps a LIMIT 50 at 40 rows). 100 gave recall@50 ≥ 0.99 on the demo catalog's
-        # content vectors and on a small ALS model in tests/recommendations/test_vectors.py;
-        # iterative scans (relaxed order) fill a LIMIT when filters drop rows.
-        "hnsw_ef_search": env.int("RECOMMENDER_HNSW_EF_SEARCH", default=100),
-        # how long a process reuses the catalog's audio-feature statistics when it embeds a
-        # few tracks (an admin save): one more track moves them by nothing that matters, and a
-        # bulk import or the daily embed_tracks computes them fresh
-        "content_statistics_cache_s": 300,
-        # the admin action "Recompute embeddings" runs at once up to this many tracks and
-        # enqueues recommendations.embed_tracks for a larger selection (~1 s per 1,000 here)
-        "admin_inline_tracks": 1_000,
-        # a catalog import that created or changed at least this many tracks also enqueues
-        # recommendations.embed_tracks for the whole catalog after it commits (its statistics
-        # moved: the vectors of the tracks it did not touch follow them)
-        "import_reembed_from": 10_000,
-        # from this many changed vectors in one write on, the table's HNSW index is dropped and
-        # built again instead of inserted into row by row (90k content vectors: 210 s inserted,
-        # much less rebuilt: docs/benchmarks.md); readers of that table wait for the commit
-        "index_rebuild_from": 10_000,
-    },
-}
 
 # --------------------------------------------------------------------------- auth
 AUTH_USER_MODEL = "accounts.User"
@@ -449,92 +541,6 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 1  # every upload form takes one file: memory per
 # /metrics (musicrec/metrics.py): "Authorization: Bearer <token>" required when DEBUG=0.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
-# --------------------------------------------------------------------------- recommender
-# The engine's parameters, read as TrainingParams(**RECOMMENDER["training"]),
-# PredictorParams(**RECOMMENDER["predictors"]) and EnsembleParams(weights=WeightParams(**…),
-# calibration=Calibration(**…), **rest) (recommendations.selectors.evaluation.recommender_params).
-# Every value was chosen on the validation split of mpd_subset by `manage.py
-# evaluate_recommender` (docs/evaluation.md: grids, figures, and the test figures reported once).
-RECOMMENDER = {
-    "training": {
-        # metadata rows under the listeners, weight per cell relative to one play (grid 2/2.5/0.5,
-        # 2/2.5/0, 3/3/0.5; genre 0.5 best by a hair)
-        "metadata_weights": {"artist": 2.0, "album": 2.5, "genre": 0.5},
-        "ease_l2": 100.0,  # EASE λ on the metadata matrix (grid 50 / 100)
-        "ease_max_tracks": 12_000,  # dense Gram matrix: tracks² memory (lead's choice, not tuned)
-        "ease_neighbours": 200,  # sparse B kept per track (earlier mpd run: −1 % NDCG@10)
-        "als_factors": 128,  # = COLLABORATIVE_DIMENSIONS; 256 gained 0.5 % on validation
-        "als_regularization": 100.0,  # grid (30, α 20) / (100, α 40): strong reg wins (issue #11)
-        "als_alpha": 40.0,
-        "als_iterations": 30,
-        "ease_weight": 0.5,  # z-score blend of EASE and ALS (grid 0.5/0.5, 0.65/0.35, 0.35/0.65)
-        "als_weight": 0.5,
-        "pool": 200,
-    },
-    "predictors": {
-        # seeds: audio features add little to accuracy here (issue #11); not tuned
-        "content_history_weight": 1.0,
-        "content_like_weight": 1.0,
-        "content_artist_weight": 0.15,
-        "min_cohort_size": 20,  # no demographics in the evaluation data: a seed
-    },
-    "ensemble": {
-        # the weight function of what is known (ensemble.source_weights), tuned on validation
-        # full listeners + the same cut to 1/3/5 tracks; demographic not tunable here (no data)
-        "weights": {
-            "history_scale": 1.0,
-            "collaborative": 1.0,
-            "content": 0.05,
-            "demographic": 0.8,
-            "popularity": 0.1,
-            "popularity_floor": 0.05,
-        },
-        "pool": 100,
-        "context_strength": 0.3,  # no context in the listens: a seed
-        "max_run": 3,  # issue #11
-        "relevance": 0.97,  # MMR (grid 0.8 / 0.9 / 0.97)
-        # confidence = hit rate: isotonic fit of served final scores against "the listener
-        # played it" (held out) on validation, 20 equal-count bins (tuning.fit_calibration)
-        "calibration": {
-            "knots": [
-                0.5191,
-                0.5492,
-                0.5667,
-                0.5819,
-                0.6113,
-                0.6425,
-                0.6595,
-                0.6860,
-                0.7146,
-                0.7355,
-                0.7692,
-                0.8045,
-                0.8310,
-                0.8585,
-                0.8890,
-                0.9279,
-            ],
-            "values": [
-                0.0045,
-                0.0055,
-                0.0090,
-                0.0110,
-                0.0132,
-                0.0135,
-                0.0140,
-                0.0187,
-                0.0220,
-                0.0230,
-                0.0235,
-                0.0285,
-                0.0385,
-                0.0425,
-                0.0560,
-                0.0830,
-            ],
-        },
-    },
-}
 
 # --------------------------------------------------------------------------- logging
 LOGGING = {

@@ -9,6 +9,7 @@ class RecommendationsConfig(AppConfig):
         from musicrec import registry
         from recommendations import hooks
         from recommendations.admin_actions import recompute_embeddings
+        from recommendations.metrics import popularity_figures
 
         # in the transaction that saves tracks (catalog services): content first, then fold-in
         registry.tracks_changed.register("recommendations.content", hooks.tracks_changed_content)
@@ -18,3 +19,5 @@ class RecommendationsConfig(AppConfig):
             "recommendations.listener_vector", hooks.taste_changed_listener_vector
         )
         registry.track_admin_actions.register("recompute_embeddings", recompute_embeddings)
+        # musicrec's /metrics shows the recommender's figures through this registry
+        registry.metrics_collectors.register("recommendations.popularity", popularity_figures)

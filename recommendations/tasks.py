@@ -9,6 +9,7 @@ from celery import shared_task
 
 from musicrec.queue import RETRY_POLICY
 from recommendations.services.embeddings import track_embeddings_refresh
+from recommendations.services.popularity import refresh_popularity as popularity_views_refresh
 from recommendations.services.training import train_embeddings as train_embeddings_service
 
 # --------------------------------------------------------------------------- training (train)
@@ -46,3 +47,19 @@ def embed_tracks(track_ids: list[int] | None = None) -> str:
     import). Safe to run twice; two whole-catalog runs never overlap (the second is skipped).
     In batches of 5,000 tracks (one short transaction each)."""
     return track_embeddings_refresh(track_ids=track_ids).describe()
+
+
+# --------------------------------------------------------------------------- popularity (views)
+
+
+@shared_task(name="recommendations.refresh_popularity", **RETRY_POLICY)
+def refresh_popularity() -> dict[str, object]:
+    """Refresh the ``popular_tracks`` and ``demographic_popularity`` views (CONCURRENTLY: readers
+    are never blocked) and bump the popularity generation; return the summary.
+
+    Scheduled every ``RECOMMENDER["popularity_refresh_minutes"]`` (CELERY_BEAT_SCHEDULE). Cost:
+    see docs/recommendations.md (seconds at 100k tracks and 1M interactions). Safe to run twice;
+    a run that finds another one in progress is skipped at once (advisory lock), never queued
+    behind it.
+    """
+    return popularity_views_refresh().as_dict()
