@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 export OPENBLAS_NUM_THREADS ?= 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help run test services manage stop lint format bench-import bench-history evaluate browser clean
+.PHONY: help run test services manage stop lint format bench-import bench-history evaluate bench-recommend browser clean
 
 help:
 	@echo "make run           start musicrec on http://127.0.0.1:8000 (Ctrl-C stops everything)"
@@ -22,6 +22,8 @@ help:
 	@echo "                   (LISTENS=path/to/datasets/listens)"
 	@echo "make evaluate      offline evaluation of the recommender on a fresh database with the"
 	@echo "                   catalog (LISTENS=mpd-format folder CATALOG=tracks.csv OUT=var/evaluation)"
+	@echo "make bench-recommend the recommender at catalog scale: training, latency, HNSW recall,"
+	@echo "                   fold-in, memory (CATALOG=tracks.csv LISTENS=mpd-format folder)"
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -95,6 +97,13 @@ OUT ?= var/evaluation
 evaluate: $(VENV)/.installed-run
 	$(PY) -m musicrec.stack bench -- sh -c '$(PY) manage.py import_catalog --no-progress $(CATALOG) \
 		&& $(PY) manage.py evaluate_recommender --listens $(if $(filter command line,$(origin LISTENS)),$(LISTENS),$(EVAL_LISTENS)) --out $(OUT)'
+
+# The recommender on the full catalog with the mpd listens as site listeners: training, one
+# listener's 5 and 100 recommendations (engine alone, whole service), HNSW against an exact
+# scan, fold-in, a web process's memory. Figures, not a test (docs/benchmarks.md).
+bench-recommend: $(VENV)/.installed-dev
+	$(PY) -m musicrec.stack bench -- $(PY) scripts/bench_recommend.py $(CATALOG) \
+		$(if $(filter command line,$(origin LISTENS)),$(LISTENS),$(EVAL_LISTENS))
 
 clean:
 	rm -rf $(VENV) var

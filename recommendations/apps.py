@@ -10,10 +10,13 @@ class RecommendationsConfig(AppConfig):
         from recommendations import hooks
         from recommendations.admin_actions import recompute_embeddings
         from recommendations.metrics import popularity_figures
+        from recommendations.services import serving
 
         # in the transaction that saves tracks (catalog services): content first, then fold-in
         registry.tracks_changed.register("recommendations.content", hooks.tracks_changed_content)
         registry.tracks_changed.register("recommendations.fold_in", hooks.tracks_changed_fold_in)
+        # and, once that commits, every web process reloads the catalog it serves from
+        registry.tracks_changed.register("recommendations.serving", serving.tracks_changed)
         # after a listener's history, feedback or listening import changed (on commit)
         registry.taste_changed.register(
             "recommendations.listener_vector", hooks.taste_changed_listener_vector

@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from django.db import connection
 
 from catalog.models import Artist, Genre
+from recommendations.engine.content import feature_statistics, stored_content_vectors
 from recommendations.engine.data import AUDIO_FEATURES, Catalog
 from recommendations.engine.training import Memberships
 
@@ -35,6 +36,11 @@ class EngineCatalog:
     genre_ids: IntArray
     album_ids: IntArray
     catalog: Catalog
+    #: the catalog's own popularity of each track (Spotify's 0–100): the prior of trending
+    #: before the site has plays of its own
+    popularity: npt.NDArray[np.float64]
+    #: each genre's slug (indexed like ``genre_ids``): what a stored content vector hashes
+    genre_slugs: list[str]
     memberships: dict[str, Memberships] = field(repr=False)
 
     @property
@@ -44,6 +50,19 @@ class EngineCatalog:
     def indices(self, track_ids: Iterable[int]) -> IntArray:
         """Engine indices of catalog ids, -1 for an id not in the catalog."""
         return _positions(self.track_ids, np.fromiter(track_ids, dtype=np.int64))
+
+    def content_vectors(self) -> npt.NDArray[np.float64]:
+        """Every track's content vector exactly as it is stored in pgvector (standardised
+        audio features beside the fixed-width genre block; ``engine.content``), computed
+        from these arrays: what the content predictor scores with, on the site and in the
+        offline evaluation alike."""
+        genres = self.catalog.genres
+        slugs = [
+            [self.genre_slugs[g] for g in genres.indices[genres.indptr[t] : genres.indptr[t + 1]]]
+            for t in range(self.n_tracks)
+        ]
+        features = self.catalog.features
+        return stored_content_vectors(features, slugs, feature_statistics(features))
 
     def genre_indices(self, genre_ids: Iterable[int]) -> IntArray:
         found = _positions(self.genre_ids, np.fromiter(genre_ids, dtype=np.int64))
@@ -75,11 +94,12 @@ def engine_catalog(*, play_counts: npt.ArrayLike | None = None) -> EngineCatalog
     each track (the evaluation counts its own training data); by default they are counted from
     the interaction log and the histories."""
     columns = ", ".join(AUDIO_FEATURES)
-    tracks = _rows(f"SELECT id, album_id, {columns} FROM catalog_track ORDER BY id")
+    tracks = _rows(f"SELECT id, album_id, popularity, {columns} FROM catalog_track ORDER BY id")
     n = len(tracks)
     track_ids = np.array([row[0] for row in tracks], dtype=np.int64)
+    popularity = np.array([row[2] or 0 for row in tracks], dtype=np.float64)
     features = np.array(
-        [[np.nan if v is None else v for v in row[2:]] for row in tracks], dtype=np.float64
+        [[np.nan if v is None else v for v in row[3:]] for row in tracks], dtype=np.float64
     ).reshape(n, len(AUDIO_FEATURES))
     album_raw = np.array([-1 if row[1] is None else row[1] for row in tracks], dtype=np.int64)
     del tracks
@@ -131,14 +151,16 @@ def engine_catalog(*, play_counts: npt.ArrayLike | None = None) -> EngineCatalog
         counts = np.asarray(play_counts, dtype=np.int64)
 
     names = dict(Artist.objects.filter(pk__in=artist_ids.tolist()).values_list("pk", "name"))
-    genre_names = dict(Genre.objects.values_list("pk", "name"))
+    genre_rows = {
+        pk: (name, slug) for pk, name, slug in Genre.objects.values_list("pk", "name", "slug")
+    }
     catalog = Catalog(
         artist=first,
         genres=genres,
         features=features,
         play_count=counts,
         artist_names=[names.get(int(pk), "") for pk in artist_ids],
-        genre_names=[genre_names.get(int(pk), "") for pk in genre_ids],
+        genre_names=[genre_rows.get(int(pk), ("", ""))[0] for pk in genre_ids],
     )
     valid = credit_track >= 0
     memberships = {
@@ -152,5 +174,7 @@ def engine_catalog(*, play_counts: npt.ArrayLike | None = None) -> EngineCatalog
         genre_ids=genre_ids,
         album_ids=album_ids,
         catalog=catalog,
+        popularity=popularity,
+        genre_slugs=[genre_rows.get(int(pk), ("", ""))[1] for pk in genre_ids],
         memberships=memberships,
     )

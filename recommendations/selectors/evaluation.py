@@ -16,20 +16,16 @@ from __future__ import annotations
 import csv
 import gzip
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from django.conf import settings
 
 from catalog.models import Track
 from history.listen_formats.parsers import spotify_track_id
 from history.selectors.matching import CatalogIndex
-from recommendations.engine.ensemble import Calibration, EnsembleParams, WeightParams
-from recommendations.engine.training import PredictorParams, TrainingParams
 from recommendations.selectors.catalog import EngineCatalog, engine_catalog
 
 IntArray = npt.NDArray[np.int64]
@@ -215,22 +211,3 @@ def evaluation_catalog() -> EngineCatalog:
     """The whole catalog for the evaluation, with every play count 0 (the evaluation counts its
     own training data; the site's listeners are never read)."""
     return engine_catalog(play_counts=np.zeros(Track.objects.count(), dtype=np.int64))
-
-
-def recommender_params() -> tuple[TrainingParams, PredictorParams, EnsembleParams]:
-    """The engine's parameters from ``settings.RECOMMENDER`` (``{"training": …,
-    "predictors": …, "ensemble": {…, "weights": …, "calibration": {"knots", "values"}}}``),
-    each key a field of the dataclass; a missing key keeps the dataclass default."""
-    config: Mapping[str, Any] = getattr(settings, "RECOMMENDER", {}) or {}
-    ensemble = dict(config.get("ensemble", {}))
-    weights = WeightParams(**ensemble.pop("weights", {}))
-    calibration = ensemble.pop("calibration", None)
-    if calibration is not None:
-        ensemble["calibration"] = Calibration(
-            knots=tuple(calibration["knots"]), values=tuple(calibration["values"])
-        )
-    return (
-        TrainingParams(**config.get("training", {})),
-        PredictorParams(**config.get("predictors", {})),
-        EnsembleParams(weights=weights, **ensemble),
-    )

@@ -50,6 +50,8 @@ def _tracks_catalog(track_ids: list[int]) -> EngineCatalog:
             features=np.full((n, len(AUDIO_FEATURES)), np.nan),
             play_count=np.zeros(n, dtype=np.int64),
         ),
+        popularity=np.zeros(n),
+        genre_slugs=[],
         memberships={},
     )
 

@@ -54,6 +54,7 @@ from recommendations.models import (
     TrackVector,
 )
 from recommendations.selectors.catalog import EngineCatalog, engine_catalog
+from recommendations.selectors.params import recommender_params
 from recommendations.selectors.training import (
     ListenerEvents,
     listener_events,
@@ -102,11 +103,6 @@ class TrainingOutcome:
     @property
     def total_seconds(self) -> float:
         return float(sum(self.seconds.values()))
-
-
-def training_params() -> TrainingParams:
-    """The training parameters of ``settings.RECOMMENDER["training"]`` over the defaults."""
-    return TrainingParams(**settings.RECOMMENDER.get("training", {}))
 
 
 def _figures_settings() -> dict[str, Any]:
@@ -369,7 +365,7 @@ def train_embeddings(*, progress: Progress | None = None) -> TrainingOutcome:
 
 def _train_locked(progress: Progress) -> TrainingOutcome:
     _mark_interrupted()
-    params = training_params()
+    params = recommender_params()[0]
     version = ModelVersion.objects.create(
         status=ModelVersion.Status.TRAINING, parameters=params_json(params)
     )

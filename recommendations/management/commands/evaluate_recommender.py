@@ -25,8 +25,8 @@ from recommendations.selectors.evaluation import (
     ListensError,
     evaluation_catalog,
     listens_match,
-    recommender_params,
 )
+from recommendations.selectors.params import recommender_params
 
 MODEL_ORDER = ("hybrid", "popularity", "itemknn", "als", "ease")
 

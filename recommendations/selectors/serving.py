@@ -1,0 +1,380 @@
+"""Serving recommendations: the engine, fed from the database, for one listener.
+
+A web process keeps one :class:`ServingState` in memory: the catalog's engine arrays, the active
+model (EASE's sparse neighbours from the version's artifact, ALS's track vectors from pgvector),
+the trending scores and cohort tables of the materialized views, and the predictors built from
+them by ``engine.training.build_predictors`` (the same call the offline evaluation makes). The
+state is keyed by three generations (catalog, active model version, popularity refresh); when any
+moves, the next request rebuilds it (one at a time per process, the others keep serving the
+previous state meanwhile). A listener's request then reads only their own rows (history,
+opinions, interactions, preferences) and runs ``engine.ensemble.recommend``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
+
+from accounts.models import GenrePreference, User
+from catalog.models import Track
+from history.models import HistoryEntry, Interaction, Opinion
+from recommendations.artifacts import ModelArtifact
+from recommendations.engine.data import Demographics, ListenerProfile, age_band
+from recommendations.engine.ensemble import (
+    EnsembleParams,
+    reason_text,
+    recommend,
+)
+from recommendations.engine.matrix import TrainingMatrix
+from recommendations.engine.predictors import Predictor
+from recommendations.engine.training import (
+    Trained,
+    build_predictors,
+)
+from recommendations.models import ModelStatus, ModelVersion
+from recommendations.selectors.catalog import EngineCatalog, engine_catalog
+from recommendations.selectors.params import recommender_params
+
+logger = logging.getLogger(__name__)
+
+IntArray = npt.NDArray[np.int64]
+
+#: Django cache key of the catalog generation, bumped by ``recommendations.services.serving``
+#: whenever a track is created or edited.
+CATALOG_GENERATION_KEY = "recommendations:catalog-generation"
+
+#: How long a skip keeps a track out of the listener's recommendations (issue #11).
+SKIP_MEMORY = dt.timedelta(hours=24)
+
+
+# --- the per-process state --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServingState:
+    """What a web process serves from (see the module docstring)."""
+
+    key: tuple[Any, ...]
+    engine: EngineCatalog
+    predictors: dict[str, Predictor]
+    model_version_id: int | None
+    params: EnsembleParams
+    built_seconds: float = 0.0
+    built_at: dt.datetime = field(default_factory=timezone.now)
+
+
+_state: ServingState | None = None
+_building = threading.Lock()
+
+
+def catalog_generation() -> int:
+    """The catalog generation from the cache (0 when it was never bumped; with the cache down,
+    the loaded one: then only a model or popularity change reloads the catalog)."""
+    try:
+        return int(cache.get(CATALOG_GENERATION_KEY, 0))
+    except Exception:  # the cache (Redis) is down: keep serving the catalog that is loaded
+        logger.warning("cache unavailable: catalog generation unknown", exc_info=True)
+        return int(_state.key[0]) if _state is not None else 0
+
+
+def active_model_version() -> tuple[int, dt.datetime | None] | None:
+    row = (
+        ModelVersion.objects.filter(status=ModelStatus.ACTIVE)
+        .values_list("pk", "activated_at")
+        .first()
+    )
+    return (int(row[0]), row[1]) if row else None
+
+
+def popularity_generation() -> object:
+    """The popularity views' refresh generation."""
+    from recommendations.selectors import popularity
+
+    return popularity.popularity_generation()
+
+
+def _generation_key() -> tuple[Any, ...]:
+    active = active_model_version()
+    return (catalog_generation(), active[0] if active else None, popularity_generation())
+
+
+def serving_state() -> ServingState:
+    """The current state, rebuilt when a generation moved. While one thread rebuilds, the
+    others keep answering from the previous state (a first build is waited for)."""
+    global _state
+    key = _generation_key()
+    current = _state
+    if current is not None and current.key == key:
+        return current
+    if current is not None and not _building.acquire(blocking=False):
+        return current
+    if current is None:
+        _building.acquire()
+    try:
+        if _state is not None and _state.key == key:
+            return _state
+        _state = _build_state(key)
+        return _state
+    finally:
+        _building.release()
+
+
+def serving_state_reset() -> None:
+    """Forget the state (tests; a process that must re-read everything)."""
+    global _state
+    _state = None
+
+
+def _build_state(key: tuple[Any, ...]) -> ServingState:
+    started = time.perf_counter()
+    engine = engine_catalog()
+    model_version_id = key[1]
+    trained = _load_model(engine, model_version_id)
+    trending, cohorts = _load_popularity(engine)
+    predictors = build_predictors(
+        engine.catalog,
+        trained,
+        content_vectors=engine.content_vectors(),
+        trending=trending,
+        cohort_tables=cohorts,
+        params=recommender_params()[1],
+    )
+    seconds = time.perf_counter() - started
+    logger.info(
+        "serving state built in %.2f s: %d tracks, model %s, sources %s",
+        seconds,
+        engine.n_tracks,
+        model_version_id,
+        ", ".join(predictors),
+    )
+    return ServingState(
+        key=key,
+        engine=engine,
+        predictors=predictors,
+        model_version_id=model_version_id,
+        params=recommender_params()[2],
+        built_seconds=seconds,
+    )
+
+
+def _load_popularity(engine: EngineCatalog) -> tuple[npt.NDArray[np.float64] | None, list[Any]]:
+    """Trending scores and cohort tables from the materialized views. Tracks that trend on
+    the site come first (scores above 1); behind them, the catalog's own popularity (Spotify's
+    0–100, scaled below 1) is the prior, so a site without plays yet, or a listener whose
+    genres nobody here plays, still gets popular tracks."""
+    from recommendations.selectors import popularity
+
+    trending = popularity.trending_scores(track_ids=engine.track_ids)
+    cohorts = popularity.cohort_tables(track_ids=engine.track_ids)
+    peak = float(trending.max()) if len(trending) else 0.0
+    prior = np.clip(engine.popularity, 0.0, 100.0) / 101.0
+    scores = np.where(trending > 0, 1.0 + trending / max(peak, 1e-12), prior)
+    return (scores if np.any(scores > 0) else None), cohorts
+
+
+def _load_model(engine: EngineCatalog, model_version_id: int | None) -> Trained | None:
+    """The active model over the current catalog's indices: EASE's neighbours remapped from
+    the training snapshot's track ids, ALS's track vectors read from pgvector (tracks added
+    after training carry the vectors folded in when they were saved)."""
+    if model_version_id is None:
+        return None
+    version = ModelVersion.objects.filter(pk=model_version_id).only("artifact").first()
+    if version is None or version.artifact is None:
+        return None
+    artifact = ModelArtifact.from_bytes(bytes(version.artifact))
+    n = engine.n_tracks
+    ease = None
+    if artifact.ease is not None and len(artifact.ease.tracks):
+        # snapshot column → current engine index; both are ascending ids, so the order holds
+        mapped = engine.indices(artifact.track_ids[artifact.ease.tracks])
+        keep = np.flatnonzero(mapped >= 0)
+        model = artifact.ease.model(n)
+        model.tracks_ = mapped[keep]
+        model.weights_ = sp.csr_matrix(artifact.ease.weights[keep][:, keep])
+        ease = model
+    als = None
+    if artifact.als is not None:
+        factors = _track_vectors(engine, model_version_id, artifact.als.factors)
+        if factors is not None:
+            als = artifact.als_model(factors)
+    if ease is None and als is None:
+        return None
+    return Trained(
+        params=artifact.training_params(),
+        training=TrainingMatrix(matrix=sp.csr_matrix((0, n), dtype=np.float32), n_listeners=0),
+        ease=ease,
+        als=als,
+    )
+
+
+def _track_vectors(
+    engine: EngineCatalog, model_version_id: int, width: int
+) -> npt.NDArray[np.float32] | None:
+    """The version's track vectors aligned with the engine's tracks (zeros where missing),
+    read in batches as ``real[]`` (no text parsing). A model narrower than the column keeps
+    its factors first and zeros after them: only ``width`` are kept."""
+    factors = np.zeros((engine.n_tracks, width), dtype=np.float32)
+    found = 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT track_id, vector::real[] FROM recommendations_trackvector"
+            " WHERE model_version_id = %s",
+            [model_version_id],
+        )
+        while rows := cursor.fetchmany(5000):
+            at = engine.indices(int(row[0]) for row in rows)
+            known = at >= 0
+            if known.any():
+                block = np.asarray([row[1] for row in rows], dtype=np.float32)[:, :width]
+                factors[at[known]] = block[known]
+                found += int(known.sum())
+    return factors if found else None
+
+
+# --- one listener -----------------------------------------------------------------------------
+
+
+def listener_profile(
+    *,
+    user: User,
+    engine: EngineCatalog,
+    mood: str | None = None,
+    activity: str | None = None,
+    now: dt.datetime | None = None,
+) -> ListenerProfile:
+    """Everything the engine knows of ``user``, in the engine's indices. ``mood`` /
+    ``activity`` override the stored context for this request only ("" clears it)."""
+    now = now or timezone.now()
+
+    def indices(track_ids: Any) -> IntArray:
+        found = engine.indices(list(track_ids))
+        return found[found >= 0]
+
+    history = indices(HistoryEntry.objects.filter(user=user).values_list("track_id", flat=True))
+    opinions = list(Opinion.objects.filter(user=user).values_list("track_id", "value"))
+    liked = indices(track for track, value in opinions if value == Opinion.Value.LIKE)
+    disliked = indices(track for track, value in opinions if value == Opinion.Value.DISLIKE)
+    skipped = indices(
+        Interaction.objects.filter(
+            user=user, kind=Interaction.Kind.SKIP, occurred_at__gte=now - SKIP_MEMORY
+        ).values_list("track_id", flat=True)
+    )
+    preferences = list(GenrePreference.objects.filter(user=user).values_list("genre_id", "kind"))
+    preferred = engine.genre_indices(
+        genre for genre, kind in preferences if kind == GenrePreference.Kind.PREFERRED
+    )
+    disliked_genres = engine.genre_indices(
+        genre for genre, kind in preferences if kind == GenrePreference.Kind.DISLIKED
+    )
+    return ListenerProfile(
+        history=history,
+        liked=liked,
+        disliked=disliked,
+        skipped_recently=skipped,
+        preferred_genres=preferred,
+        disliked_genres=disliked_genres,
+        interactions=_interaction_row(user=user, engine=engine),
+        demographics=Demographics(
+            age_band=age_band(user.age),
+            country=str(user.country or "") or None,
+            gender=user.gender or None,
+            occupation=user.occupation or None,
+        ),
+        mood=(user.mood if mood is None else mood) or None,
+        activity=(user.activity if activity is None else activity) or None,
+    )
+
+
+def _interaction_row(*, user: User, engine: EngineCatalog) -> sp.csr_matrix:
+    """The listener's confidence row, built as training builds every listener's."""
+    from recommendations.selectors.training import listener_rows
+
+    _, rows = listener_rows(user_ids=[user.pk], engine_catalog=engine)
+    return sp.csr_matrix(rows[0:1])
+
+
+@dataclass(frozen=True)
+class RecommendedTrack:
+    """One served result: the track (with album, credits and genres loaded), its place, the
+    final ``score`` and ``confidence`` in [0, 1], each source's score, and the reasons as
+    ``{"kind", "source", "text"}``."""
+
+    track: Track
+    position: int
+    score: float
+    confidence: float
+    sources: dict[str, float]
+    reasons: list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class RecommendationList:
+    items: list[RecommendedTrack]
+    model_version_id: int | None
+    weights: dict[str, float]
+    unavailable: dict[str, str]
+    failed: dict[str, str]
+    parameters: dict[str, Any]
+
+
+def recommendations_for(
+    *,
+    user: User,
+    n: int = 5,
+    mood: str | None = None,
+    activity: str | None = None,
+) -> RecommendationList:
+    """Up to ``n`` recommendations for ``user`` (a new listener gets popular and cohort
+    picks; a failing predictor is left out, logged, and the others answer)."""
+    state = serving_state()
+    profile = listener_profile(user=user, engine=state.engine, mood=mood, activity=activity)
+    result = recommend(profile, state.predictors, state.engine.catalog, n=n, params=state.params)
+    ids = state.engine.track_ids[[item.track for item in result.items]].tolist()
+    tracks = {track.pk: track for track in Track.objects.with_related().filter(pk__in=ids)}
+    items: list[RecommendedTrack] = []
+    for item, track_id in zip(result.items, ids, strict=True):
+        track = tracks.get(track_id)
+        if track is None:  # deleted since the state was built
+            continue
+        items.append(
+            RecommendedTrack(
+                track=track,
+                position=len(items) + 1,
+                score=item.score,
+                confidence=item.confidence,
+                sources=item.sources,
+                reasons=[
+                    {
+                        "kind": reason.kind,
+                        "source": reason.source,
+                        "text": reason_text(reason, state.engine.catalog),
+                    }
+                    for reason in item.reasons
+                ],
+            )
+        )
+    return RecommendationList(
+        items=items,
+        model_version_id=state.model_version_id,
+        weights=result.weights,
+        unavailable=result.unavailable,
+        failed=result.failed,
+        parameters={"n": n, "mood": profile.mood, "activity": profile.activity},
+    )
+
+
+def loaded_predictors() -> Mapping[str, Predictor]:
+    """The predictors of the current state (diagnostics and tests)."""
+    return serving_state().predictors
