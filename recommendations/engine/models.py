@@ -91,9 +91,13 @@ class EaseModel:
     weights_: FloatArray | sp.csr_matrix = field(default_factory=lambda: np.zeros((0, 0)))
     n_tracks_: int = 0
 
-    def fit(self, matrix: sp.csr_matrix) -> Self:
+    def fit(self, matrix: sp.csr_matrix, count_rows: int | None = None) -> Self:
+        """``count_rows``: rank the columns by the positive cells of the first ``count_rows``
+        rows only (the listeners of a matrix with metadata rows stacked under them), so that
+        the modelled columns are the most *played* and a track nobody played is left to ALS
+        (metadata rows would otherwise count every credited track as played)."""
         matrix = _csr(matrix)
-        counts = _column_counts(matrix)
+        counts = _column_counts(matrix if count_rows is None else matrix[:count_rows])
         played = np.flatnonzero(counts > 0)
         if self.max_tracks is not None and len(played) > self.max_tracks:
             # stable sort: among equal counts the lower index wins, so fits are reproducible

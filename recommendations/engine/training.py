@@ -142,7 +142,9 @@ def train(
     has_cells = training.matrix.nnz > 0
     if params.ease_weight > 0 and has_cells:
         started = time.perf_counter()
-        ease = EaseModel(l2=params.ease_l2, max_tracks=params.ease_max_tracks).fit(training.matrix)
+        ease = EaseModel(l2=params.ease_l2, max_tracks=params.ease_max_tracks).fit(
+            training.matrix, count_rows=training.n_listeners
+        )
         if params.ease_neighbours is not None:
             ease = ease.sparse(params.ease_neighbours)
         seconds["ease"] = time.perf_counter() - started

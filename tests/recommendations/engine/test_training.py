@@ -99,3 +99,16 @@ def test_the_assembled_predictors_recommend_the_listeners_artist():
     result = recommend(profile, predictors, catalog, n=1)
     assert [item.track for item in result.items] == [2]
     assert result.items[0].sources["collaborative"] > 0
+
+
+def test_ease_models_the_most_played_tracks_not_those_the_metadata_rows_credit():
+    # track 5 is by artist 1 and on an album, but no listener played it
+    unplayed = LISTENERS.toarray()
+    unplayed[:, 5] = 0
+    trained = train(sp.csr_matrix(unplayed), memberships(), SMALL.replace(ease_max_tracks=4))
+    assert trained.ease is not None
+    assert 5 not in trained.ease.tracks_.tolist()
+    assert len(trained.ease.tracks_) == 4
+    # ALS still gives the unplayed track a vector through its artist and album rows
+    assert trained.als is not None
+    assert np.any(trained.als.item_factors_[5] != 0)
