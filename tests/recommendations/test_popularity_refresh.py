@@ -20,7 +20,11 @@ from catalog.models import Track
 from history.models import HistoryEntry, Interaction, Opinion
 from musicrec.celery import app
 from recommendations.selectors.popularity import popularity_generation, popularity_state
-from recommendations.services.popularity import PopularityRefresh, refresh_popularity
+from recommendations.services.popularity import (
+    LOCK_NAME,
+    PopularityRefresh,
+    refresh_popularity,
+)
 from recommendations.tasks import refresh_popularity as refresh_popularity_task
 from tests.recommendations.popularity_data import event, listener
 
@@ -276,10 +280,36 @@ def test_the_command_refreshes_and_prints_a_summary():
 
     printed = out.getvalue()
     assert re.search(
-        r"refreshed in [\d.]+ s: popular_tracks [\d,]+ rows, demographic_popularity [\d,]+ rows",
+        r"refreshed in [\d.]+ s: popular_tracks [\d,]+ rows \([\d,]+ written\),"
+        r" demographic_popularity [\d,]+ rows \([\d,]+ written\)",
         printed,
     )
     assert f"(generation {popularity_generation()})" in printed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_command_says_when_it_was_skipped():
+    # given: another process holds the refresh's lock
+    holding = threading.Event()
+    release = threading.Event()
+
+    def hold_the_lock() -> None:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [LOCK_NAME])
+            holding.set()
+            _wait(release, "the command")
+
+    holder = Worker(hold_the_lock)
+    holder.start()
+    _wait(holding, "the lock")
+    out = io.StringIO()
+    try:
+        call_command("refresh_popularity", "--no-progress", stdout=out)
+    finally:
+        release.set()
+        holder.finish()
+
+    assert "Skipped: another refresh of the popularity views is running." in out.getvalue()
 
 
 @pytest.mark.django_db

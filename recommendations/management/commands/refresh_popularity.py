@@ -33,7 +33,10 @@ class Command(BaseCommand):
                 self.style.WARNING("Skipped: another refresh of the popularity views is running.")
             )
             return
-        rows = ", ".join(f"{view} {count:,} rows" for view, count in summary.rows.items())
+        rows = ", ".join(
+            f"{view} {count:,} rows ({summary.written[view]:,} written)"
+            for view, count in summary.rows.items()
+        )
         self.stdout.write(
             f"Popularity views refreshed in {summary.seconds:.1f} s: {rows} "
             f"(generation {summary.generation})."
