@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 from django.core.cache import cache
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import GenrePreference, User
@@ -176,8 +176,13 @@ def _load_popularity(engine: EngineCatalog) -> tuple[npt.NDArray[np.float64] | N
     genres nobody here plays, still gets popular tracks."""
     from recommendations.selectors import popularity
 
-    trending = popularity.trending_scores(track_ids=engine.track_ids)
-    cohorts = popularity.cohort_tables(track_ids=engine.track_ids)
+    try:
+        with transaction.atomic():  # a savepoint: a failure leaves the caller's transaction usable
+            trending = popularity.trending_scores(track_ids=engine.track_ids)
+            cohorts = popularity.cohort_tables(track_ids=engine.track_ids)
+    except DatabaseError:  # a view emptied by hand (REFRESH … WITH NO DATA): serve without it
+        logger.warning("popularity views unreadable: the catalog's popularity only", exc_info=True)
+        trending, cohorts = np.zeros(engine.n_tracks), []
     peak = float(trending.max()) if len(trending) else 0.0
     prior = np.clip(engine.popularity, 0.0, 100.0) / 101.0
     scores = np.where(trending > 0, 1.0 + trending / max(peak, 1e-12), prior)

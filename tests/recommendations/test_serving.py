@@ -225,3 +225,15 @@ def test_with_an_active_model_a_like_changes_the_very_next_answer(
     after = serving.recommendations_for(user=listener, n=10)
     assert other.pk not in _ids(after)  # liked: known, never recommended back
     assert _ids(after) != _ids(before)
+
+
+def test_an_unreadable_popularity_view_still_gives_results(listener, caplog):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("REFRESH MATERIALIZED VIEW popular_tracks WITH NO DATA")
+
+    result = serving.recommendations_for(user=listener, n=5)
+
+    assert len(result.items) == 5
+    assert "popularity views unreadable" in caplog.text
