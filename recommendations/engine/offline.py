@@ -141,14 +141,20 @@ def _hybrid(
     memberships: Mapping[str, Memberships],
     training: TrainingParams,
     predictor_params: PredictorParams,
+    content_vectors: FloatArray | None = None,
 ) -> tuple[dict[str, Predictor], Catalog, float]:
-    """Train the site's models on ``split.train`` and assemble its predictors."""
+    """Train the site's models on ``split.train`` and assemble its predictors (with the
+    content vectors the site stores, when given: one row per track of ``catalog``)."""
     started = time.perf_counter()
     trained = train(split.train, memberships, training)
     counts = _column_counts(split.train)
     played = _with_play_counts(catalog, counts)
     predictors = build_predictors(
-        played, trained, trending=counts.astype(np.float64), params=predictor_params
+        played,
+        trained,
+        trending=counts.astype(np.float64),
+        content_vectors=content_vectors,
+        params=predictor_params,
     )
     return predictors, played, time.perf_counter() - started
 
@@ -203,9 +209,12 @@ def run(
     ensemble: EnsembleParams | None = None,
     whole_catalog: bool = True,
     progress: Progress | None = None,
+    content_vectors: FloatArray | None = None,
 ) -> dict[str, Any]:
     """The report (see the module docstring); ``training`` / ``ensemble``: the defaults the
-    tuning starts from (the site's settings)."""
+    tuning starts from (the site's settings); ``content_vectors``: the catalog's stored content
+    vectors (``EngineCatalog.content_vectors()``, what the site's content predictor scores
+    with), one row per catalog track; None computes them from the catalog's arrays."""
     progress = progress or Progress()
     grids = grids or Grids()
     predictor_params = predictor_params or PredictorParams()
@@ -225,6 +234,7 @@ def run(
     matrix.sum_duplicates()
     matrix.data[:] = 1.0
     sub, sub_memberships = subset_catalog(catalog, memberships, tracks)
+    sub_vectors = content_vectors[tracks] if content_vectors is not None else None
     validation, test = train_validation_test(matrix, TEST_SHARE, seed, VALIDATION_SHARE)
     report["data"] = {
         "listeners": int(matrix.shape[0]),
@@ -251,7 +261,7 @@ def run(
     progress.phase("tuning the hybrid's training (validation)", n_training)
     tune_training(validation, sub_memberships, grids, tuned, tuned.training, progress.step)
     predictors, played, _ = _hybrid(
-        validation, sub, sub_memberships, tuned.training, predictor_params
+        validation, sub, sub_memberships, tuned.training, predictor_params, sub_vectors
     )
     progress.phase("tuning the ensemble (validation)", 0)
     tune_ensemble(predictors, played, validation, grids, tuned, seed, progress.step)
@@ -290,7 +300,7 @@ def run(
         progress.step(name)
 
     predictors, played, seconds = _hybrid(
-        test, sub, sub_memberships, tuned.training, predictor_params
+        test, sub, sub_memberships, tuned.training, predictor_params, sub_vectors
     )
     results, hybrid_lists_ = _hybrid_results(
         predictors, played, tuned.ensemble, test, ks, seconds, features, progress, "hybrid on test"
@@ -357,7 +367,7 @@ def run(
         )
         progress.phase("training on the whole catalog", 0)
         predictors, played, seconds = _hybrid(
-            whole_split, catalog, memberships, tuned.training, predictor_params
+            whole_split, catalog, memberships, tuned.training, predictor_params, content_vectors
         )
         whole_features = diversity_features(catalog)
         results, _ = _hybrid_results(

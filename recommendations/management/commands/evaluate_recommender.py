@@ -133,6 +133,7 @@ class Command(BaseCommand):
                 grids=grids,
                 training=training,
                 predictor_params=predictor_params,
+                content_vectors=loaded.content_vectors(),
                 ensemble=ensemble,
                 whole_catalog=not options["no_whole_catalog"],
                 progress=bars,
