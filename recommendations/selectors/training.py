@@ -99,10 +99,13 @@ class ListenerEvents:
         )
 
 
-def _streamed(sql: str, params: Sequence[Any], columns: int) -> Iterator[npt.NDArray[np.float64]]:
+def _streamed(
+    sql: str, params: Sequence[Any], columns: int, server_side: bool = True
+) -> Iterator[npt.NDArray[np.float64]]:
     """The rows of ``sql`` as float64 arrays of ``CHUNK_ROWS`` rows, from a server-side
-    cursor (ids are exact in float64 up to 2⁵³)."""
-    with connection.chunked_cursor() as cursor:
+    cursor (ids are exact in float64 up to 2⁵³); a plain cursor when not ``server_side`` (a
+    few listeners' rows: no cursor to declare, one round trip)."""
+    with connection.chunked_cursor() if server_side else connection.cursor() as cursor:
         cursor.execute(sql, params)
         while True:
             rows = cursor.fetchmany(CHUNK_ROWS)
@@ -111,8 +114,10 @@ def _streamed(sql: str, params: Sequence[Any], columns: int) -> Iterator[npt.NDA
             yield np.array(rows, dtype=np.float64).reshape(-1, columns)
 
 
-def _read(sql: str, params: Sequence[Any], columns: int) -> npt.NDArray[np.float64]:
-    chunks = list(_streamed(sql, params, columns))
+def _read(
+    sql: str, params: Sequence[Any], columns: int, server_side: bool = True
+) -> npt.NDArray[np.float64]:
+    chunks = list(_streamed(sql, params, columns, server_side))
     return np.concatenate(chunks) if chunks else np.zeros((0, columns))
 
 
@@ -136,8 +141,11 @@ def listener_events(
         _EVENTS_SQL.format(users_i=filters["users_i"], users_o=filters["users_o"]),
         params * 2,
         4,
+        server_side=user_ids is None,
     )
-    history = _read(_HISTORY_SQL.format(users_h=filters["users_h"]), params, 2)
+    history = _read(
+        _HISTORY_SQL.format(users_h=filters["users_h"]), params, 2, server_side=user_ids is None
+    )
 
     event_users = events[:, 0].astype(np.int64)
     history_users = history[:, 0].astype(np.int64)

@@ -237,3 +237,21 @@ def test_an_unreadable_popularity_view_still_gives_results(listener, caplog):
 
     assert len(result.items) == 5
     assert "popularity views unreadable" in caplog.text
+
+
+def test_a_request_reads_a_constant_number_of_queries_whatever_the_history(
+    listener, other_listener, django_assert_max_num_queries
+):
+    serving.serving_state()  # built once per process, not per request
+    tracks = list(Track.objects.order_by("id").values_list("pk", flat=True)[:50])
+    HistoryEntry.objects.bulk_create(
+        HistoryEntry(user=listener, track_id=track, slot=slot)
+        for slot, track in enumerate(tracks, start=1)
+    )
+    Interaction.objects.bulk_create(
+        Interaction(user=listener, track_id=track, kind="play") for track in tracks
+    )
+    with django_assert_max_num_queries(14) as few:
+        serving.recommendations_for(user=other_listener, n=5)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        serving.recommendations_for(user=listener, n=100)
