@@ -278,9 +278,17 @@ RECOMMENDER: dict[str, Any] = {
     "ensemble": {},
     # The quick holdout each training measures on the site's own data (model figures in the
     # admin): on/off, the per-listener share held out, the fewest listeners with something held
-    # out to report anything, the cut-off k and the split's seed. It costs one more fit (the
-    # training time roughly doubles): turn it off on a large site if that matters.
-    "figures": {"enabled": True, "holdout": 0.2, "min_listeners": 20, "k": 10, "seed": 0},
+    # out to report anything, the cut-off k and the split's seed. It costs one more fit;
+    # blend_max_tracks: on a larger catalog only EASE is fitted again (an ALS refit took 195 s
+    # at 90k tracks, EASE seconds: docs/recommendations.md "Measured"), and the figures say so.
+    "figures": {
+        "enabled": True,
+        "holdout": 0.2,
+        "min_listeners": 20,
+        "k": 10,
+        "seed": 0,
+        "blend_max_tracks": 20_000,
+    },
     # `manage.py train_embeddings --if-stale` (and `make run`) trains only when there is no
     # active model or its data is older than this (the nightly schedule's period).
     "retrain_after_hours": 24,
@@ -305,6 +313,13 @@ RECOMMENDER: dict[str, Any] = {
         # built again instead of inserted into row by row (90k content vectors: 210 s inserted,
         # much less rebuilt: docs/benchmarks.md); readers of that table wait for the commit
         "index_rebuild_from": 10_000,
+        # Each model version's own HNSW indexes (recommendations.services.vector_indexes) are
+        # built once after training writes its vectors: maintenance_work_mem for that build, so
+        # the graph is built in memory (90k × 128-d vectors ≈ 50 MB + the graph), and the
+        # parallel workers besides the leader (pgvector ≥ 0.6 builds HNSW in parallel; 2 cores
+        # here: measured in docs/recommendations.md "Measured")
+        "index_build_memory": "512MB",
+        "index_build_workers": 1,
     },
 }
 

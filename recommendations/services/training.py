@@ -9,14 +9,16 @@
    snapshot; ``snapshot_at`` is its start);
 3. fits EASE and ALS with the engine's one training path (``engine.training.train``) and, when
    enabled, measures a quick holdout (``RECOMMENDER["figures"]``);
-4. writes a ``ModelVersion(status=training)``'s track and listener vectors with COPY, and its
-   artifact (:mod:`recommendations.artifacts`);
+4. writes a ``ModelVersion(status=training)``'s track and listener vectors with COPY (no HNSW
+   index to maintain), and its artifact (:mod:`recommendations.artifacts`), then builds the
+   version's own partial HNSW indexes (:mod:`.vector_indexes`, ``CREATE INDEX CONCURRENTLY``);
 5. in ONE short transaction retires the active version and activates the new one: a reader that
    resolves the active version and reads its vectors in one statement sees the old model or
    the new one, never a mix;
-6. folds in again, with the new model, the listeners whose data changed after ``snapshot_at``;
-7. deletes the vectors and artifacts of retired and failed versions (their rows stay: the
-   admin's history).
+6. folds in again, with the new model, the listeners whose data changed after ``snapshot_at``,
+   and the tracks created after it;
+7. drops the HNSW indexes and deletes the vectors and artifacts of retired and failed versions
+   (their rows stay: the admin's history).
 
 A failure before the swap marks the version ``failed`` with the error, leaves the active model
 as it was and re-raises (Celery retries). A failure after the swap (steps 6–7) is logged and
@@ -59,7 +61,10 @@ from recommendations.selectors.training import (
     listener_events,
     listener_rows,
     listeners_changed_since,
+    tracks_created_since,
 )
+from recommendations.services.track_vectors import track_vectors_fold_in
+from recommendations.services.vector_indexes import version_indexes_build, version_indexes_drop
 
 logger = logging.getLogger(__name__)
 
@@ -76,11 +81,18 @@ COPY_BATCH = 10_000
 REFRESH_MARGIN = dt.timedelta(seconds=60)
 
 #: The phases of a run, in order: the command's progress bar has one step per phase.
-PHASES = ("read", "fit", "figures", "vectors", "swap", "refresh", "cleanup")
+PHASES = ("read", "fit", "figures", "vectors", "index", "swap", "refresh", "cleanup")
 
 Progress = Callable[[str], None]
 
-DEFAULT_FIGURES = {"enabled": True, "holdout": 0.2, "min_listeners": 20, "k": 10, "seed": 0}
+DEFAULT_FIGURES = {
+    "enabled": True,
+    "holdout": 0.2,
+    "min_listeners": 20,
+    "k": 10,
+    "seed": 0,
+    "blend_max_tracks": 20_000,
+}
 
 
 @dataclass(frozen=True)
@@ -95,6 +107,7 @@ class TrainingOutcome:
     track_vectors: int = 0
     listener_vectors: int = 0
     refreshed_listeners: int = 0
+    new_tracks: int = 0  # tracks created after the snapshot, folded in after the swap
     seconds: dict[str, float] = field(default_factory=dict)
     figures: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
@@ -216,9 +229,28 @@ def holdout_figures(
     positive cells split ``holdout`` / rest (fixed seed), the models fitted again on the rest
     (same parameters, metadata rows included) and NDCG@k / Recall@k of the blend measured on
     the held-out cells. ``{"skipped": reason}`` when there are too few listeners to say
-    anything. Costs one more fit: turn it off with ``RECOMMENDER["figures"]["enabled"]``."""
+    anything. Turn it off with ``RECOMMENDER["figures"]["enabled"]``.
+
+    The served model has seen every cell, so the figure needs a second fit that has not. On a
+    catalog of more than ``blend_max_tracks`` tracks only EASE is fitted again (with the served
+    parameters): ALS's cost grows with tracks + metadata rows (157 s of ALS at 90k tracks,
+    where EASE over its most-played tracks takes seconds), so refitting it would double the
+    training for a figure. ``"model"`` says which model the figures are of, and why."""
     if not options.get("enabled", True):
         return {"skipped": "turned off (RECOMMENDER['figures']['enabled'])"}
+    model_name = "blend of EASE and ALS"
+    limit = options.get("blend_max_tracks")
+    if limit is not None and signed.shape[1] > int(limit) and params.als_weight > 0:
+        if params.ease_weight <= 0:
+            return {
+                "skipped": f"{signed.shape[1]} tracks > blend_max_tracks {limit}: an ALS "
+                "refit would double the training (the offline evaluation measures it)"
+            }
+        params = params.replace(als_weight=0.0)
+        model_name = (
+            f"EASE only ({signed.shape[1]} tracks > blend_max_tracks {limit}: "
+            "an ALS refit would double the training)"
+        )
     share = float(options["holdout"])
     k = int(options["k"])
     split = split_per_listener(signed, share, int(options["seed"]))
@@ -242,6 +274,7 @@ def holdout_figures(
         f"coverage@{k}": round(result.coverage, 4),
         "listeners": result.listeners,
         "holdout": share,
+        "model": model_name,
     }
 
 
@@ -334,12 +367,25 @@ def _refresh_changed(
     return len(ids)
 
 
+def _fold_in_new_tracks(*, snapshot: _Snapshot) -> int:
+    """Tracks created after the snapshot got their vector (if any) in the version that was
+    active then: fold them into the new one from their metadata rows; how many were written.
+    The margin is harmless: tracks the new model was trained on are left as they are."""
+    created = tracks_created_since(since=snapshot.at - REFRESH_MARGIN)
+    if not created:
+        return 0
+    return track_vectors_fold_in(track_ids=created)
+
+
 def model_versions_clean_up() -> int:
-    """Delete the vectors of retired and failed versions and the artifacts of retired ones
-    (the rows stay, with their figures); how many vectors were deleted."""
+    """Drop the HNSW indexes of retired and failed versions, delete their vectors and the
+    artifacts of retired ones (the rows stay, with their figures); how many vectors were
+    deleted."""
     gone = ModelVersion.objects.filter(
         status__in=[ModelVersion.Status.RETIRED, ModelVersion.Status.FAILED]
     )
+    # the index first: deleting rows under it would only leave work for VACUUM
+    version_indexes_drop(version_ids=gone.values_list("pk", flat=True))
     deleted, _ = TrackVector.objects.filter(model_version__in=gone).delete()
     listeners, _ = ListenerVector.objects.filter(model_version__in=gone).delete()
     gone.filter(artifact__isnull=False).update(artifact=None)
@@ -450,6 +496,12 @@ def _train_locked(progress: Progress) -> TrainingOutcome:
         version.save(update_fields=["artifact", "figures", "finished_at"])
         phase_done("vectors")
 
+        # the version's own HNSW indexes, built once over its finished rows (no table-wide
+        # index was maintained row by row during the COPY), before anyone can read it
+        if trained.als is not None:
+            version_indexes_build(version_id=version.pk)
+        phase_done("index")
+
         previous = (
             ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE)
             .values_list("pk", flat=True)
@@ -462,7 +514,7 @@ def _train_locked(progress: Progress) -> TrainingOutcome:
         raise
 
     warnings: list[str] = []
-    refreshed = 0
+    refreshed = new_tracks = 0
     try:
         refreshed = _refresh_changed(
             version=version, previous_id=previous, snapshot=snapshot, trained=trained
@@ -470,6 +522,11 @@ def _train_locked(progress: Progress) -> TrainingOutcome:
     except Exception as exc:
         logger.exception("model %s: folding in the listeners changed since the snapshot", version)
         warnings.append(f"refresh of changed listeners failed: {exc}")
+    try:
+        new_tracks = _fold_in_new_tracks(snapshot=snapshot)
+    except Exception as exc:
+        logger.exception("model %s: folding in the tracks created since the snapshot", version)
+        warnings.append(f"fold-in of new tracks failed: {exc}")
     phase_done("refresh")
     try:
         model_versions_clean_up()
@@ -490,6 +547,7 @@ def _train_locked(progress: Progress) -> TrainingOutcome:
         track_vectors=track_vectors,
         listener_vectors=listener_vectors,
         refreshed_listeners=refreshed,
+        new_tracks=new_tracks,
         seconds=seconds,
         figures=figures,
         warnings=tuple(warnings),
@@ -500,6 +558,7 @@ def _fail(version: ModelVersion, exc: BaseException) -> None:
     """Record the failure on the version and drop what it wrote; the active one is untouched."""
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     try:
+        version_indexes_drop(version_ids=[version.pk])
         with transaction.atomic():
             TrackVector.objects.filter(model_version=version).delete()
             ListenerVector.objects.filter(model_version=version).delete()

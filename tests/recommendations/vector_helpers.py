@@ -20,6 +20,7 @@ from recommendations.models import (
 )
 from recommendations.selectors.catalog import engine_catalog
 from recommendations.selectors.training import listener_rows
+from recommendations.services.vector_indexes import version_indexes_build
 from recommendations.services.vector_writes import vectors_upsert
 
 PARAMS = TrainingParams(
@@ -73,6 +74,7 @@ def small_model(*, listeners: int = 120, status: str = ModelStatus.ACTIVE) -> Sm
         dimensions=COLLABORATIVE_DIMENSIONS,
         timestamp_column="updated_at",
     )
+    version_indexes_build(version_id=version.pk)  # as training does, before anyone reads it
     return SmallModel(
         version=version,
         artifact=artifact,
