@@ -12,6 +12,9 @@ and again without the database::
         .venv/bin/python manage.py seed_demo --listeners 2000 &&
         .venv/bin/python scripts/bench_training.py dump /tmp/snapshot.npz'
 
+``search [--queries 200] [--k 50]`` (against a database with an active model): HNSW through
+the active version's partial index against an exact scan, with the plan of one query.
+
 ``fit PATH [--model ease|als|holdout] [--ease-max-tracks N] [--als-iterations N]
 [--blas-threads N] [--metadata all|played]``: one fit of the engine on a dumped snapshot, its
 seconds and the process's peak RSS (one fit per process, so the peak is that fit's).
@@ -129,6 +132,7 @@ def fit(args: argparse.Namespace) -> None:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "musicrec.settings")
     os.environ.setdefault("DATABASE_URL", "postgresql://postgres:@/unused?host=/nonexistent")
+    os.environ.setdefault("DEBUG", "1")
     django.setup()  # the training service's holdout is imported; no query is made
     from threadpoolctl import threadpool_limits
 
@@ -185,6 +189,65 @@ def fit(args: argparse.Namespace) -> None:
     )
 
 
+def search(args: argparse.Namespace) -> None:
+    """The active version's track vectors: HNSW (its partial index) against an exact scan for
+    ``--queries`` listeners' vectors, and the plan PostgreSQL picks for one of them."""
+    import statistics
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "musicrec.settings")
+    django.setup()
+    import numpy as np
+    from django.db import connection
+
+    from recommendations.models import ListenerVector
+    from recommendations.selectors import vectors
+
+    version_id = vectors.active_model_version_id()
+    assert version_id is not None, "no active model"
+    users = list(
+        ListenerVector.objects.filter(model_version_id=version_id)
+        .order_by("user_id")
+        .values_list("user_id", flat=True)[: args.queries]
+    )
+    plans: list[str] = []
+
+    def explain(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        if not plans and "<=>" in sql and not sql.startswith("EXPLAIN"):
+            context["cursor"].execute("EXPLAIN " + sql, params)
+            plans.append("\n".join(row[0] for row in context["cursor"].fetchall()))
+        return execute(sql, params, many, context)
+
+    hnsw_ms, exact_ms, recalls = [], [], []
+    for n, user_id in enumerate(users):
+        query = vectors.listener_vector(user_id=user_id, model_version_id=version_id)
+        started = time.perf_counter()
+        if n == 0:
+            with connection.execute_wrapper(explain):
+                found = vectors.nearest_tracks(vector=query, k=args.k, model_version_id=version_id)
+        else:
+            found = vectors.nearest_tracks(vector=query, k=args.k, model_version_id=version_id)
+        hnsw_ms.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        exact = vectors.nearest_tracks_exact(vector=query, k=args.k, model_version_id=version_id)
+        exact_ms.append((time.perf_counter() - started) * 1000)
+        edge = exact[-1].distance + 1e-6
+        ids = {e.id for e in exact}
+        hits = sum(1 for f in found if f.id in ids or f.distance <= edge)
+        recalls.append(min(hits, len(exact)) / len(exact))
+
+    def p(values: list[float], q: float) -> float:
+        return float(np.percentile(values, q))
+
+    print(plans[0] if plans else "(no plan captured)")
+    print(
+        f"{len(users)} listener queries, k={args.k}: HNSW p50 {p(hnsw_ms, 50):.1f} / p95 "
+        f"{p(hnsw_ms, 95):.1f} ms; exact p50 {p(exact_ms, 50):.1f} / p95 {p(exact_ms, 95):.1f} ms;"
+        f" recall@{args.k} mean {statistics.mean(recalls):.3f}, worst {min(recalls):.2f}"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -198,9 +261,14 @@ def main() -> int:
     fitting.add_argument("--blas-threads", type=int, default=1)
     fitting.add_argument("--blend-max-tracks", type=int, default=20_000)
     fitting.add_argument("--metadata", choices=["all", "played"], default="all")
+    searching = commands.add_parser("search")
+    searching.add_argument("--queries", type=int, default=200)
+    searching.add_argument("--k", type=int, default=50)
     args = parser.parse_args()
     if args.command == "dump":
         dump(args.path)
+    elif args.command == "search":
+        search(args)
     else:
         fit(args)
     return 0
