@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import struct
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
@@ -42,8 +43,6 @@ import scipy.sparse as sp
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from pgvector.psycopg.vector import register_vector_info
-from psycopg.types import TypeInfo
 
 from recommendations.artifacts import ModelArtifact, params_json
 from recommendations.engine.evaluation import evaluate, split_per_listener
@@ -72,8 +71,8 @@ logger = logging.getLogger(__name__)
 #: training" in ASCII, so it is recognisable in ``pg_locks``).
 TRAINING_LOCK_KEY = 0x6D72_7472_6169_6E
 
-#: Rows per COPY write batch (one progress step of the vectors phase each).
-COPY_BATCH = 10_000
+#: Bytes per write of a COPY stream (90k track vectors are ~49 MB).
+COPY_CHUNK = 8 * 1024 * 1024
 
 #: A change is stamped by the writer's clock before it commits, so one stamped just before the
 #: snapshot may still be missing from it: listeners changed this long before it are folded in
@@ -278,11 +277,51 @@ def holdout_figures(
     }
 
 
-def _register_vector(cursor: Any) -> None:
-    """pgvector's psycopg adapters on this cursor only (the rest of Django reads vectors as
-    text, as pgvector.django expects)."""
-    info = TypeInfo.fetch(cursor.connection, "vector")
-    register_vector_info(cursor, info)
+#: PostgreSQL's timestamp epoch (binary COPY sends microseconds since it).
+_PG_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+#: The binary COPY stream's header (signature, flags, header extension length) and trailer.
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+_COPY_TRAILER = struct.pack(">h", -1)
+
+
+def copy_payload(
+    *,
+    version_id: int,
+    owner_ids: npt.NDArray[np.int64],
+    vectors: npt.NDArray[np.float32],
+    stamp: dt.datetime | None = None,
+) -> bytes:
+    """The whole binary COPY stream of rows ``(version_id, owner_id, vector[, stamp])``, built
+    by numpy in one go: each row is a packed big-endian record (field count; then per field its
+    length and value; a pgvector value is dimensions, 0, float32s). Writing 90k rows one
+    ``write_row`` at a time cost ~12 s of Python at catalog scale."""
+    count, dimensions = vectors.shape
+    fields: list[tuple[Any, ...]] = [
+        ("fields", ">i2"),
+        ("version_length", ">i4"),
+        ("version", ">i8"),
+        ("owner_length", ">i4"),
+        ("owner", ">i8"),
+        ("vector_length", ">i4"),
+        ("dimensions", ">i2"),
+        ("unused", ">i2"),
+        ("vector", ">f4", (dimensions,)),
+    ]
+    if stamp is not None:
+        fields += [("stamp_length", ">i4"), ("stamp", ">i8")]
+    rows = np.zeros(count, dtype=np.dtype(fields))
+    rows["fields"] = 3 if stamp is None else 4
+    rows["version_length"] = rows["owner_length"] = 8
+    rows["version"] = version_id
+    rows["owner"] = owner_ids
+    rows["vector_length"] = 4 + 4 * dimensions
+    rows["dimensions"] = dimensions
+    rows["vector"] = vectors
+    if stamp is not None:
+        rows["stamp_length"] = 8
+        rows["stamp"] = (stamp - _PG_EPOCH) // dt.timedelta(microseconds=1)
+    return _COPY_HEADER + rows.tobytes() + _COPY_TRAILER
 
 
 def _copy_vectors(
@@ -292,22 +331,23 @@ def _copy_vectors(
     version_id: int,
     owner_ids: npt.NDArray[np.int64],
     vectors: npt.NDArray[np.float32],
-    extra: tuple[str, Any] | None = None,
+    extra: tuple[str, dt.datetime] | None = None,
 ) -> int:
-    """COPY (binary) the non-zero ``vectors`` of ``owner_ids`` under ``version_id``; how many."""
+    """COPY (binary) the non-zero ``vectors`` of ``owner_ids`` under ``version_id``; how many.
+    ``extra``: a timestamp column and its value for every row."""
     keep = np.flatnonzero(np.any(vectors != 0, axis=1))
     columns = ["model_version_id", owner_column, "vector"] + ([extra[0]] if extra else [])
-    types = ["int8", "int8", "vector"] + (["timestamptz"] if extra else [])
     sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT BINARY)"
-    with transaction.atomic(), connection.cursor() as wrapper:
-        cursor = wrapper.cursor
-        _register_vector(cursor)
-        with cursor.copy(sql) as copy:
-            copy.set_types(types)
-            for start in range(0, len(keep), COPY_BATCH):
-                for i in keep[start : start + COPY_BATCH]:
-                    row: tuple[Any, ...] = (version_id, int(owner_ids[i]), vectors[i])
-                    copy.write_row(row + ((extra[1],) if extra else ()))
+    payload = copy_payload(
+        version_id=version_id,
+        owner_ids=owner_ids[keep],
+        vectors=np.asarray(vectors[keep], dtype=np.float32),
+        stamp=extra[1] if extra else None,
+    )
+    view = memoryview(payload)
+    with transaction.atomic(), connection.cursor() as wrapper, wrapper.cursor.copy(sql) as copy:
+        for start in range(0, len(view), COPY_CHUNK):
+            copy.write(view[start : start + COPY_CHUNK])
     return len(keep)
 
 
