@@ -192,14 +192,12 @@ def fit(args: argparse.Namespace) -> None:
 def search(args: argparse.Namespace) -> None:
     """The active version's track vectors: HNSW (its partial index) against an exact scan for
     ``--queries`` listeners' vectors, and the plan PostgreSQL picks for one of them."""
-    import statistics
 
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "musicrec.settings")
     django.setup()
-    import numpy as np
-    from django.db import connection
+    from django.conf import settings
 
     from recommendations.models import ListenerVector
     from recommendations.selectors import vectors
@@ -218,6 +216,20 @@ def search(args: argparse.Namespace) -> None:
             context["cursor"].execute("EXPLAIN " + sql, params)
             plans.append("\n".join(row[0] for row in context["cursor"].fetchall()))
         return execute(sql, params, many, context)
+
+    for ef in args.ef:
+        settings.RECOMMENDER["vectors"]["hnsw_ef_search"] = ef
+        print(f"hnsw.ef_search {ef}:")
+        _search_pass(args, users, version_id, plans, explain)
+
+
+def _search_pass(args, users, version_id, plans, explain):  # type: ignore[no-untyped-def]
+    import statistics
+
+    import numpy as np
+    from django.db import connection
+
+    from recommendations.selectors import vectors
 
     hnsw_ms, exact_ms, recalls = [], [], []
     for n, user_id in enumerate(users):
@@ -240,7 +252,8 @@ def search(args: argparse.Namespace) -> None:
     def p(values: list[float], q: float) -> float:
         return float(np.percentile(values, q))
 
-    print(plans[0] if plans else "(no plan captured)")
+    if plans:
+        print(plans.pop())
     print(
         f"{len(users)} listener queries, k={args.k}: HNSW p50 {p(hnsw_ms, 50):.1f} / p95 "
         f"{p(hnsw_ms, 95):.1f} ms; exact p50 {p(exact_ms, 50):.1f} / p95 {p(exact_ms, 95):.1f} ms;"
@@ -264,6 +277,7 @@ def main() -> int:
     searching = commands.add_parser("search")
     searching.add_argument("--queries", type=int, default=200)
     searching.add_argument("--k", type=int, default=50)
+    searching.add_argument("--ef", type=int, nargs="+", default=[100])
     args = parser.parse_args()
     if args.command == "dump":
         dump(args.path)

@@ -1,7 +1,8 @@
 """The collaborative vectors' table-wide HNSW indexes become one partial index per model version
 (``recommendations.services.vector_indexes``): a training then writes its rows without an index
 to maintain and builds its version's index once, before the swap. The active version (if any)
-gets its indexes here, so serving keeps its HNSW scans across the migration."""
+gets its indexes here, so serving keeps its HNSW scans across the migration (ef_construction
+128: RECOMMENDER["vectors"]["index_ef_construction"]'s default)."""
 
 from django.db import migrations
 
@@ -18,7 +19,7 @@ def create_active_indexes(apps, schema_editor):
         for table in TABLES:
             schema_editor.execute(
                 f"CREATE INDEX IF NOT EXISTS {table}_hnsw_v{int(version_id)} ON {table} "
-                f"USING hnsw (vector vector_cosine_ops) WITH (m = 16, ef_construction = 64) "
+                f"USING hnsw (vector vector_cosine_ops) WITH (m = 16, ef_construction = 128) "
                 f"WHERE model_version_id = {int(version_id)}"
             )
 

@@ -39,9 +39,8 @@ from recommendations.models import ListenerVector, TrackVector
 #: The tables whose rows belong to a model version, each with one HNSW index per version.
 VERSIONED_TABLES = (TrackVector._meta.db_table, ListenerVector._meta.db_table)
 
-#: The graph's parameters (pgvector's defaults; the table-wide indexes had the same).
+#: Connections per graph node (pgvector's default; the table-wide indexes had the same).
 HNSW_M = 16
-HNSW_EF_CONSTRUCTION = 64
 
 _NAME = re.compile(r"^(?P<table>.+)_hnsw_v(?P<version>\d+)$")
 
@@ -51,11 +50,12 @@ def version_index_name(*, table: str, version_id: int) -> str:
     return f"{table}_hnsw_v{int(version_id)}"
 
 
-def _build_settings() -> tuple[str, int]:
+def _build_settings() -> tuple[str, int, int]:
     options = settings.RECOMMENDER.get("vectors", {})
     return (
         str(options.get("index_build_memory", "512MB")),
         int(options.get("index_build_workers", 1)),
+        int(options.get("index_ef_construction", 128)),
     )
 
 
@@ -68,7 +68,7 @@ def version_indexes_build(*, version_id: int) -> list[str]:
     ``maintenance_work_mem`` raised so the graph is built in memory and
     ``max_parallel_maintenance_workers`` (pgvector ≥ 0.6 builds HNSW in parallel) for this
     session, both reset afterwards. Run it before the version is swapped in."""
-    memory, workers = _build_settings()
+    memory, workers, ef_construction = _build_settings()
     concurrently = not connection.in_atomic_block
     names = []
     with connection.cursor() as cursor:
@@ -91,7 +91,7 @@ def version_indexes_build(*, version_id: int) -> list[str]:
                 cursor.execute(
                     f"CREATE INDEX {'CONCURRENTLY ' if concurrently else ''}{name} ON {table} "
                     f"USING hnsw (vector vector_cosine_ops) "
-                    f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION}) "
+                    f"WITH (m = {HNSW_M}, ef_construction = {ef_construction}) "
                     f"WHERE model_version_id = {int(version_id)}"
                 )
                 names.append(name)
