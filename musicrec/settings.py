@@ -217,12 +217,17 @@ RECOMMENDER: dict[str, Any] = {
         # 2/2.5/0, 3/3/0.5; genre 0.5 best by a hair)
         "metadata_weights": {"artist": 2.0, "album": 2.5, "genre": 0.5},
         "ease_l2": 100.0,  # EASE λ on the metadata matrix (grid 50 / 100)
-        "ease_max_tracks": 12_000,  # dense Gram matrix: tracks² memory (lead's choice, not tuned)
+        # dense Gram matrix, tracks² memory and cubic time (5k: 5 s / 0.55 GB, 8k: 15 s /
+        # 1.1 GB, 12k: 32 s / 2.4 GB peak at catalog scale); mpd_subset has 7.8k played tracks
+        "ease_max_tracks": 8_000,
         "ease_neighbours": 200,  # sparse B kept per track (earlier mpd run: −1 % NDCG@10)
         "als_factors": 128,  # = COLLABORATIVE_DIMENSIONS; 256 gained 0.5 % on validation
         "als_regularization": 100.0,  # grid (30, α 20) / (100, α 40): strong reg wins (issue #11)
         "als_alpha": 40.0,
-        "als_iterations": 30,
+        # 15, not 30: ALS's time is linear in iterations (110 s at 30, 56 s at 15 at catalog
+        # scale) and on mpd_subset's validation split 10, 15, 20 and 30 iterations give the same
+        # NDCG@10 (0.1442–0.1449, 128 factors + artist rows): the training-time target decides
+        "als_iterations": 15,
         "ease_weight": 0.5,  # z-score blend of EASE and ALS (grid 0.5/0.5, 0.65/0.35, 0.35/0.65)
         "als_weight": 0.5,
         "pool": 200,
@@ -298,7 +303,16 @@ RECOMMENDER: dict[str, Any] = {
     # admin): on/off, the per-listener share held out, the fewest listeners with something held
     # out to report anything, the cut-off k and the split's seed. It costs one more fit (the
     # training time roughly doubles): turn it off on a large site if that matters.
-    "figures": {"enabled": True, "holdout": 0.2, "min_listeners": 20, "k": 10, "seed": 0},
+    # blend_max_tracks: on a larger catalog only EASE is fitted again (an ALS refit took 195 s
+    # at 90k tracks, EASE seconds: docs/recommendations.md "Measured"), and the figures say so.
+    "figures": {
+        "enabled": True,
+        "holdout": 0.2,
+        "min_listeners": 20,
+        "k": 10,
+        "seed": 0,
+        "blend_max_tracks": 20_000,
+    },
     # `manage.py train_embeddings --if-stale` (and `make run`) trains only when there is no
     # active model or its data is older than this (the nightly schedule's period).
     "retrain_after_hours": 24,
@@ -330,6 +344,17 @@ RECOMMENDER: dict[str, Any] = {
         # built again instead of inserted into row by row (90k content vectors: 210 s inserted,
         # much less rebuilt: docs/benchmarks.md); readers of that table wait for the commit
         "index_rebuild_from": 10_000,
+        # Each model version's own HNSW indexes (recommendations.services.vector_indexes) are
+        # built once after training writes its vectors: maintenance_work_mem for that build, so
+        # the graph is built in memory (90k × 128-d vectors ≈ 50 MB + the graph), and the
+        # parallel workers besides the leader (pgvector ≥ 0.6 builds HNSW in parallel; 2 cores
+        # here: measured in docs/recommendations.md "Measured")
+        "index_build_memory": "512MB",
+        "index_build_workers": 1,
+        # ef_construction of those indexes: at 64 (pgvector's default) HNSW found only 0.88 of
+        # the exact top 50 for listener vectors at catalog scale (0.94 even at ef_search 400);
+        # 128 gives 0.967 at ef_search 100, for ~15 s more build (docs/recommendations.md)
+        "index_ef_construction": 128,
     },
 }
 

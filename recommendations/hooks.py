@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import connection
 
 from musicrec.queue import enqueue_on_commit
+from recommendations.selectors.vectors import active_model_version_id
 from recommendations.services.content import track_content_refresh
 from recommendations.services.listeners import listener_vector_refresh
 from recommendations.services.track_vectors import track_vectors_fold_in
@@ -27,7 +28,15 @@ def tracks_changed_content(track_ids: list[int]) -> None:
 
 
 def tracks_changed_fold_in(track_ids: list[int]) -> None:
-    """Collaborative vectors of tracks the active model was not trained on."""
+    """Collaborative vectors of tracks the active model was not trained on. A large import
+    leaves them to ``embed_tracks`` after it commits: they are inserted into the live
+    version's HNSW index row by row (~3 ms each), which should not hold the import's
+    transaction open for minutes."""
+    threshold = settings.RECOMMENDER.get("vectors", {}).get("import_reembed_from", 10_000)
+    if len(track_ids) >= threshold:
+        if active_model_version_id() is not None:
+            enqueue_on_commit("recommendations.embed_tracks")
+        return
     track_vectors_fold_in(track_ids=track_ids)
 
 

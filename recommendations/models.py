@@ -7,8 +7,10 @@ track's content vector.
   active version reads that version's vectors only: the old model or the new one, never a mix.
   Retired versions' vectors are deleted afterwards.
 - :class:`TrackVector` / :class:`ListenerVector`: collaborative (ALS) factors of a version, with
-  HNSW cosine indexes for nearest-neighbour candidates. A listener's vector is folded in again
-  from their history and feedback on every change, without a retrain.
+  one partial HNSW cosine index per version (``WHERE model_version_id = N``, made by
+  :mod:`recommendations.services.vector_indexes`) for nearest-neighbour candidates. A
+  listener's vector is folded in again from their history and feedback on every change,
+  without a retrain.
 - :class:`TrackContent`: the content vector of a track (standardised audio features + genre
   block, ``recommendations.engine.content``), written by the service that saves the track, so a
   new track can be recommended before anyone plays it.
@@ -93,15 +95,8 @@ class TrackVector(models.Model):
                 fields=["model_version", "track"], name="track_vector_version_track_unique"
             ),
         ]
-        indexes = [
-            HnswIndex(
-                name="track_vector_hnsw_cosine",
-                fields=["vector"],
-                m=16,
-                ef_construction=64,
-                opclasses=["vector_cosine_ops"],
-            ),
-        ]
+        # no table-wide HNSW index: each version has its own partial one, built after its
+        # rows are written and before it is swapped in (services/vector_indexes.py)
 
     def __str__(self) -> str:
         return f"track {self.track_id} in model {self.model_version_id}"
@@ -121,15 +116,8 @@ class ListenerVector(models.Model):
                 fields=["model_version", "user"], name="listener_vector_version_user_unique"
             ),
         ]
-        indexes = [
-            HnswIndex(
-                name="listener_vector_hnsw_cosine",
-                fields=["vector"],
-                m=16,
-                ef_construction=64,
-                opclasses=["vector_cosine_ops"],
-            ),
-        ]
+        # no table-wide HNSW index: each version has its own partial one, built after its
+        # rows are written and before it is swapped in (services/vector_indexes.py)
 
     def __str__(self) -> str:
         return f"listener {self.user_id} in model {self.model_version_id}"

@@ -209,6 +209,14 @@ def listeners_changed_since(*, since: dt.datetime) -> list[int]:
         return [int(row[0]) for row in cursor.fetchall()]
 
 
+def tracks_created_since(*, since: dt.datetime) -> list[int]:
+    """Tracks created after ``since`` (the training snapshot), ascending: the new version has
+    no vector for them until they are folded in."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM catalog_track WHERE created_at > %s ORDER BY id", [since])
+        return [int(row[0]) for row in cursor.fetchall()]
+
+
 def model_version_active(*, with_artifact: bool = False) -> ModelVersion | None:
     """The active model version (the artifact's bytes only when asked), or None."""
     versions = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE)

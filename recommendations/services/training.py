@@ -9,14 +9,16 @@
    snapshot; ``snapshot_at`` is its start);
 3. fits EASE and ALS with the engine's one training path (``engine.training.train``) and, when
    enabled, measures a quick holdout (``RECOMMENDER["figures"]``);
-4. writes a ``ModelVersion(status=training)``'s track and listener vectors with COPY, and its
-   artifact (:mod:`recommendations.artifacts`);
+4. writes a ``ModelVersion(status=training)``'s track and listener vectors with COPY (no HNSW
+   index to maintain), and its artifact (:mod:`recommendations.artifacts`), then builds the
+   version's own partial HNSW indexes (:mod:`.vector_indexes`, ``CREATE INDEX CONCURRENTLY``);
 5. in ONE short transaction retires the active version and activates the new one: a reader that
    resolves the active version and reads its vectors in one statement sees the old model or
    the new one, never a mix;
-6. folds in again, with the new model, the listeners whose data changed after ``snapshot_at``;
-7. deletes the vectors and artifacts of retired and failed versions (their rows stay: the
-   admin's history).
+6. folds in again, with the new model, the listeners whose data changed after ``snapshot_at``,
+   and the tracks created after it;
+7. drops the HNSW indexes and deletes the vectors and artifacts of retired and failed versions
+   (their rows stay: the admin's history).
 
 A failure before the swap marks the version ``failed`` with the error, leaves the active model
 as it was and re-raises (Celery retries). A failure after the swap (steps 6–7) is logged and
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import struct
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
@@ -40,8 +43,6 @@ import scipy.sparse as sp
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from pgvector.psycopg.vector import register_vector_info
-from psycopg.types import TypeInfo
 
 from recommendations.artifacts import ModelArtifact, params_json
 from recommendations.engine.evaluation import evaluate, split_per_listener
@@ -60,7 +61,10 @@ from recommendations.selectors.training import (
     listener_events,
     listener_rows,
     listeners_changed_since,
+    tracks_created_since,
 )
+from recommendations.services.track_vectors import track_vectors_fold_in
+from recommendations.services.vector_indexes import version_indexes_build, version_indexes_drop
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +72,8 @@ logger = logging.getLogger(__name__)
 #: training" in ASCII, so it is recognisable in ``pg_locks``).
 TRAINING_LOCK_KEY = 0x6D72_7472_6169_6E
 
-#: Rows per COPY write batch (one progress step of the vectors phase each).
-COPY_BATCH = 10_000
+#: Bytes per write of a COPY stream (90k track vectors are ~49 MB).
+COPY_CHUNK = 8 * 1024 * 1024
 
 #: A change is stamped by the writer's clock before it commits, so one stamped just before the
 #: snapshot may still be missing from it: listeners changed this long before it are folded in
@@ -77,11 +81,18 @@ COPY_BATCH = 10_000
 REFRESH_MARGIN = dt.timedelta(seconds=60)
 
 #: The phases of a run, in order: the command's progress bar has one step per phase.
-PHASES = ("read", "fit", "figures", "vectors", "swap", "refresh", "cleanup")
+PHASES = ("read", "fit", "figures", "vectors", "index", "swap", "refresh", "cleanup")
 
 Progress = Callable[[str], None]
 
-DEFAULT_FIGURES = {"enabled": True, "holdout": 0.2, "min_listeners": 20, "k": 10, "seed": 0}
+DEFAULT_FIGURES = {
+    "enabled": True,
+    "holdout": 0.2,
+    "min_listeners": 20,
+    "k": 10,
+    "seed": 0,
+    "blend_max_tracks": 20_000,
+}
 
 
 @dataclass(frozen=True)
@@ -96,6 +107,7 @@ class TrainingOutcome:
     track_vectors: int = 0
     listener_vectors: int = 0
     refreshed_listeners: int = 0
+    new_tracks: int = 0  # tracks created after the snapshot, folded in after the swap
     seconds: dict[str, float] = field(default_factory=dict)
     figures: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
@@ -212,9 +224,28 @@ def holdout_figures(
     positive cells split ``holdout`` / rest (fixed seed), the models fitted again on the rest
     (same parameters, metadata rows included) and NDCG@k / Recall@k of the blend measured on
     the held-out cells. ``{"skipped": reason}`` when there are too few listeners to say
-    anything. Costs one more fit: turn it off with ``RECOMMENDER["figures"]["enabled"]``."""
+    anything. Turn it off with ``RECOMMENDER["figures"]["enabled"]``.
+
+    The served model has seen every cell, so the figure needs a second fit that has not. On a
+    catalog of more than ``blend_max_tracks`` tracks only EASE is fitted again (with the served
+    parameters): ALS's cost grows with tracks + metadata rows (157 s of ALS at 90k tracks,
+    where EASE over its most-played tracks takes seconds), so refitting it would double the
+    training for a figure. ``"model"`` says which model the figures are of, and why."""
     if not options.get("enabled", True):
         return {"skipped": "turned off (RECOMMENDER['figures']['enabled'])"}
+    model_name = "blend of EASE and ALS"
+    limit = options.get("blend_max_tracks")
+    if limit is not None and signed.shape[1] > int(limit) and params.als_weight > 0:
+        if params.ease_weight <= 0:
+            return {
+                "skipped": f"{signed.shape[1]} tracks > blend_max_tracks {limit}: an ALS "
+                "refit would double the training (the offline evaluation measures it)"
+            }
+        params = params.replace(als_weight=0.0)
+        model_name = (
+            f"EASE only ({signed.shape[1]} tracks > blend_max_tracks {limit}: "
+            "an ALS refit would double the training)"
+        )
     share = float(options["holdout"])
     k = int(options["k"])
     split = split_per_listener(signed, share, int(options["seed"]))
@@ -238,14 +269,55 @@ def holdout_figures(
         f"coverage@{k}": round(result.coverage, 4),
         "listeners": result.listeners,
         "holdout": share,
+        "model": model_name,
     }
 
 
-def _register_vector(cursor: Any) -> None:
-    """pgvector's psycopg adapters on this cursor only (the rest of Django reads vectors as
-    text, as pgvector.django expects)."""
-    info = TypeInfo.fetch(cursor.connection, "vector")
-    register_vector_info(cursor, info)
+#: PostgreSQL's timestamp epoch (binary COPY sends microseconds since it).
+_PG_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+#: The binary COPY stream's header (signature, flags, header extension length) and trailer.
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+_COPY_TRAILER = struct.pack(">h", -1)
+
+
+def copy_payload(
+    *,
+    version_id: int,
+    owner_ids: npt.NDArray[np.int64],
+    vectors: npt.NDArray[np.float32],
+    stamp: dt.datetime | None = None,
+) -> bytes:
+    """The whole binary COPY stream of rows ``(version_id, owner_id, vector[, stamp])``, built
+    by numpy in one go: each row is a packed big-endian record (field count; then per field its
+    length and value; a pgvector value is dimensions, 0, float32s). Writing 90k rows one
+    ``write_row`` at a time cost ~12 s of Python at catalog scale."""
+    count, dimensions = vectors.shape
+    fields: list[tuple[Any, ...]] = [
+        ("fields", ">i2"),
+        ("version_length", ">i4"),
+        ("version", ">i8"),
+        ("owner_length", ">i4"),
+        ("owner", ">i8"),
+        ("vector_length", ">i4"),
+        ("dimensions", ">i2"),
+        ("unused", ">i2"),
+        ("vector", ">f4", (dimensions,)),
+    ]
+    if stamp is not None:
+        fields += [("stamp_length", ">i4"), ("stamp", ">i8")]
+    rows = np.zeros(count, dtype=np.dtype(fields))
+    rows["fields"] = 3 if stamp is None else 4
+    rows["version_length"] = rows["owner_length"] = 8
+    rows["version"] = version_id
+    rows["owner"] = owner_ids
+    rows["vector_length"] = 4 + 4 * dimensions
+    rows["dimensions"] = dimensions
+    rows["vector"] = vectors
+    if stamp is not None:
+        rows["stamp_length"] = 8
+        rows["stamp"] = (stamp - _PG_EPOCH) // dt.timedelta(microseconds=1)
+    return _COPY_HEADER + rows.tobytes() + _COPY_TRAILER
 
 
 def _copy_vectors(
@@ -255,22 +327,23 @@ def _copy_vectors(
     version_id: int,
     owner_ids: npt.NDArray[np.int64],
     vectors: npt.NDArray[np.float32],
-    extra: tuple[str, Any] | None = None,
+    extra: tuple[str, dt.datetime] | None = None,
 ) -> int:
-    """COPY (binary) the non-zero ``vectors`` of ``owner_ids`` under ``version_id``; how many."""
+    """COPY (binary) the non-zero ``vectors`` of ``owner_ids`` under ``version_id``; how many.
+    ``extra``: a timestamp column and its value for every row."""
     keep = np.flatnonzero(np.any(vectors != 0, axis=1))
     columns = ["model_version_id", owner_column, "vector"] + ([extra[0]] if extra else [])
-    types = ["int8", "int8", "vector"] + (["timestamptz"] if extra else [])
     sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT BINARY)"
-    with transaction.atomic(), connection.cursor() as wrapper:
-        cursor = wrapper.cursor
-        _register_vector(cursor)
-        with cursor.copy(sql) as copy:
-            copy.set_types(types)
-            for start in range(0, len(keep), COPY_BATCH):
-                for i in keep[start : start + COPY_BATCH]:
-                    row: tuple[Any, ...] = (version_id, int(owner_ids[i]), vectors[i])
-                    copy.write_row(row + ((extra[1],) if extra else ()))
+    payload = copy_payload(
+        version_id=version_id,
+        owner_ids=owner_ids[keep],
+        vectors=np.asarray(vectors[keep], dtype=np.float32),
+        stamp=extra[1] if extra else None,
+    )
+    view = memoryview(payload)
+    with transaction.atomic(), connection.cursor() as wrapper, wrapper.cursor.copy(sql) as copy:
+        for start in range(0, len(view), COPY_CHUNK):
+            copy.write(view[start : start + COPY_CHUNK])
     return len(keep)
 
 
@@ -330,12 +403,25 @@ def _refresh_changed(
     return len(ids)
 
 
+def _fold_in_new_tracks(*, snapshot: _Snapshot) -> int:
+    """Tracks created after the snapshot got their vector (if any) in the version that was
+    active then: fold them into the new one from their metadata rows; how many were written.
+    The margin is harmless: tracks the new model was trained on are left as they are."""
+    created = tracks_created_since(since=snapshot.at - REFRESH_MARGIN)
+    if not created:
+        return 0
+    return track_vectors_fold_in(track_ids=created)
+
+
 def model_versions_clean_up() -> int:
-    """Delete the vectors of retired and failed versions and the artifacts of retired ones
-    (the rows stay, with their figures); how many vectors were deleted."""
+    """Drop the HNSW indexes of retired and failed versions, delete their vectors and the
+    artifacts of retired ones (the rows stay, with their figures); how many vectors were
+    deleted."""
     gone = ModelVersion.objects.filter(
         status__in=[ModelVersion.Status.RETIRED, ModelVersion.Status.FAILED]
     )
+    # the index first: deleting rows under it would only leave work for VACUUM
+    version_indexes_drop(version_ids=gone.values_list("pk", flat=True))
     deleted, _ = TrackVector.objects.filter(model_version__in=gone).delete()
     listeners, _ = ListenerVector.objects.filter(model_version__in=gone).delete()
     gone.filter(artifact__isnull=False).update(artifact=None)
@@ -446,6 +532,12 @@ def _train_locked(progress: Progress) -> TrainingOutcome:
         version.save(update_fields=["artifact", "figures", "finished_at"])
         phase_done("vectors")
 
+        # the version's own HNSW indexes, built once over its finished rows (no table-wide
+        # index was maintained row by row during the COPY), before anyone can read it
+        if trained.als is not None:
+            version_indexes_build(version_id=version.pk)
+        phase_done("index")
+
         previous = (
             ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE)
             .values_list("pk", flat=True)
@@ -458,7 +550,7 @@ def _train_locked(progress: Progress) -> TrainingOutcome:
         raise
 
     warnings: list[str] = []
-    refreshed = 0
+    refreshed = new_tracks = 0
     try:
         refreshed = _refresh_changed(
             version=version, previous_id=previous, snapshot=snapshot, trained=trained
@@ -466,6 +558,11 @@ def _train_locked(progress: Progress) -> TrainingOutcome:
     except Exception as exc:
         logger.exception("model %s: folding in the listeners changed since the snapshot", version)
         warnings.append(f"refresh of changed listeners failed: {exc}")
+    try:
+        new_tracks = _fold_in_new_tracks(snapshot=snapshot)
+    except Exception as exc:
+        logger.exception("model %s: folding in the tracks created since the snapshot", version)
+        warnings.append(f"fold-in of new tracks failed: {exc}")
     phase_done("refresh")
     try:
         model_versions_clean_up()
@@ -486,6 +583,7 @@ def _train_locked(progress: Progress) -> TrainingOutcome:
         track_vectors=track_vectors,
         listener_vectors=listener_vectors,
         refreshed_listeners=refreshed,
+        new_tracks=new_tracks,
         seconds=seconds,
         figures=figures,
         warnings=tuple(warnings),
@@ -496,6 +594,7 @@ def _fail(version: ModelVersion, exc: BaseException) -> None:
     """Record the failure on the version and drop what it wrote; the active one is untouched."""
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     try:
+        version_indexes_drop(version_ids=[version.pk])
         with transaction.atomic():
             TrackVector.objects.filter(model_version=version).delete()
             ListenerVector.objects.filter(model_version=version).delete()

@@ -6,6 +6,7 @@ import pytest
 
 from musicrec.demo import demo_listeners
 from recommendations.models import ModelStatus, ModelVersion
+from recommendations.services.vector_indexes import version_indexes_drop
 from tests.recommendations.vector_helpers import SmallModel, small_model
 
 
@@ -19,6 +20,7 @@ def retired_model(django_db_setup, django_db_blocker) -> SmallModel:
         model = small_model(status=ModelStatus.RETIRED)
     yield model
     with django_db_blocker.unblock():
+        version_indexes_drop(version_ids=[model.version.pk])
         ModelVersion.objects.filter(pk=model.version.pk).delete()
         demo_listeners().delete()
 

@@ -121,6 +121,45 @@ def test_stored_vectors_are_the_models_and_a_fold_in_matches_the_listener_vector
     assert cosine > 0.9
 
 
+def test_the_copied_vectors_are_exactly_the_trained_factors(small_training, monkeypatch):
+    # given: the fitted models captured as the training fits them
+    listeners, _ = listening()
+    fitted = []
+    fit = training_service.fit
+
+    def capture(**kwargs):
+        fitted.append(fit(**kwargs))
+        return fitted[-1]
+
+    monkeypatch.setattr(training_service, "fit", capture)
+    # the listeners were all created within the refresh margin: no re-fold-in after the swap,
+    # so their stored vectors are what the COPY wrote
+    monkeypatch.setattr(training_service, "listeners_changed_since", lambda since: [])
+
+    # when
+    outcome = train_embeddings()
+
+    # then every non-zero factor is stored under its owner (to float32's precision: the
+    # vectors are read back as text), listeners stamped with the snapshot's moment
+    version = ModelVersion.objects.get(pk=outcome.version_id)
+    als = fitted[0].als
+    catalog = engine_catalog()
+    stored = dict(
+        TrackVector.objects.filter(model_version=version).values_list("track_id", "vector")
+    )
+    nonzero = np.flatnonzero(np.any(als.item_factors_ != 0, axis=1))
+    assert sorted(stored) == sorted(catalog.track_ids[nonzero].tolist())
+    for i in nonzero:
+        np.testing.assert_allclose(stored[int(catalog.track_ids[i])], als.item_factors_[i], 1e-6)
+    rows = ListenerVector.objects.filter(model_version=version)
+    by_user = {row.user_id: row for row in rows}
+    user_ids, _ = listener_rows(engine_catalog=catalog)
+    assert sorted(by_user) == sorted(u.pk for u in listeners)
+    for row, user_id in enumerate(user_ids.tolist()):
+        np.testing.assert_allclose(by_user[user_id].vector, als.user_factors_[row], 1e-6)
+        assert by_user[user_id].updated_at == version.snapshot_at
+
+
 def test_a_second_training_retires_the_first_and_deletes_its_vectors(small_training):
     listening()
     first = train_embeddings()

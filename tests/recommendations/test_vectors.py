@@ -20,7 +20,7 @@ from recommendations.selectors import vectors
 from recommendations.services.listeners import listener_vector_refresh
 from recommendations.services.track_vectors import track_vectors_fold_in
 from tests.catalog.test_admin import track_row
-from tests.recommendations.vector_helpers import recall
+from tests.recommendations.vector_helpers import recall, through_the_hnsw_index
 
 pytestmark = pytest.mark.django_db
 
@@ -94,9 +94,11 @@ def test_nearest_tracks_by_hnsw_fill_k_50_with_recall_of_the_exact_scan(trained_
     # when
     recalls = []
     for query in queries:
-        found = vectors.nearest_tracks(vector=query, k=50, model_version_id=version_id)
+        with through_the_hnsw_index() as plans:
+            found = vectors.nearest_tracks(vector=query, k=50, model_version_id=version_id)
         exact = vectors.nearest_tracks_exact(vector=query, k=50, model_version_id=version_id)
         assert len(found) == len(exact) == 50
+        assert "hnsw" in plans[0]  # the approximate search, not a scan of every vector
         recalls.append(recall(found, exact))
 
     # then

@@ -4,9 +4,12 @@ vectors stored under an active ModelVersion (what the training service does, in 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
+from django.db import connection
 
 from musicrec.demo import demo_listeners_seed
 from recommendations.artifacts import ModelArtifact
@@ -20,6 +23,7 @@ from recommendations.models import (
 )
 from recommendations.selectors.catalog import engine_catalog
 from recommendations.selectors.training import listener_rows
+from recommendations.services.vector_indexes import version_indexes_build
 from recommendations.services.vector_writes import vectors_upsert
 
 PARAMS = TrainingParams(
@@ -73,6 +77,7 @@ def small_model(*, listeners: int = 120, status: str = ModelStatus.ACTIVE) -> Sm
         dimensions=COLLABORATIVE_DIMENSIONS,
         timestamp_column="updated_at",
     )
+    version_indexes_build(version_id=version.pk)  # as training does, before anyone reads it
     return SmallModel(
         version=version,
         artifact=artifact,
@@ -92,3 +97,24 @@ def recall(found: list, exact: list) -> float:
     exact_ids = {n.id for n in exact}
     hits = sum(1 for n in found if n.id in exact_ids or n.distance <= edge)
     return min(hits, len(exact)) / len(exact)
+
+
+@contextmanager
+def through_the_hnsw_index() -> Iterator[list[str]]:
+    """Nearest-neighbour statements sent in the block are planned with sorts priced out
+    (``SET LOCAL enable_sort = off`` in their own transaction), so they go through the version's
+    HNSW index as they do at catalog scale: on the demo catalog's 3k vectors the planner would
+    rightly read and sort them all, and a recall test would measure nothing. Yields the plans
+    (``EXPLAIN``) of those statements."""
+    plans: list[str] = []
+
+    def force(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        if "<=>" in sql and sql.lstrip().upper().startswith("SELECT"):
+            cursor = context["cursor"]
+            cursor.execute("SET LOCAL enable_sort = off")
+            cursor.execute("EXPLAIN " + sql, params)
+            plans.append("\n".join(row[0] for row in cursor.fetchall()))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(force):
+        yield plans

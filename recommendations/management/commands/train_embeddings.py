@@ -75,7 +75,8 @@ class Command(BaseCommand):
                 f"Model {outcome.version_id} is active: {outcome.listeners} listeners, "
                 f"{outcome.tracks} tracks, {outcome.cells} cells; "
                 f"{outcome.track_vectors} track and {outcome.listener_vectors} listener vectors"
-                f"; {outcome.refreshed_listeners} listeners folded in again after the swap."
+                f"; {outcome.refreshed_listeners} listeners folded in again after the swap"
+                f", {outcome.new_tracks} tracks created since the snapshot folded in."
             )
         )
         phases = ", ".join(f"{name} {s:.1f} s" for name, s in outcome.seconds.items())
