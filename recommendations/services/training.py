@@ -599,6 +599,9 @@ def _fail(version: ModelVersion, exc: BaseException) -> None:
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     try:
         version_indexes_drop(version_ids=[version.pk])
+    except Exception:  # the next clean-up drops it (the version is failed by then)
+        logger.exception("model %s failed; could not drop its HNSW indexes", version)
+    try:
         with transaction.atomic():
             TrackVector.objects.filter(model_version=version).delete()
             ListenerVector.objects.filter(model_version=version).delete()
