@@ -80,7 +80,12 @@ def _ef_search(k: int) -> int:
 
 @contextmanager
 def _search(*, k: int, exact: bool) -> Any:
-    """A transaction with the search settings of one query (``SET LOCAL``: they end with it)."""
+    """A transaction with the search settings of one query (``SET LOCAL``: they end with it).
+    Inside a caller's transaction the block is only a savepoint, and ``SET LOCAL`` would outlive
+    it until that transaction ends (an exact query would turn index scans off for every later
+    query of a test): the settings are put back at the end of the block then."""
+    nested = connection.in_atomic_block
+    names = ["enable_indexscan"] if exact else ["hnsw.ef_search", "hnsw.iterative_scan"]
     with transaction.atomic(), connection.cursor() as cursor:
         if exact:
             # no index scan at all: the planner sorts every candidate by its true distance
@@ -89,6 +94,9 @@ def _search(*, k: int, exact: bool) -> Any:
             cursor.execute(f"SET LOCAL hnsw.ef_search = {_ef_search(k)}")
             cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
         yield
+        if nested:
+            for name in names:
+                cursor.execute(f"SET LOCAL {name} TO DEFAULT")
 
 
 def _vector(vector: npt.ArrayLike, dimensions: int) -> npt.NDArray[np.float32]:

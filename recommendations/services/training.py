@@ -33,6 +33,7 @@ import struct
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,7 +42,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from recommendations.artifacts import ModelArtifact, params_json
@@ -81,7 +82,7 @@ COPY_CHUNK = 8 * 1024 * 1024
 REFRESH_MARGIN = dt.timedelta(seconds=60)
 
 #: The phases of a run, in order: the command's progress bar has one step per phase.
-PHASES = ("read", "fit", "figures", "vectors", "index", "swap", "refresh", "cleanup")
+PHASES = ("read", "fit", "vectors", "figures", "index", "swap", "refresh", "cleanup")
 
 Progress = Callable[[str], None]
 
@@ -347,6 +348,38 @@ def _copy_vectors(
     return len(keep)
 
 
+@contextmanager
+def _indexes_built_beside(*, version_id: int | None) -> Iterator[None]:
+    """Build ``version_id``'s HNSW indexes (:func:`version_indexes_build`) while the block runs:
+    in a thread with a connection of its own (``CREATE INDEX CONCURRENTLY`` works in
+    PostgreSQL's processes while this one computes), joined at the end of the block, whose
+    exit re-raises what the build raised. Inside a caller's transaction (tests) another
+    connection would not see the uncommitted rows: the indexes are built first, in it.
+    ``None``: nothing to build."""
+    if version_id is None:
+        yield
+        return
+    if connection.in_atomic_block:
+        version_indexes_build(version_id=version_id)
+        yield
+        return
+
+    def build() -> None:
+        try:
+            version_indexes_build(version_id=version_id)
+        finally:
+            connections.close_all()  # this thread's connection only
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hnsw-build") as pool:
+        building = pool.submit(build)
+        try:
+            yield
+        finally:
+            error = building.exception()  # waits for the build, success or not
+        if error is not None:
+            raise error
+
+
 def _swap(version: ModelVersion) -> None:
     """Retire the active version and activate ``version``, in one short transaction."""
     now = timezone.now()
@@ -489,17 +522,6 @@ def _train_locked(progress: Progress) -> TrainingOutcome:
         )
         phase_done("fit")
 
-        figures: dict[str, Any] = {
-            "holdout": holdout_figures(
-                signed=snapshot.signed,
-                memberships=catalog.memberships,
-                params=params,
-                options=_figures_settings(),
-            ),
-            "fit_seconds": {name: round(s, 3) for name, s in trained.seconds.items()},
-        }
-        phase_done("figures")
-
         track_vectors = listener_vectors = 0
         if trained.als is not None:
             track_vectors = _copy_vectors(
@@ -527,16 +549,27 @@ def _train_locked(progress: Progress) -> TrainingOutcome:
             },
         )
         version.artifact = artifact.to_bytes()
-        version.figures = figures
-        version.finished_at = timezone.now()
-        version.save(update_fields=["artifact", "figures", "finished_at"])
+        version.save(update_fields=["artifact"])
         phase_done("vectors")
 
         # the version's own HNSW indexes, built once over its finished rows (no table-wide
-        # index was maintained row by row during the COPY), before anyone can read it
-        if trained.als is not None:
-            version_indexes_build(version_id=version.pk)
-        phase_done("index")
+        # index was maintained row by row during the COPY), before anyone can read it; the
+        # build runs in PostgreSQL while the holdout runs here, so they overlap
+        with _indexes_built_beside(version_id=version.pk if trained.als is not None else None):
+            figures: dict[str, Any] = {
+                "holdout": holdout_figures(
+                    signed=snapshot.signed,
+                    memberships=catalog.memberships,
+                    params=params,
+                    options=_figures_settings(),
+                ),
+                "fit_seconds": {name: round(s, 3) for name, s in trained.seconds.items()},
+            }
+            phase_done("figures")
+        phase_done("index")  # the wait for the build after the holdout was done
+        version.figures = figures
+        version.finished_at = timezone.now()
+        version.save(update_fields=["figures", "finished_at"])
 
         previous = (
             ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE)
@@ -595,6 +628,9 @@ def _fail(version: ModelVersion, exc: BaseException) -> None:
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     try:
         version_indexes_drop(version_ids=[version.pk])
+    except Exception:  # the next clean-up drops it (the version is failed by then)
+        logger.exception("model %s failed; could not drop its HNSW indexes", version)
+    try:
         with transaction.atomic():
             TrackVector.objects.filter(model_version=version).delete()
             ListenerVector.objects.filter(model_version=version).delete()

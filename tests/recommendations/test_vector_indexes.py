@@ -115,7 +115,7 @@ def _plans_of_vector_queries(run, *, sort: bool = True) -> list[str]:
             cursor.execute("EXPLAIN " + sql, params)
             plans.append("\n".join(row[0] for row in cursor.fetchall()))
             if not sort:
-                cursor.execute("SET LOCAL enable_sort = on")
+                cursor.execute("SET LOCAL enable_sort TO DEFAULT")
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(explain):

@@ -118,3 +118,5 @@ def through_the_hnsw_index() -> Iterator[list[str]]:
 
     with connection.execute_wrapper(force):
         yield plans
+    with connection.cursor() as cursor:  # the test's transaction outlives the query's savepoint
+        cursor.execute("SET LOCAL enable_sort TO DEFAULT")
