@@ -21,10 +21,11 @@ def train_embeddings() -> dict[str, Any]:
     (``recommendations.services.training.train_embeddings``).
 
     Scheduled nightly (``CELERY_BEAT_SCHEDULE``) and enqueued by the admin's "train now". Cost
-    on this 2-core machine: seconds on the demo data, about a minute on the full 90k-track
-    catalog (docs/recommendations.md). A run while another holds the training lock is
-    skipped and not retried (the running one is doing the work); a failure is retried with
-    the project's backoff, each attempt a new version (the failed one stays in the admin)."""
+    on this 2-core machine: seconds on the demo data, 86–96 s on the full 90k-track
+    catalog with 2,000 listeners (docs/recommendations.md "Measured"). A run while another
+    holds the training lock is skipped and not retried (the running one is doing the work); a
+    failure is retried with the project's backoff, each attempt a new version (the failed one
+    stays in the admin)."""
     outcome = train_embeddings_service()
     if outcome.skipped:
         return {"skipped": True}
