@@ -328,7 +328,11 @@ RECOMMENDER: dict[str, Any] = {
         # 40 caps a LIMIT 50 at 40 rows). 100 gave recall@50 ≥ 0.99 on the demo catalog's
         # content vectors and on a small ALS model in tests/recommendations/test_vectors.py;
         # iterative scans (relaxed order) fill a LIMIT when filters drop rows.
-        "hnsw_ef_search": env.int("RECOMMENDER_HNSW_EF_SEARCH", default=100),
+        # At catalog scale listener → track queries on the ALS vectors need more: recall@50
+        # 0.954–0.967 at 100, 0.972–0.973 at 200 for 1–2 ms more with demo listeners
+        # (docs/recommendations.md "Measured"; 0.988 at 100 with the mpd listeners,
+        # docs/benchmarks.md): 200.
+        "hnsw_ef_search": env.int("RECOMMENDER_HNSW_EF_SEARCH", default=200),
         # how long a process reuses the catalog's audio-feature statistics when it embeds a
         # few tracks (an admin save): one more track moves them by nothing that matters, and a
         # bulk import or the daily embed_tracks computes them fresh
