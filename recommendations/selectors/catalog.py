@@ -136,9 +136,11 @@ def engine_catalog(*, play_counts: npt.ArrayLike | None = None) -> EngineCatalog
 
     if play_counts is None:
         counted = _rows(
+            # likes as training reads them: the listener's current opinion, not the log
             "SELECT track_id, count(DISTINCT user_id) FROM ("
             " SELECT track_id, user_id FROM history_interaction"
-            " WHERE kind IN ('play', 'like', 'add_to_playlist')"
+            " WHERE kind IN ('play', 'add_to_playlist')"
+            " UNION ALL SELECT track_id, user_id FROM history_opinion WHERE value = 'like'"
             " UNION ALL SELECT track_id, user_id FROM history_historyentry) AS listened"
             " GROUP BY track_id"
         )

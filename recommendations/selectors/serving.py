@@ -30,7 +30,6 @@ from django.utils import timezone
 from accounts.models import GenrePreference, User
 from catalog.models import Track
 from history.models import HistoryEntry, Interaction, Opinion
-from recommendations.artifacts import ModelArtifact
 from recommendations.engine.data import Demographics, ListenerProfile, age_band
 from recommendations.engine.ensemble import (
     EnsembleParams,
@@ -43,9 +42,9 @@ from recommendations.engine.training import (
     Trained,
     build_predictors,
 )
-from recommendations.models import ModelStatus, ModelVersion
 from recommendations.selectors.catalog import EngineCatalog, engine_catalog
 from recommendations.selectors.params import recommender_params
+from recommendations.selectors.vectors import active_model, active_model_version_id
 
 logger = logging.getLogger(__name__)
 
@@ -89,15 +88,6 @@ def catalog_generation() -> int:
         return int(_state.key[0]) if _state is not None else 0
 
 
-def active_model_version() -> tuple[int, dt.datetime | None] | None:
-    row = (
-        ModelVersion.objects.filter(status=ModelStatus.ACTIVE)
-        .values_list("pk", "activated_at")
-        .first()
-    )
-    return (int(row[0]), row[1]) if row else None
-
-
 def popularity_generation() -> object:
     """The popularity views' refresh generation."""
     from recommendations.selectors import popularity
@@ -106,8 +96,7 @@ def popularity_generation() -> object:
 
 
 def _generation_key() -> tuple[Any, ...]:
-    active = active_model_version()
-    return (catalog_generation(), active[0] if active else None, popularity_generation())
+    return (catalog_generation(), active_model_version_id(), popularity_generation())
 
 
 def serving_state() -> ServingState:
@@ -193,12 +182,10 @@ def _load_model(engine: EngineCatalog, model_version_id: int | None) -> Trained 
     """The active model over the current catalog's indices: EASE's neighbours remapped from
     the training snapshot's track ids, ALS's track vectors read from pgvector (tracks added
     after training carry the vectors folded in when they were saved)."""
-    if model_version_id is None:
+    loaded = active_model() if model_version_id is not None else None
+    if loaded is None or loaded[0] != model_version_id:  # swapped since: the next request reloads
         return None
-    version = ModelVersion.objects.filter(pk=model_version_id).only("artifact").first()
-    if version is None or version.artifact is None:
-        return None
-    artifact = ModelArtifact.from_bytes(bytes(version.artifact))
+    artifact = loaded[1]
     n = engine.n_tracks
     ease = None
     if artifact.ease is not None and len(artifact.ease.tracks):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from catalog.models import Track
-from history.models import HistoryEntry, Interaction
+from history.models import HistoryEntry, Interaction, Opinion
 from recommendations.selectors.catalog import engine_catalog
 from tests.catalog.factories import AlbumFactory, ArtistFactory, GenreFactory, TrackFactory
 
@@ -25,6 +25,9 @@ def test_engine_catalog_maps_ids_artists_genres_albums_and_play_counts(listener,
     Interaction.objects.create(user=other_listener, track=first, kind="skip")
     HistoryEntry.objects.create(user=other_listener, track=first, slot=1)
     HistoryEntry.objects.create(user=other_listener, track=second, slot=2)
+    # a current like counts; a like event in the log alone (since undone) does not
+    Opinion.objects.create(user=other_listener, track=third, value=Opinion.Value.LIKE)
+    Interaction.objects.create(user=listener, track=second, kind="like")
 
     loaded = engine_catalog()
 
@@ -41,8 +44,9 @@ def test_engine_catalog_maps_ids_artists_genres_albums_and_play_counts(listener,
     assert sorted(genre_names[g] for g in catalog.genres[i].indices) == ["jazz", "rock"]
     assert catalog.feature("energy")[i] == pytest.approx(0.9)
     assert np.isnan(catalog.feature("tempo")[j])
-    # two listeners played the first (skips do not count), one had the second in history
-    assert (catalog.play_count[i], catalog.play_count[j], catalog.play_count[k]) == (2, 1, 0)
+    # two listeners played the first (skips do not count), one had the second in history,
+    # one likes the third
+    assert (catalog.play_count[i], catalog.play_count[j], catalog.play_count[k]) == (2, 1, 1)
     artist = loaded.memberships["artist"]
     credited = sorted(
         (int(t), names[g])
