@@ -264,23 +264,32 @@ def _recreate_database(database_url: str) -> None:
 
 
 def bench(argv: list[str]) -> int:
-    """``bench -- COMMAND [ARGS]``: run COMMAND against a fresh, migrated, empty database.
+    """``bench [--keep] -- COMMAND [ARGS]``: run COMMAND against a fresh, migrated, empty database.
 
-    Always the embedded services of its own instance (``var/bench/``): DATABASE_URL / REDIS_URL
-    from the environment are ignored, because the database is dropped at every run.
+    Always the embedded services of its own instance (``var/bench/``, or
+    ``var/$MUSICREC_BENCH_INSTANCE/`` so that two benchmarks can keep separate data):
+    DATABASE_URL / REDIS_URL from the environment are ignored, because the database is dropped
+    at every run. ``--keep`` keeps the database of the previous run (migrated again), for a
+    benchmark that can reuse what it loaded last time (``bench_recommend.py --reuse``).
     """
+    keep = "--keep" in argv[: argv.index("--") if "--" in argv else len(argv)]
+    if keep:
+        argv = [arg for arg in argv if arg != "--keep"]
     command = argv[1:] if argv[:1] == ["--"] else argv
     if not command:
-        print("usage: python -m musicrec.stack bench -- COMMAND [ARGS]")
+        print("usage: python -m musicrec.stack bench [--keep] -- COMMAND [ARGS]")
         return 2
-    instance = embedded.Instance("bench")
+    instance = embedded.Instance(os.environ.get("MUSICREC_BENCH_INSTANCE", "bench"))
     for key in ("DATABASE_URL", "REDIS_URL"):
         if os.environ.pop(key, None):
-            _say(f"ignoring {key}: the benchmark uses its own services under var/bench/")
+            _say(f"ignoring {key}: the benchmark uses its own services under var/{instance.name}/")
     started = _services(instance)
     try:
-        _say("re-creating an empty database (var/bench/)")
-        _recreate_database(os.environ["DATABASE_URL"])
+        if keep:
+            _say(f"keeping the database of the last run (var/{instance.name}/)")
+        else:
+            _say(f"re-creating an empty database (var/{instance.name}/)")
+            _recreate_database(os.environ["DATABASE_URL"])
         _manage("migrate", "--noinput", "-v", "0")
         return subprocess.call(command)
     except subprocess.CalledProcessError as exc:
@@ -295,7 +304,7 @@ def main(argv: list[str]) -> int:
         print(
             "usage: python -m musicrec.stack run|test|services|stop [pytest args]\n"
             "       python -m musicrec.stack manage MANAGE.PY-ARGS\n"
-            "       python -m musicrec.stack bench -- COMMAND [ARGS]"
+            "       python -m musicrec.stack bench [--keep] -- COMMAND [ARGS]"
         )
         return 2
     command, rest = argv[0], argv[1:]
