@@ -34,7 +34,7 @@ import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -89,6 +89,8 @@ class AlsArtifact:
     regularization: float
     alpha: float
     factors: int
+    #: False when read with ``from_bytes(metadata_factors=False)`` (a web process serving)
+    has_metadata_factors: bool = True
 
     def listener_vectors(
         self, rows: sp.csr_matrix, item_factors: FloatArray
@@ -110,6 +112,8 @@ class AlsArtifact:
         id or None) and ``genres`` (catalog genre ids). A group unknown to the snapshot (an
         artist first seen after training) is left out; a track with no known group gets the
         zero vector."""
+        if not self.has_metadata_factors:
+            raise ArtifactError("read without its metadata factors: it cannot fold tracks in")
         n_new = len(artists)
         if len(albums) != n_new or len(genres) != n_new:
             raise ValueError("artists, albums and genres need one entry per track")
@@ -240,10 +244,19 @@ class ModelArtifact:
         return buffer.getvalue()
 
     @classmethod
-    def from_bytes(cls, data: bytes | memoryview) -> ModelArtifact:
+    def from_bytes(
+        cls, data: bytes | memoryview | BinaryIO, *, metadata_factors: bool = True
+    ) -> ModelArtifact:
+        """The artifact of :meth:`to_bytes` (its bytes, or a binary file positioned at them).
+        ``metadata_factors=False`` leaves the metadata rows' factors unread (three quarters of
+        the bytes at catalog scale): what scoring and listener fold-in need, not a new track's
+        fold-in (:meth:`AlsArtifact.track_vectors` then refuses)."""
+        skipped = set() if metadata_factors else {"metadata_factors"}
+        source = io.BytesIO(bytes(data)) if isinstance(data, bytes | memoryview) else data
         try:
-            with np.load(io.BytesIO(bytes(data)), allow_pickle=False) as stored:
-                arrays = {name: stored[name] for name in stored.files}
+            # an npz is a zip: each member is read only when asked for
+            with np.load(source, allow_pickle=False) as stored:
+                arrays = {name: stored[name] for name in stored.files if name not in skipped}
         except (OSError, ValueError, EOFError) as exc:
             raise ArtifactError(f"not a model artifact: {exc}") from exc
         version = int(arrays["format"]) if "format" in arrays else None
@@ -266,7 +279,12 @@ class ModelArtifact:
             als = AlsArtifact(
                 item_gram=arrays["als_item_gram"].astype(np.float64),
                 row_gram=arrays["als_row_gram"].astype(np.float64),
-                metadata_factors=arrays["metadata_factors"].astype(np.float32),
+                metadata_factors=(
+                    arrays["metadata_factors"].astype(np.float32)
+                    if metadata_factors
+                    else np.zeros((0, int(arrays["factors"])), dtype=np.float32)
+                ),
+                has_metadata_factors=metadata_factors,
                 metadata_blocks={k: (int(a), int(b)) for k, (a, b) in blocks.items()},
                 metadata_weights={
                     k: float(v) for k, v in json.loads(str(arrays["metadata_weights"])).items()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -205,6 +206,37 @@ def stored_content_vectors(
     return np.asarray(np.hstack([audio, genre_block]), dtype=np.float64)
 
 
+def catalog_content_vectors(
+    features: npt.ArrayLike,
+    genres: sp.spmatrix,
+    genre_slugs: Sequence[str],
+    statistics: FeatureStatistics,
+    feature_weights: Mapping[str, float] = FEATURE_WEIGHTS,
+    genre_weight: float = GENRE_WEIGHT,
+) -> npt.NDArray[np.float32]:
+    """:func:`stored_content_vectors` of a whole catalog at once, in float32 (as pgvector
+    stores them): ``genres`` is the ``n × G`` track × genre membership matrix, ``genre_slugs``
+    each genre column's slug. The genre blocks are one sparse product (each track's distinct
+    genres' :func:`genre_vector` summed) instead of a Python loop over the tracks."""
+    values = np.asarray(features, dtype=np.float64).reshape(-1, len(AUDIO_FEATURES))
+    membership = sp.csr_matrix(genres, dtype=np.float32)
+    if membership.shape != (len(values), len(genre_slugs)):
+        raise ValueError("genres needs one row per track and one column per genre slug")
+    membership.data = np.ones_like(membership.data)  # a genre listed twice counts once
+    out = np.empty((len(values), len(AUDIO_FEATURES) + GENRE_DIMENSIONS), dtype=np.float32)
+    out[:, : len(AUDIO_FEATURES)] = standardise(values, statistics) * _feature_weight_row(
+        feature_weights
+    )
+    table = np.array([genre_vector(slug) for slug in genre_slugs], dtype=np.float64).reshape(
+        len(genre_slugs), GENRE_DIMENSIONS
+    )
+    block = np.asarray(membership @ table.astype(np.float32), dtype=np.float32)
+    lengths = np.linalg.norm(block, axis=1, keepdims=True)
+    np.divide(block * np.float32(genre_weight), lengths, out=block, where=lengths > 0)
+    out[:, len(AUDIO_FEATURES) :] = block
+    return out
+
+
 def describe(standardised: npt.ArrayLike) -> str | None:
     """The word for one track's (or a profile's) most distinctive feature, or None when no
     feature is :data:`DESCRIPTOR_THRESHOLD` standard deviations from the mean. ``standardised``
@@ -218,9 +250,10 @@ def describe(standardised: npt.ArrayLike) -> str | None:
     return best[1] if best else None
 
 
-def unit_rows(vectors: npt.ArrayLike) -> FloatArray:
-    """Rows scaled to length 1 (zero rows stay zero): cosine similarity is then a dot."""
-    values = np.asarray(vectors, dtype=np.float64)
+def unit_rows(vectors: npt.ArrayLike, dtype: type[np.floating[Any]] = np.float64) -> FloatArray:
+    """Rows scaled to length 1 (zero rows stay zero): cosine similarity is then a dot.
+    ``dtype`` of the result (float32 halves a large matrix)."""
+    values = np.asarray(vectors, dtype=dtype)
     norms = np.linalg.norm(values, axis=1, keepdims=True)
     unit: FloatArray = np.divide(values, norms, out=np.zeros_like(values), where=norms > 0)
     return unit

@@ -25,7 +25,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -229,7 +229,7 @@ class ContentPredictor(Predictor):
         self,
         catalog: Catalog,
         *,
-        vectors: FloatArray | None = None,
+        vectors: npt.NDArray[np.floating[Any]] | None = None,
         history_weight: float = 1.0,
         like_weight: float = 1.0,
         artist_weight: float = 0.15,
@@ -237,8 +237,8 @@ class ContentPredictor(Predictor):
         self.catalog = catalog
         # float32: half the memory and time of a 90k-track matrix-vector product, and
         # cosines to 7 digits are plenty for a ranking
-        self.unit = unit_rows(content_vectors(catalog) if vectors is None else vectors).astype(
-            np.float32
+        self.unit = unit_rows(
+            content_vectors(catalog) if vectors is None else vectors, dtype=np.float32
         )
         self.standardised = standardised_features(catalog.features)
         self._has_artist = catalog.artist >= 0

@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -178,7 +179,7 @@ def build_predictors(
     *,
     trending: npt.ArrayLike | None = None,
     cohort_tables: Sequence[CohortTable] = (),
-    content_vectors: FloatArray | None = None,
+    content_vectors: npt.NDArray[np.floating[Any]] | None = None,
     params: PredictorParams | None = None,
 ) -> dict[str, Predictor]:
     """The predictors for one catalog, by registered name. A source without what it needs is

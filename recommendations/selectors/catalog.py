@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from django.db import connection
+from django.db import connection, transaction
 
 from catalog.models import Artist, Genre
-from recommendations.engine.content import feature_statistics, stored_content_vectors
+from recommendations.engine.content import catalog_content_vectors, feature_statistics
 from recommendations.engine.data import AUDIO_FEATURES, Catalog
 from recommendations.engine.training import Memberships
 
@@ -51,18 +51,15 @@ class EngineCatalog:
         """Engine indices of catalog ids, -1 for an id not in the catalog."""
         return _positions(self.track_ids, np.fromiter(track_ids, dtype=np.int64))
 
-    def content_vectors(self) -> npt.NDArray[np.float64]:
+    def content_vectors(self) -> npt.NDArray[np.float32]:
         """Every track's content vector exactly as it is stored in pgvector (standardised
         audio features beside the fixed-width genre block; ``engine.content``), computed
         from these arrays: what the content predictor scores with, on the site and in the
-        offline evaluation alike."""
-        genres = self.catalog.genres
-        slugs = [
-            [self.genre_slugs[g] for g in genres.indices[genres.indptr[t] : genres.indptr[t + 1]]]
-            for t in range(self.n_tracks)
-        ]
+        offline evaluation alike. float32, as pgvector stores them."""
         features = self.catalog.features
-        return stored_content_vectors(features, slugs, feature_statistics(features))
+        return catalog_content_vectors(
+            features, self.catalog.genres, self.genre_slugs, feature_statistics(features)
+        )
 
     def genre_indices(self, genre_ids: Iterable[int]) -> IntArray:
         found = _positions(self.genre_ids, np.fromiter(genre_ids, dtype=np.int64))
@@ -87,6 +84,23 @@ def _rows(sql: str) -> list[tuple[Any, ...]]:
         return rows
 
 
+#: Rows converted to numpy at a time by :func:`_array`.
+BATCH_ROWS = 10_000
+
+
+def _array(sql: str, width: int) -> npt.NDArray[np.float64]:
+    """The rows of ``sql`` (``width`` numeric columns, NULL → NaN) as one float64 array, read
+    through a server-side cursor ``BATCH_ROWS`` at a time: only one batch of Python tuples
+    exists at once, not the whole catalog's (which would also leave the process's heap that
+    much larger for good)."""
+    blocks = []
+    with transaction.atomic(), connection.chunked_cursor() as cursor:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(BATCH_ROWS):
+            blocks.append(np.array(rows, dtype=np.float64).reshape(-1, width))
+    return np.vstack(blocks) if blocks else np.zeros((0, width))
+
+
 def engine_catalog(*, play_counts: npt.ArrayLike | None = None) -> EngineCatalog:
     """The whole catalog for the engine.
 
@@ -94,19 +108,20 @@ def engine_catalog(*, play_counts: npt.ArrayLike | None = None) -> EngineCatalog
     each track (the evaluation counts its own training data); by default they are counted from
     the interaction log and the histories."""
     columns = ", ".join(AUDIO_FEATURES)
-    tracks = _rows(f"SELECT id, album_id, popularity, {columns} FROM catalog_track ORDER BY id")
+    tracks = _array(
+        f"SELECT id, album_id, popularity, {columns} FROM catalog_track ORDER BY id",
+        3 + len(AUDIO_FEATURES),
+    )
     n = len(tracks)
-    track_ids = np.array([row[0] for row in tracks], dtype=np.int64)
-    popularity = np.array([row[2] or 0 for row in tracks], dtype=np.float64)
-    features = np.array(
-        [[np.nan if v is None else v for v in row[3:]] for row in tracks], dtype=np.float64
-    ).reshape(n, len(AUDIO_FEATURES))
-    album_raw = np.array([-1 if row[1] is None else row[1] for row in tracks], dtype=np.int64)
+    track_ids = tracks[:, 0].astype(np.int64)
+    popularity = np.nan_to_num(tracks[:, 2], nan=0.0)
+    features = np.ascontiguousarray(tracks[:, 3:])
+    album_raw = np.nan_to_num(tracks[:, 1], nan=-1).astype(np.int64)
     del tracks
 
-    credits = np.array(
-        _rows("SELECT track_id, artist_id, position FROM catalog_trackartist"), dtype=np.int64
-    ).reshape(-1, 3)
+    credits = _array("SELECT track_id, artist_id, position FROM catalog_trackartist", 3).astype(
+        np.int64
+    )
     artist_ids = np.unique(credits[:, 1])
     credit_track = _positions(track_ids, credits[:, 0])
     credit_artist = np.searchsorted(artist_ids, credits[:, 1]).astype(np.int64)
@@ -116,9 +131,7 @@ def engine_catalog(*, play_counts: npt.ArrayLike | None = None) -> EngineCatalog
     credited, at = np.unique(credit_track[order], return_index=True)
     first[credited[credited >= 0]] = credit_artist[order][at[credited >= 0]]
 
-    pairs = np.array(
-        _rows("SELECT track_id, genre_id FROM catalog_track_genres"), dtype=np.int64
-    ).reshape(-1, 2)
+    pairs = _array("SELECT track_id, genre_id FROM catalog_track_genres", 2).astype(np.int64)
     genre_ids = np.array(
         [row[0] for row in _rows("SELECT id FROM catalog_genre ORDER BY id")], dtype=np.int64
     )
@@ -135,20 +148,19 @@ def engine_catalog(*, play_counts: npt.ArrayLike | None = None) -> EngineCatalog
     album_group = np.searchsorted(album_ids, album_raw[has_album]).astype(np.int64)
 
     if play_counts is None:
-        counted = _rows(
+        counted = _array(
             # likes as training reads them: the listener's current opinion, not the log
             "SELECT track_id, count(DISTINCT user_id) FROM ("
             " SELECT track_id, user_id FROM history_interaction"
             " WHERE kind IN ('play', 'add_to_playlist')"
             " UNION ALL SELECT track_id, user_id FROM history_opinion WHERE value = 'like'"
             " UNION ALL SELECT track_id, user_id FROM history_historyentry) AS listened"
-            " GROUP BY track_id"
-        )
+            " GROUP BY track_id",
+            2,
+        ).astype(np.int64)
         counts = np.zeros(n, dtype=np.int64)
-        if counted:
-            pairs_counted = np.array(counted, dtype=np.int64)
-            at = _positions(track_ids, pairs_counted[:, 0])
-            counts[at[at >= 0]] = pairs_counted[at >= 0, 1]
+        at = _positions(track_ids, counted[:, 0])
+        counts[at[at >= 0]] = counted[at >= 0, 1]
     else:
         counts = np.asarray(play_counts, dtype=np.int64)
 

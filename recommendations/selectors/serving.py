@@ -12,7 +12,11 @@ opinions, interactions, preferences) and runs ``engine.ensemble.recommend``.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import datetime as dt
+import gc
 import logging
 import threading
 import time
@@ -140,6 +144,7 @@ def _build_state(key: tuple[Any, ...]) -> ServingState:
         cohort_tables=cohorts,
         params=recommender_params()[1],
     )
+    _settle_memory()
     seconds = time.perf_counter() - started
     logger.info(
         "serving state built in %.2f s: %d tracks, model %s, sources %s",
@@ -156,6 +161,24 @@ def _build_state(key: tuple[Any, ...]) -> ServingState:
         params=recommender_params()[2],
         built_seconds=seconds,
     )
+
+
+def _settle_memory() -> None:
+    """After a build, once per state (measured with ``make bench-recommend``,
+    docs/benchmarks.md):
+
+    - ``gc.freeze()`` moves every object alive now (Django's, the state's) to the collector's
+      permanent generation, so its full passes stop walking them: they were the slow tail of
+      requests (p95 of 100 results 155 → 85 ms on the full catalog). What the previous build
+      froze is unfrozen first, so whatever of it has become garbage since is still collected;
+    - ``malloc_trim(0)`` (glibc) hands the heap that the build's temporary rows and arrays
+      left free back to the system, so the process's resident size is what it holds.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
 
 
 def _load_popularity(engine: EngineCatalog) -> tuple[npt.NDArray[np.float64] | None, list[Any]]:
@@ -194,7 +217,12 @@ def _load_model(engine: EngineCatalog, model_version_id: int | None) -> Trained 
         keep = np.flatnonzero(mapped >= 0)
         model = artifact.ease.model(n)
         model.tracks_ = mapped[keep]
-        model.weights_ = sp.csr_matrix(artifact.ease.weights[keep][:, keep])
+        weights = artifact.ease.weights
+        # the artifact's own matrix when every modelled track is still in the catalog (no
+        # second copy of ~13 MB per process); otherwise without the deleted tracks
+        model.weights_ = (
+            weights if len(keep) == len(mapped) else sp.csr_matrix(weights[keep][:, keep])
+        )
         ease = model
     als = None
     if artifact.als is not None:
@@ -215,11 +243,12 @@ def _track_vectors(
     engine: EngineCatalog, model_version_id: int, width: int
 ) -> npt.NDArray[np.float32] | None:
     """The version's track vectors aligned with the engine's tracks (zeros where missing),
-    read in batches as ``real[]`` (no text parsing). A model narrower than the column keeps
-    its factors first and zeros after them: only ``width`` are kept."""
+    read in batches as ``real[]`` through a server-side cursor: the client holds one batch at
+    a time, never the whole result (90k vectors are ~110 MB as text). A model narrower than
+    the column keeps its factors first and zeros after them: only ``width`` are kept."""
     factors = np.zeros((engine.n_tracks, width), dtype=np.float32)
     found = 0
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.chunked_cursor() as cursor:
         cursor.execute(
             "SELECT track_id, vector::real[] FROM recommendations_trackvector"
             " WHERE model_version_id = %s",

@@ -14,9 +14,10 @@ Distances are pgvector's cosine distance ``1 - cos``: 0 for the same direction, 
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
-from typing import Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -50,27 +51,62 @@ def active_model_version_id() -> int | None:
     return found
 
 
-# The artifact of the active version, loaded once per process per version id (a few MB:
-# Gram matrices, metadata factors, EASE's sparse weights).
+# The artifact of the active version, loaded once per process per version id: with its metadata
+# factors only in a process that folded a new track in (a worker, an admin save); a web process
+# that only serves keeps EASE's sparse weights and the Gram matrices (~15 MB at catalog scale).
 _artifact_cache: tuple[int, ModelArtifact] | None = None
 
+#: Bytes of the artifact read per query: the column is read in slices, so a process never
+#: holds its text (hex) form whole (~2x the bytes) beside the arrays it is being parsed into.
+ARTIFACT_READ_SLICE = 8 * 1024 * 1024
 
-def active_model() -> tuple[int, ModelArtifact] | None:
+
+def active_model(*, metadata_factors: bool = False) -> tuple[int, ModelArtifact] | None:
     """The active model version's id and its artifact (cached per process per version id),
-    or None before the first training (or when the active version has no artifact)."""
+    or None before the first training (or when the active version has no artifact).
+    ``metadata_factors``: also read the metadata rows' factors (folding new tracks in needs
+    them; scoring and listener fold-in do not)."""
     global _artifact_cache
     version_id = active_model_version_id()
     if version_id is None:
         return None
     cached = _artifact_cache
-    if cached is not None and cached[0] == version_id:
+    if (
+        cached is not None
+        and cached[0] == version_id
+        and (not metadata_factors or cached[1].als is None or cached[1].als.has_metadata_factors)
+    ):
         return cached
-    data = ModelVersion.objects.filter(pk=version_id).values_list("artifact", flat=True).first()
-    if data is None:
-        return None
-    loaded = (version_id, ModelArtifact.from_bytes(data))
+    with tempfile.TemporaryFile() as file:
+        if not _artifact_copy(version_id, file):
+            return None
+        loaded = (version_id, ModelArtifact.from_bytes(file, metadata_factors=metadata_factors))
     _artifact_cache = loaded
     return loaded
+
+
+def _artifact_copy(version_id: int, file: BinaryIO) -> bool:
+    """Copy the stored artifact of ``version_id`` into ``file`` slice by slice (False when it
+    has none): the arrays are then read from the file one by one, and the process never holds
+    the whole artifact in memory beside them."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT octet_length(artifact) FROM recommendations_modelversion WHERE id = %s",
+            [version_id],
+        )
+        row = cursor.fetchone()
+        if row is None or row[0] is None:
+            return False
+        for start in range(0, int(row[0]), ARTIFACT_READ_SLICE):
+            # substring() of bytea counts from 1
+            cursor.execute(
+                "SELECT substring(artifact FROM %s FOR %s)"
+                " FROM recommendations_modelversion WHERE id = %s",
+                [start + 1, ARTIFACT_READ_SLICE, version_id],
+            )
+            file.write(cursor.fetchone()[0])
+    file.seek(0)
+    return True
 
 
 def _ef_search(k: int) -> int:

@@ -43,7 +43,7 @@ def track_vectors_fold_in(*, track_ids: Iterable[int]) -> int:
     """Fold in the collaborative vectors of those of ``track_ids`` that the active version was
     not trained on, and store them under that version; return how many were written (new or
     changed). No active model (or one without ALS): nothing, quietly."""
-    active = active_model()
+    active = active_model(metadata_factors=True)
     if active is None:
         return 0
     version_id, artifact = active

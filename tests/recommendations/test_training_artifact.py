@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -106,3 +108,24 @@ def test_without_ease_or_als_their_arrays_are_absent():
 def test_bytes_that_are_not_an_artifact_are_refused():
     with pytest.raises(ArtifactError):
         ModelArtifact.from_bytes(b"not an npz")
+
+
+def test_read_without_metadata_factors_it_scores_but_refuses_to_fold_tracks_in():
+    trained = _trained()
+    data = ModelArtifact.from_trained(trained, track_ids=TRACK_IDS, group_ids=GROUP_IDS).to_bytes()
+
+    light = ModelArtifact.from_bytes(data, metadata_factors=False)
+    full = ModelArtifact.from_bytes(io.BytesIO(data))  # a binary file reads the same
+
+    assert light.als is not None and full.als is not None
+    assert light.als.metadata_factors.shape == (0, PARAMS.als_factors)
+    assert not light.als.has_metadata_factors and full.als.has_metadata_factors
+    np.testing.assert_allclose(light.als.item_gram, full.als.item_gram)
+    assert light.ease is not None and full.ease is not None
+    assert light.ease.weights.nnz == full.ease.weights.nnz
+    with pytest.raises(ArtifactError, match="without its metadata factors"):
+        light.als.track_vectors(artists=[[101]], albums=[None], genres=[[]])
+    assert full.als.track_vectors(artists=[[101]], albums=[None], genres=[[]]).shape == (
+        1,
+        PARAMS.als_factors,
+    )

@@ -286,3 +286,27 @@ def test_a_new_track_with_nothing_the_model_knows_gets_no_vector(trained_model):
     new = Track.objects.get(spotify_id="ZQXADM0000000000000002")
     assert not TrackVector.objects.filter(track=new).exists()
     assert TrackContent.objects.filter(track=new).exists()
+
+
+def test_the_active_artifact_is_read_in_slices_and_without_metadata_factors_unless_asked(
+    trained_model, monkeypatch
+):
+    # given an artifact read in slices much smaller than itself
+    monkeypatch.setattr(vectors, "ARTIFACT_READ_SLICE", 4096)
+    monkeypatch.setattr(vectors, "_artifact_cache", None)
+    stored = trained_model.artifact
+
+    # when a web process reads it to serve, then a fold-in of a new track asks for more
+    version_id, light = vectors.active_model()
+    _, full = vectors.active_model(metadata_factors=True)
+    _, again = vectors.active_model()
+
+    # then both are the stored artifact; only the second carries the metadata factors, and it
+    # is what the cache keeps (it serves the lighter use too)
+    assert version_id == trained_model.version.pk
+    assert light.track_ids.tolist() == stored.track_ids.tolist()
+    assert light.als is not None and not light.als.has_metadata_factors
+    np.testing.assert_allclose(light.als.item_gram, stored.als.item_gram)
+    assert full.als is not None and full.als.has_metadata_factors
+    np.testing.assert_allclose(full.als.metadata_factors, stored.als.metadata_factors)
+    assert again is full

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from recommendations.engine import content
 from recommendations.engine.data import AUDIO_FEATURES
@@ -163,3 +164,37 @@ def test_stored_vectors_count_a_repeated_genre_once_and_check_their_input():
     assert once.tolist() == twice.tolist()
     with pytest.raises(ValueError, match="one entry per track"):
         content.stored_content_vectors(np.zeros((2, len(AUDIO_FEATURES))), [["a"]], statistics)
+
+
+def test_the_whole_catalog_at_once_gives_the_stored_vectors_in_float32():
+    # given a catalog of four tracks, one genre listed twice, one track without a genre
+    catalog = make_catalog(
+        artist=[0, 1, 2, 3],
+        genres=[[0, 1], [1], [], [0]],
+        features=[{"energy": 0.9, "tempo": 100.0}, {"energy": 0.1}, {"energy": 0.5}, {}],
+    )
+    statistics = content.feature_statistics(catalog.features)
+    slugs = ["rock", "jazz"]
+    genres = sp.csr_matrix(catalog.genres, dtype=np.float64)
+    genres[0, 0] = 2.0  # a membership counted twice still counts once
+
+    # when the catalog is embedded in one go
+    together = content.catalog_content_vectors(catalog.features, genres, slugs, statistics)
+
+    # then it is float32 and what embedding each track alone stores
+    alone = np.vstack(
+        [
+            content.stored_content_vectors(catalog.features[i : i + 1], [names], statistics)
+            for i, names in enumerate([["rock", "jazz"], ["jazz"], [], ["rock"]])
+        ]
+    )
+    assert together.dtype == np.float32
+    np.testing.assert_allclose(together, alone, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="one column per genre slug"):
+        content.catalog_content_vectors(catalog.features, genres, ["rock"], statistics)
+
+
+def test_unit_rows_keeps_zero_rows_and_can_return_float32():
+    unit = content.unit_rows(np.array([[3.0, 4.0], [0.0, 0.0]]), dtype=np.float32)
+    assert unit.dtype == np.float32
+    assert unit.tolist() == [[pytest.approx(0.6), pytest.approx(0.8)], [0.0, 0.0]]
