@@ -106,16 +106,35 @@ def source_weights(known: Known, params: WeightParams | None = None) -> dict[str
 
 @dataclass(frozen=True)
 class Blend:
-    """Candidates of all sources together: ``tracks``; ``scores`` (the weighted mean of the
-    sources' scores, a source that did not propose a track counting 0 for it); ``sources``
-    (name → each track's score from that source); ``weights`` (renormalised over the sources
-    that answered); ``evidence`` (name → track → :class:`Evidence`)."""
+    """Candidates of all sources together: ``tracks`` (ascending); ``scores`` (the weighted
+    mean of the sources' scores, a source that did not propose a track counting 0 for it);
+    ``sources`` (name → each track's score from that source); ``weights`` (renormalised over
+    the sources that answered); ``predictions`` (name → the source's :class:`Prediction`, which
+    explains its tracks on demand: :meth:`explain` asks for the served ones only)."""
 
     tracks: IntArray
     scores: FloatArray
     sources: dict[str, FloatArray]
     weights: dict[str, float]
-    evidence: dict[str, dict[int, Evidence]]
+    predictions: dict[str, Prediction] = field(default_factory=dict)
+    #: name → track → evidence, filled by :meth:`explain`
+    evidence: dict[str, dict[int, Evidence]] = field(default_factory=dict)
+
+    def explain(self, tracks: npt.ArrayLike) -> None:
+        """Ask every source for the evidence of those of ``tracks`` it proposed, at once."""
+        wanted = np.asarray(tracks, dtype=np.int64)
+        for name, prediction in self.predictions.items():
+            mine = wanted[np.isin(wanted, prediction.tracks)]
+            known = self.evidence.setdefault(name, {})
+            missing = np.array([t for t in mine.tolist() if t not in known], dtype=np.int64)
+            if len(missing):
+                known.update(zip(missing.tolist(), prediction.evidence_for(missing), strict=True))
+
+    def evidence_of(self, name: str, track: int) -> Evidence:
+        """The evidence of one source for one track (empty when it did not propose it)."""
+        if track not in self.evidence.get(name, {}):
+            self.explain([track])
+        return self.evidence.get(name, {}).get(track, Evidence())
 
 
 def blend(predictions: Mapping[str, Prediction], weights: Mapping[str, float]) -> Blend:
@@ -128,21 +147,16 @@ def blend(predictions: Mapping[str, Prediction], weights: Mapping[str, float]) -
     }
     total = sum(weights[name] for name in answered)
     if not answered:
-        return Blend(np.zeros(0, dtype=np.int64), np.zeros(0), {}, {}, {})
+        return Blend(np.zeros(0, dtype=np.int64), np.zeros(0), {}, {})
     used = {name: weights[name] / total for name in answered}
     tracks = np.unique(np.concatenate([p.tracks for p in answered.values()]))
-    position = {int(t): i for i, t in enumerate(tracks)}
     sources = {}
-    evidence = {}
     for name, prediction in answered.items():
         column = np.zeros(len(tracks))
-        column[[position[int(t)] for t in prediction.tracks]] = prediction.scores
+        column[np.searchsorted(tracks, prediction.tracks)] = prediction.scores
         sources[name] = column
-        evidence[name] = {
-            int(t): e for t, e in zip(prediction.tracks, prediction.evidence, strict=True)
-        }
     scores = sum((used[name] * sources[name] for name in answered), np.zeros(len(tracks)))
-    return Blend(tracks, np.asarray(scores), sources, used, evidence)
+    return Blend(tracks, np.asarray(scores), sources, used, dict(answered))
 
 
 # --- confidence -------------------------------------------------------------------------------
@@ -294,8 +308,7 @@ def reasons_for(
     reasons = []
     for rank, (name, part) in enumerate(sorted(parts.items(), key=lambda kv: -kv[1])):
         if rank == 0 or part >= REASON_SHARE * total:
-            evidence = blended.evidence[name].get(track, Evidence())
-            reasons.append(_source_reason(name, evidence, catalog))
+            reasons.append(_source_reason(name, blended.evidence_of(name, track), catalog))
     if context is not None and context[2] >= CONTEXT_REASON_MATCH:
         reasons.append(
             Reason(kind="context", source="context", context=context[0], context_kind=context[1])
@@ -442,6 +455,7 @@ def recommend(
         )
         if name is not None and values is not None
     ]
+    blended.explain(chosen)  # the evidence of the served tracks only, each source at once
     items = []
     for track in chosen:
         i = position[int(track)]

@@ -63,18 +63,61 @@ class Evidence:
     genre: int = -1
 
 
-@dataclass(frozen=True)
 class Prediction:
-    """Candidates of one predictor, best first: parallel ``tracks``, ``scores`` (in [0, 1]) and
-    ``evidence``."""
+    """Candidates of one predictor, best first: parallel ``tracks`` and ``scores`` (in [0, 1]),
+    and their :class:`Evidence`.
 
-    tracks: IntArray
-    scores: FloatArray
-    evidence: tuple[Evidence, ...] = ()
+    Evidence is given either at once (``evidence``, one per track) or on demand (``explain``:
+    a function from some of the tracks to their evidence). A predictor proposes hundreds of
+    candidates of which a handful make the list, so the built-in ones explain on demand:
+    :meth:`evidence_for` asks only for the tracks that are served; :attr:`evidence` (all of
+    them, computed once) is there for tests and tools."""
 
-    def __post_init__(self) -> None:
-        if not len(self.tracks) == len(self.scores) == len(self.evidence):
+    __slots__ = ("_evidence", "_explain", "scores", "tracks")
+
+    def __init__(
+        self,
+        tracks: npt.ArrayLike,
+        scores: npt.ArrayLike,
+        evidence: Sequence[Evidence] | None = None,
+        *,
+        explain: Callable[[IntArray], Sequence[Evidence]] | None = None,
+    ) -> None:
+        self.tracks: IntArray = np.asarray(tracks, dtype=np.int64)
+        self.scores: FloatArray = np.asarray(scores, dtype=np.float64)
+        if len(self.tracks) != len(self.scores):
+            raise ValueError("tracks and scores need one value per candidate")
+        if (evidence is None) == (explain is None):
+            raise ValueError("give either the evidence or a function that explains")
+        if evidence is not None and len(evidence) != len(self.tracks):
             raise ValueError("tracks, scores and evidence need one value per candidate")
+        self._evidence: tuple[Evidence, ...] | None = None if evidence is None else tuple(evidence)
+        self._explain = explain
+
+    @property
+    def evidence(self) -> tuple[Evidence, ...]:
+        """The evidence of every candidate (computed on first use when explained on demand)."""
+        if self._evidence is None:
+            assert self._explain is not None
+            self._evidence = tuple(self._explain(self.tracks))
+        return self._evidence
+
+    def evidence_for(self, tracks: npt.ArrayLike) -> list[Evidence]:
+        """The evidence of some of the candidates (``tracks``, in that order; a track this
+        prediction does not hold gets an empty :class:`Evidence`)."""
+        wanted = np.asarray(tracks, dtype=np.int64)
+        held = np.isin(wanted, self.tracks)
+        found: list[Evidence] = [Evidence()] * len(wanted)
+        if not held.any():
+            return found
+        if self._evidence is None and self._explain is not None:
+            explained = list(self._explain(wanted[held]))
+        else:
+            position = {int(t): i for i, t in enumerate(self.tracks)}
+            explained = [self.evidence[position[int(t)]] for t in wanted[held]]
+        for at, evidence in zip(np.flatnonzero(held), explained, strict=True):
+            found[int(at)] = evidence
+        return found
 
     @classmethod
     def empty(cls) -> Prediction:
@@ -186,13 +229,15 @@ class CollaborativePredictor(Predictor):
         )[0] / sum(w for _, w in models)
         best = _best(blended, n)
         scores = 1.0 / (1.0 + np.exp(-blended[best]))
-        because = self._because(row, best)
-        unplayed = self.catalog.play_count[best] == 0
-        evidence = tuple(
+        return Prediction(best, scores, explain=lambda tracks: self._evidence(row, tracks))
+
+    def _evidence(self, row: sp.csr_matrix, tracks: IntArray) -> list[Evidence]:
+        because = self._because(row, tracks)
+        unplayed = self.catalog.play_count[tracks] == 0
+        return [
             Evidence(because_track=int(source), new=bool(new))
             for source, new in zip(because, unplayed, strict=True)
-        )
-        return Prediction(best, scores, evidence)
+        ]
 
     def _because(self, row: sp.csr_matrix, targets: IntArray) -> IntArray:
         """The listened track behind each target (-1: none found)."""
@@ -275,15 +320,23 @@ class ContentPredictor(Predictor):
         scores = (1 - self.artist_weight) * (1 + cosine) / 2 + self.artist_weight * track_share
         scores = scores + _eligible(self.catalog.n_tracks, profile, candidates)
         best = _best(scores, n)
-        nearest = tracks[(self.unit[best] @ self.unit[tracks].T).argmax(axis=1)]
-        # one word per distinct profile track (a handful), not per candidate (hundreds)
+        return Prediction(
+            best,
+            np.clip(scores[best], 0.0, 1.0),
+            explain=lambda candidates: self._evidence(tracks, candidates),
+        )
+
+    def _evidence(self, profile_tracks: IntArray, candidates: IntArray) -> list[Evidence]:
+        nearest = profile_tracks[
+            (self.unit[candidates] @ self.unit[profile_tracks].T).argmax(axis=1)
+        ]
+        # one word per distinct profile track (a handful), not per candidate
         words = {int(s): describe(self.standardised[s]) for s in np.unique(nearest)}
-        unplayed = self.catalog.play_count[best] == 0
-        evidence = tuple(
+        unplayed = self.catalog.play_count[candidates] == 0
+        return [
             Evidence(because_track=int(source), descriptor=words[int(source)], new=bool(new))
             for source, new in zip(nearest, unplayed, strict=True)
-        )
-        return Prediction(best, np.clip(scores[best], 0.0, 1.0), evidence)
+        ]
 
 
 @dataclass(frozen=True)
@@ -356,7 +409,9 @@ class DemographicPredictor(Predictor):
             return Prediction.empty()
         cohort = tuple(zip(table.fields, table.keys[row], strict=True))
         return Prediction(
-            best, scores[best] / scores[best].max(), tuple(Evidence(cohort=cohort) for _ in best)
+            best,
+            scores[best] / scores[best].max(),
+            explain=lambda tracks: [Evidence(cohort=cohort)] * len(tracks),
         )
 
 
@@ -396,7 +451,7 @@ class PopularityPredictor(Predictor):
         return Prediction(
             best,
             scores[best] / scores[best].max(),
-            tuple(Evidence(genre=int(genre_of[track])) for track in best),
+            explain=lambda tracks: [Evidence(genre=int(genre)) for genre in genre_of[tracks]],
         )
 
 

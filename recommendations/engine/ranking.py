@@ -137,13 +137,56 @@ def diversify(
 
     The artist rule: no more than ``max_run`` consecutive tracks by one artist (tracks of an
     unknown artist, -1, count as distinct). When only that artist's tracks are left the list
-    ends early rather than break it; ask for a deep enough candidate pool."""
+    ends early rather than break it; ask for a deep enough candidate pool.
+
+    Only the best-scored candidates can win (a track's value is at most ``relevance *
+    score``), so the greedy steps run over a window of the top ``window_factor * n`` (at least
+    ``n + 50``) and the window is widened until it provably picked what the whole pool would
+    have: every pick's value above anything a candidate outside could reach, and no early end.
+    The result is the same as over the whole pool, in a fraction of the time."""
     tracks = np.asarray(tracks, dtype=np.int64)
     scores = np.asarray(scores, dtype=np.float64)
     if len(tracks) != len(scores):
         raise ValueError("one score per track")
-    genres = unit_rows(np.asarray(sp.csr_matrix(catalog.genres)[tracks].toarray()))
-    artists = catalog.artist[tracks]
+    genres_all = sp.csr_matrix(catalog.genres)
+    order = np.argsort(-scores, kind="stable")
+    window = max(WINDOW_FACTOR * n, n + 50)
+    while True:
+        inside = np.sort(order[:window])  # the pool's own order: ties break as over all of it
+        ceiling = relevance * scores[order[window]] if window < len(order) else -np.inf
+        picked, certain = _mmr(
+            tracks[inside],
+            scores[inside],
+            np.asarray(genres_all[tracks[inside]].toarray()),
+            catalog.artist[tracks[inside]],
+            n,
+            max_run=max_run,
+            relevance=relevance,
+            ceiling=ceiling,
+        )
+        if certain or window >= len(order):
+            return tracks[inside[picked]]
+        window *= 2
+
+
+#: :func:`diversify`'s first window, in multiples of ``n``.
+WINDOW_FACTOR = 4
+
+
+def _mmr(
+    tracks: IntArray,
+    scores: FloatArray,
+    genre_rows: FloatArray,
+    artists: IntArray,
+    n: int,
+    *,
+    max_run: int,
+    relevance: float,
+    ceiling: float,
+) -> tuple[list[int], bool]:
+    """The greedy picks over these candidates, and whether a candidate left out (whose value
+    is at most ``ceiling``) could not have changed them."""
+    genres = unit_rows(genre_rows)
     available = np.ones(len(tracks), dtype=bool)
     most_similar = np.zeros(len(tracks))
     picked: list[int] = []
@@ -154,10 +197,11 @@ def diversify(
             last = artists[picked[-max_run:]]
             if last[0] >= 0 and (last == last[0]).all():
                 value[artists == last[0]] = -np.inf
-        if not np.isfinite(value).any():
-            break
         choice = int(np.argmax(value))
+        if not np.isfinite(value[choice]) or value[choice] <= ceiling:
+            # nothing left here, or an outsider might have done as well: not certain
+            return picked, not np.isfinite(ceiling)
         picked.append(choice)
         available[choice] = False
         most_similar = np.maximum(most_similar, genres @ genres[choice])
-    return tracks[picked]
+    return picked, len(picked) == n or not np.isfinite(ceiling)

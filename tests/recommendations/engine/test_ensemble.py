@@ -378,3 +378,55 @@ def test_a_failing_predictor_never_fails_the_list(caplog):  # type: ignore[no-un
     assert result.failed == {"popularity": "RuntimeError: the view is missing"}
     assert result.unavailable == {"demographic": "no cohort large enough for this listener"}
     assert "predictor popularity failed" in caplog.text
+
+
+# --- evidence on demand ----------------------------------------------------------------------
+
+
+class _Explaining(Predictor):
+    """Proposes every track, best score to the lowest index; records what it was asked to
+    explain."""
+
+    def __init__(self, n_tracks: int) -> None:
+        self.n_tracks = n_tracks
+        self.asked: list[list[int]] = []
+
+    def predict(self, profile, n, candidates=None):  # type: ignore[no-untyped-def]
+        tracks = np.arange(min(n, self.n_tracks))
+        return Prediction(tracks, 1.0 - tracks / self.n_tracks, explain=self._explain)
+
+    def _explain(self, tracks):  # type: ignore[no-untyped-def]
+        self.asked.append(tracks.tolist())
+        return [Evidence(because_track=int(t)) for t in tracks]
+
+
+def test_only_the_served_tracks_are_explained_and_each_once():
+    # given a source proposing 200 candidates
+    catalog = make_catalog(artist=list(range(200)))
+    source = _Explaining(200)
+
+    # when five are served
+    result = ensemble.recommend(ListenerProfile(), {"popularity": source}, catalog, n=5)
+
+    # then it was asked once, for those five, and the reasons carry its evidence
+    served = [item.track for item in result.items]
+    assert len(served) == 5
+    assert source.asked == [served]
+    assert all(item.reasons[0].source == "popularity" for item in result.items)
+
+
+def test_a_prediction_gives_evidence_or_explains_never_both_and_answers_for_any_track():
+    with pytest.raises(ValueError, match="either"):
+        Prediction(np.array([1]), np.array([0.5]))
+    with pytest.raises(ValueError, match="either"):
+        Prediction(np.array([1]), np.array([0.5]), (Evidence(),), explain=lambda t: [])
+    with pytest.raises(ValueError, match="one value per candidate"):
+        Prediction(np.array([1, 2]), np.array([0.5, 0.4]), (Evidence(),))
+    given = Prediction(np.array([4, 7]), np.array([0.9, 0.1]), (Evidence(genre=1), Evidence()))
+    explained = Prediction(
+        np.array([4, 7]), np.array([0.9, 0.1]), explain=lambda t: [Evidence(genre=9)] * len(t)
+    )
+    # a track the prediction does not hold gets empty evidence, in the asked order
+    assert given.evidence_for([7, 3, 4]) == [Evidence(), Evidence(), Evidence(genre=1)]
+    assert explained.evidence_for([3, 7]) == [Evidence(), Evidence(genre=9)]
+    assert explained.evidence == (Evidence(genre=9), Evidence(genre=9))

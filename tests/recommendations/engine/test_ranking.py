@@ -186,3 +186,51 @@ def test_without_the_genre_term_the_order_is_the_scores():
     picked = ranking.diversify(np.arange(5), scores, catalog, 5, relevance=1.0)
 
     assert picked.tolist() == [0, 1, 2, 3, 4]
+
+
+def _diversify_over_everything(tracks, scores, catalog, n, max_run, relevance):
+    """The greedy MMR over the whole pool, step by step as the docstring states it: the
+    reference the windowed :func:`ranking.diversify` must equal."""
+    genres = ranking.unit_rows(catalog.genres[tracks].toarray())
+    artists = catalog.artist[tracks]
+    available = np.ones(len(tracks), dtype=bool)
+    similar = np.zeros(len(tracks))
+    picked: list[int] = []
+    while len(picked) < n and available.any():
+        value = relevance * scores - (1 - relevance) * similar
+        value[~available] = -np.inf
+        run = artists[picked[-max_run:]]
+        if len(picked) >= max_run and len(set(run.tolist())) == 1 and run[0] >= 0:
+            value[artists == run[0]] = -np.inf
+        if not np.isfinite(value).any():
+            break
+        choice = int(np.argmax(value))
+        picked.append(choice)
+        available[choice] = False
+        similar = np.maximum(similar, genres @ genres[choice])
+    return tracks[picked].tolist()
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("relevance", [0.97, 0.8, 0.5])
+def test_the_windowed_greedy_picks_what_the_whole_pool_would(monkeypatch, seed, relevance):
+    # given pools with few artists (long runs to break), few genres and many tied scores, and
+    # a first window of n only, so that it has to widen
+    monkeypatch.setattr(ranking, "WINDOW_FACTOR", 1)
+    rng = np.random.default_rng(seed)
+    size = 400
+    catalog = make_catalog(
+        artist=rng.integers(-1, 4, size).tolist(),
+        genres=[rng.choice(6, rng.integers(0, 3), replace=False).tolist() for _ in range(size)],
+        n_genres=6,
+    )
+    tracks = rng.permutation(size)[:300]
+    scores = np.round(rng.random(300), 1)  # ties
+    scores[rng.random(300) < 0.2] = 1.0  # a block of equal top scores
+
+    for n in (5, 60, 400):
+        # when
+        windowed = ranking.diversify(tracks, scores, catalog, n, relevance=relevance).tolist()
+
+        # then
+        assert windowed == _diversify_over_everything(tracks, scores, catalog, n, 3, relevance)
