@@ -247,7 +247,8 @@ class ModelArtifact:
     def from_bytes(
         cls, data: bytes | memoryview | BinaryIO, *, metadata_factors: bool = True
     ) -> ModelArtifact:
-        """The artifact of :meth:`to_bytes` (its bytes, or a binary file positioned at them).
+        """The artifact of :meth:`to_bytes` (its bytes, or a binary file-like object
+        positioned at them, such as an ``mmap``).
         ``metadata_factors=False`` leaves the metadata rows' factors unread (three quarters of
         the bytes at catalog scale): what scoring and listener fold-in need, not a new track's
         fold-in (:meth:`AlsArtifact.track_vectors` then refuses)."""

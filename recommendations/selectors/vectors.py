@@ -14,10 +14,10 @@ Distances are pgvector's cosine distance ``1 - cos``: 0 for the same direction, 
 
 from __future__ import annotations
 
-import tempfile
+import mmap
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO, NamedTuple, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -77,26 +77,41 @@ def active_model(*, metadata_factors: bool = False) -> tuple[int, ModelArtifact]
         and (not metadata_factors or cached[1].als is None or cached[1].als.has_metadata_factors)
     ):
         return cached
-    with tempfile.TemporaryFile() as file:
-        if not _artifact_copy(version_id, file):
-            return None
-        loaded = (version_id, ModelArtifact.from_bytes(file, metadata_factors=metadata_factors))
+    buffer = _artifact_buffer(version_id)
+    if buffer is None:
+        return None
+    with buffer:
+        # an mmap reads and seeks like a binary file
+        artifact = ModelArtifact.from_bytes(
+            cast(BinaryIO, buffer), metadata_factors=metadata_factors
+        )
+        loaded = (version_id, artifact)
     _artifact_cache = loaded
     return loaded
 
 
-def _artifact_copy(version_id: int, file: BinaryIO) -> bool:
-    """Copy the stored artifact of ``version_id`` into ``file`` slice by slice (False when it
-    has none): the arrays are then read from the file one by one, and the process never holds
-    the whole artifact in memory beside them."""
+class _Memory(mmap.mmap):
+    """Anonymous memory that reads like a file (``zipfile`` asks whether it can seek; ``mmap``
+    says so only from Python 3.13)."""
+
+    def seekable(self) -> bool:
+        return True
+
+
+def _artifact_buffer(version_id: int) -> _Memory | None:
+    """The stored artifact of ``version_id`` (None when it has none), copied slice by slice
+    into anonymous memory (a file-like ``mmap`` that ``np.load`` reads member by member, and
+    that goes back to the system whole when closed): the process never holds the artifact's
+    text form, nor a second copy of its bytes."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT octet_length(artifact) FROM recommendations_modelversion WHERE id = %s",
             [version_id],
         )
         row = cursor.fetchone()
-        if row is None or row[0] is None:
-            return False
+        if row is None or not row[0]:
+            return None
+        buffer = _Memory(-1, int(row[0]))
         for start in range(0, int(row[0]), ARTIFACT_READ_SLICE):
             # substring() of bytea counts from 1
             cursor.execute(
@@ -104,9 +119,9 @@ def _artifact_copy(version_id: int, file: BinaryIO) -> bool:
                 " FROM recommendations_modelversion WHERE id = %s",
                 [start + 1, ARTIFACT_READ_SLICE, version_id],
             )
-            file.write(cursor.fetchone()[0])
-    file.seek(0)
-    return True
+            buffer.write(cursor.fetchone()[0])
+    buffer.seek(0)
+    return buffer
 
 
 def _ef_search(k: int) -> int:
