@@ -10,6 +10,7 @@ from django.db.models.functions import Lower
 from accounts.validators import (
     AGE_MAX,
     AGE_MIN,
+    DISCOVERY_DEFAULT,
     USERNAME_HELP_TEXT,
     Activity,
     CountryCodeField,
@@ -18,6 +19,7 @@ from accounts.validators import (
     Occupation,
     UsernameValidator,
     age_band,
+    validate_discovery,
     validate_time_zone,
 )
 from musicrec.constraints import choices_constraint
@@ -70,6 +72,14 @@ class User(AbstractUser):
     mood = models.CharField(max_length=10, blank=True, default="", choices=Mood.choices)
     activity = models.CharField(max_length=10, blank=True, default="", choices=Activity.choices)
     context_updated_at = models.DateTimeField(null=True, blank=True)
+    # How far the recommendations lean from familiar (0: close to the history, popular) to new
+    # (1: less played, further from the history, new artists); 0.5 is the engine as evaluated.
+    # A request may override it (``?discovery=``).
+    discovery = models.FloatField(
+        default=DISCOVERY_DEFAULT,
+        validators=[validate_discovery],
+        help_text="0 familiar … 1 new; 0.5 balanced.",
+    )
 
     # When the listener finished (or skipped) onboarding; null: not offered yet.
     onboarded_at = models.DateTimeField(null=True, blank=True)
@@ -102,6 +112,10 @@ class User(AbstractUser):
             _choice_constraint("occupation", Occupation),
             _choice_constraint("mood", Mood),
             _choice_constraint("activity", Activity),
+            models.CheckConstraint(
+                condition=Q(discovery__gte=0.0, discovery__lte=1.0),
+                name="accounts_user_discovery_range",
+            ),
         ]
         indexes = [
             models.Index(fields=["country", "gender", "age"], name="accounts_user_demo_idx"),
@@ -139,6 +153,24 @@ class GenrePreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.kind} {self.genre}"
+
+
+class ArtistBlock(models.Model):
+    """ "Not interested in this artist": a blocked artist's tracks never come back in the
+    listener's recommendations (any list, any source)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="artist_blocks")
+    artist = models.ForeignKey("catalog.Artist", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "artist"], name="accounts_artistblock_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} blocks {self.artist_id}"
 
 
 from accounts.sessions import ListenerSession  # noqa: E402,F401  (a model of this app)

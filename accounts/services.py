@@ -18,12 +18,13 @@ from django.db.models import Field
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts.models import GenrePreference, User
+from accounts.models import ArtistBlock, GenrePreference, User
 from accounts.sessions import ListenerSession
-from catalog.models import Genre
+from catalog.models import Artist, Genre
 from catalog.selectors import genres_resolve
 from musicrec import realtime
 from musicrec.errors import ApplicationError
+from musicrec.taste import TasteChange, taste_changed_on_commit
 
 DEMOGRAPHIC_FIELDS = ("age", "gender", "country", "occupation", "time_zone")
 CONTEXT_FIELDS = ("mood", "activity")
@@ -133,6 +134,8 @@ def listener_demographics_update(*, user: User, values: Mapping[str, Any]) -> Us
     listener = listener_lock(user=user)
     _apply_and_validate(listener, values, DEMOGRAPHIC_FIELDS)
     listener.save(update_fields=list(values))
+    if set(values) - {"time_zone"}:
+        taste_changed_on_commit(user_id=listener.pk, reason=TasteChange.DEMOGRAPHICS)
     return listener
 
 
@@ -146,8 +149,46 @@ def listener_context_update(*, user: User, mood: str | None, activity: str | Non
     if (listener.mood, listener.activity) != before:
         listener.context_updated_at = timezone.now()
         fields.append("context_updated_at")
+        taste_changed_on_commit(user_id=listener.pk, reason=TasteChange.CONTEXT)
     listener.save(update_fields=fields)
     return listener
+
+
+@transaction.atomic
+def listener_discovery_update(*, user: User, discovery: float) -> User:
+    """Set the listener's default discovery (0 familiar … 1 new); out of range or not a
+    number: ``ValidationError`` on ``discovery``, nothing saved."""
+    listener = listener_lock(user=user)
+    before = listener.discovery
+    _apply_and_validate(listener, {"discovery": discovery}, ("discovery",))
+    listener.save(update_fields=["discovery"])
+    if listener.discovery != before:
+        taste_changed_on_commit(user_id=listener.pk, reason=TasteChange.DISCOVERY)
+    return listener
+
+
+@transaction.atomic
+def artist_block(*, user: User, artist_id: int) -> ArtistBlock:
+    """ "Not interested in this artist": block it (blocking twice keeps the first block). An
+    unknown artist: ``ApplicationError`` 404 ``unknown_artist``, nothing changes."""
+    artist = Artist.objects.filter(pk=artist_id).first()
+    if artist is None:
+        raise ApplicationError("No such artist.", code="unknown_artist", status=404)
+    listener = listener_lock(user=user)
+    block, created = ArtistBlock.objects.get_or_create(user=listener, artist=artist)
+    if created:
+        taste_changed_on_commit(user_id=listener.pk, reason=TasteChange.BLOCKS)
+    return block
+
+
+@transaction.atomic
+def artist_unblock(*, user: User, artist_id: int) -> bool:
+    """Unblock an artist; return whether it was blocked."""
+    listener = listener_lock(user=user)
+    deleted, _ = ArtistBlock.objects.filter(user=listener, artist_id=artist_id).delete()
+    if deleted:
+        taste_changed_on_commit(user_id=listener.pk, reason=TasteChange.BLOCKS)
+    return bool(deleted)
 
 
 def listener_preferences_replace(
@@ -194,6 +235,7 @@ def listener_preferences_set(
             {"disliked": [f"A genre cannot be both preferred and disliked: {', '.join(both)}."]}
         )
     listener = listener_lock(user=user)
+    taste_changed_on_commit(user_id=listener.pk, reason=TasteChange.PREFERENCES)
     GenrePreference.objects.filter(user=listener).delete()
     GenrePreference.objects.bulk_create(
         [

@@ -6,6 +6,7 @@ Used by the model fields (so the web forms, the admin and the services all valid
 
 from __future__ import annotations
 
+import math
 import zoneinfo
 from functools import cache
 
@@ -16,6 +17,16 @@ from django.utils.deconstruct import deconstructible
 from django_countries import countries
 
 AGE_MIN, AGE_MAX = 13, 100
+
+#: A listener's default discovery (0 familiar … 1 new): the engine as evaluated.
+DISCOVERY_DEFAULT = 0.5
+
+
+def validate_discovery(value: float) -> None:
+    """A discovery is a finite number from 0 to 1 (NaN passes every comparison: refused
+    here, not by the database's check constraint)."""
+    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        raise ValidationError("Discovery is a number from 0 (familiar) to 1 (new).", code="range")
 
 
 USERNAME_HELP_TEXT = "Up to 150 letters, digits and . + - _ (no @)."

@@ -83,6 +83,11 @@ class Interaction(models.Model):
         on_delete=models.CASCADE,
         related_name="interactions",
     )
+    # The served list (a ``recommendations.Impression`` id) the event answers, when the client
+    # says so: click-through and like rates per list, position and source are computed from it.
+    # A plain UUID, not a foreign key: the history layer knows nothing of the recommender, and
+    # an impression pruned before its interactions leaves them intact.
+    impression_id = models.UUIDField(null=True, blank=True)
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
@@ -115,6 +120,12 @@ class Interaction(models.Model):
             models.Index(fields=["track", "kind", "occurred_at"], name="history_inter_track_kind"),
             # retention pruning
             models.Index(fields=["recorded_at"], name="history_inter_recorded"),
+            # the feedback on one served list (only events that name one are indexed)
+            models.Index(
+                fields=["impression_id"],
+                name="history_inter_impression",
+                condition=models.Q(impression_id__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -17,9 +17,11 @@ must show what every app stores. Each app therefore registers its part in its
   the transaction that created or edited these tracks (admin, import command, admin CSV), so a
   higher layer can derive what it keeps per track (the recommender's content vectors) before
   the change is visible.
-* :data:`taste_changed` — ``name -> hook(user_id)``: called by the history's services after a
-  listener's history, feedback or listening imports changed (on commit), so a higher layer can
-  bring what it derives from them up to date (the listener's collaborative vector, caches).
+* :data:`taste_changed` — ``name -> hook(user_id, reason)``: called by the history's and the
+  accounts' services after a listener's history, feedback, imports, preferences, context,
+  demographics or blocked artists changed (on commit; ``reason`` a ``musicrec.taste.TasteChange``),
+  so a higher layer can bring what it derives from them up to date (the listener's collaborative
+  vector, cached lists, live updates).
   A hook must not raise for a failure of its own (log it): the write has happened.
 * :data:`track_admin_actions` — ``name -> action(modeladmin, request, queryset)``: more actions
   of the catalog's Track admin (``@admin.action`` functions; their ``allowed_permissions`` are
@@ -83,7 +85,7 @@ class ProfilePart:
 
 MetricsCollect = Callable[[], Iterable[Any]]
 TracksChanged = Callable[[list[int]], None]
-TasteChanged = Callable[[int], None]
+TasteChanged = Callable[[int, str], None]
 AdminAction = Callable[[Any, Any, Any], Any]
 
 listener_export_parts: Registry[ExportPart] = Registry("parts of a listener's data export")

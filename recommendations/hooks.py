@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import connection
 
 from musicrec.queue import enqueue_on_commit
+from musicrec.taste import TasteChange
 from recommendations.selectors.vectors import active_model_version_id
 from recommendations.services.content import track_content_refresh
 from recommendations.services.listeners import listener_vector_refresh
@@ -40,6 +41,14 @@ def tracks_changed_fold_in(track_ids: list[int]) -> None:
     track_vectors_fold_in(track_ids=track_ids)
 
 
-def taste_changed_listener_vector(user_id: int) -> None:
-    """The listener's collaborative vector, folded in again."""
-    listener_vector_refresh(user_id=user_id)
+#: The changes that move a listener's confidence row, hence their collaborative vector.
+ROW_CHANGES = frozenset(
+    {TasteChange.HISTORY, TasteChange.FEEDBACK, TasteChange.SKIP, TasteChange.IMPORT}
+)
+
+
+def taste_changed_listener_vector(user_id: int, reason: str) -> None:
+    """The listener's collaborative vector, folded in again after a change to what it is
+    folded in from (not after a context, preference or block change)."""
+    if reason in ROW_CHANGES:
+        listener_vector_refresh(user_id=user_id)

@@ -18,6 +18,8 @@ track's content vector.
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -144,3 +146,49 @@ class TrackContent(models.Model):
 
     def __str__(self) -> str:
         return f"content vector of track {self.track_id}"
+
+
+class ImpressionSurface(models.TextChoices):
+    API = "api", "API"
+    WEB = "web", "Web page"
+    LIVE = "live", "Live update"
+
+
+class Impression(models.Model):
+    """One served list: who, when, where, with which parameters and model version, and the
+    ranked tracks with their final score and each source's score. Its id travels with the
+    list (the API's ``impression_id``, the page's forms, the live message), and interactions
+    that answer the list carry it back (``history.Interaction.impression_id``): click-through,
+    like and skip rates per list, position and source are computed from the two. Pruned like
+    interactions (``RECOMMENDER["impressions"]["retention_days"]``).
+
+    ``items``: ``[{"track_id", "position", "score", "confidence", "sources": {name: score}}]``
+    in served order (JSON: read as a whole, never queried inside)."""
+
+    Surface = ImpressionSurface
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    served_at = models.DateTimeField(default=timezone.now)
+    surface = models.CharField(max_length=8, choices=Surface.choices)
+    #: the request's parameters as served: n, mood, activity, discovery
+    parameters = models.JSONField(default=dict)
+    model_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    items = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-served_at"]
+        constraints = [
+            choices_constraint(
+                field="surface", choices=ImpressionSurface, name="recs_impression_surface_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user", "-served_at"], name="recs_impression_user_time"),
+            models.Index(fields=["served_at"], name="recs_impression_served"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.surface} {self.served_at:%Y-%m-%d %H:%M} ({len(self.items)})"

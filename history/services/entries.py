@@ -19,8 +19,8 @@ from accounts.services import listener_lock
 from catalog.models import ID_MAX, Track
 from catalog.selectors import track_get
 from history.models import HISTORY_LIMIT, HISTORY_WARNING_FROM, HistoryEntry
-from history.services.taste import taste_changed_on_commit
 from musicrec.errors import ApplicationError
+from musicrec.taste import TasteChange, taste_changed_on_commit
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def history_entry_add(*, user: User, track_id: int) -> HistoryChange:
         raise _full_error(len(used))
     slot = min(set(range(1, HISTORY_LIMIT + 1)) - used)
     entry = HistoryEntry.objects.create(user=user, track=track, slot=slot)
-    taste_changed_on_commit(user_id=user.pk)
+    taste_changed_on_commit(user_id=user.pk, reason=TasteChange.HISTORY)
     return HistoryChange(entry=entry, count=len(used) + 1, added=1)
 
 
@@ -117,7 +117,7 @@ def history_entries_add(*, user: User, track_ids: Iterable[int]) -> HistoryChang
         ]
     )
     if new:
-        taste_changed_on_commit(user_id=user.pk)
+        taste_changed_on_commit(user_id=user.pk, reason=TasteChange.HISTORY)
     return HistoryChange(entry=None, count=len(used) + len(new), added=len(new))
 
 
@@ -130,7 +130,7 @@ def history_entry_remove(*, user: User, entry_id: int) -> int:
         raise ApplicationError(
             "No entry with this id in your history.", code="not_found", status=404
         )
-    taste_changed_on_commit(user_id=user.pk)
+    taste_changed_on_commit(user_id=user.pk, reason=TasteChange.HISTORY)
     return HistoryEntry.objects.filter(user=user).count()
 
 
@@ -140,5 +140,5 @@ def history_clear(*, user: User) -> int:
     listener_lock(user=user)
     deleted, _ = HistoryEntry.objects.filter(user=user).delete()
     if deleted:
-        taste_changed_on_commit(user_id=user.pk)
+        taste_changed_on_commit(user_id=user.pk, reason=TasteChange.HISTORY)
     return deleted

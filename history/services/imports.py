@@ -41,9 +41,9 @@ from history.models import HistoryEntry, Interaction, ListenImport
 from history.selectors.imports import listen_import_get, listen_import_list
 from history.selectors.matching import CatalogIndex
 from history.services.entries import HistoryChange, history_entries_add
-from history.services.taste import taste_changed_on_commit
 from musicrec import queue
 from musicrec.errors import ApplicationError
+from musicrec.taste import TasteChange, taste_changed_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -449,7 +449,7 @@ def _process(listen_import: ListenImport, on_progress: ProgressCallback | None) 
         # an UPDATE only: an import cannot be undone while processing (see listen_import_undo)
         listen_import.save(force_update=True)
         if stored.created:
-            taste_changed_on_commit(user_id=listen_import.user_id)
+            taste_changed_on_commit(user_id=listen_import.user_id, reason=TasteChange.IMPORT)
     if on_progress is not None:
         on_progress(100)
 
@@ -477,7 +477,7 @@ def listen_import_undo(*, user: User, import_id: int) -> int:
     deleted, _ = Interaction.objects.filter(listen_import=listen_import).delete()
     listen_import.delete()
     if deleted:
-        taste_changed_on_commit(user_id=user.pk)
+        taste_changed_on_commit(user_id=user.pk, reason=TasteChange.IMPORT)
     return deleted
 
 

@@ -10,6 +10,7 @@ opinion of the track, kept in its own table and never pruned.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -22,7 +23,7 @@ from accounts.validators import Activity, Mood
 from catalog.models import Track
 from catalog.selectors import track_get
 from history.models import Interaction, Opinion
-from history.services.taste import taste_changed_on_commit
+from musicrec.taste import TasteChange, taste_changed_on_commit
 
 # listened_ms may exceed the track's duration a little (players report the time with a delay,
 # buffering, a seek back …): by 10 % of the duration, and by at least 30 seconds.
@@ -117,8 +118,10 @@ def interaction_record(
     occurred_at: dt.datetime | None = None,
     mood: str | None = None,
     activity: str | None = None,
+    impression_id: uuid.UUID | None = None,
 ) -> Interaction:
-    """Record one event of the listener's.
+    """Record one event of the listener's (``impression_id``: the served list it answers, if
+    the client says; stored as given, it is only ever read with the listener's own events).
 
     ``mood`` and ``activity`` default to the listener's current context (``None``: not sent;
     ``""``: sent as "none"). A like or dislike also becomes the listener's opinion of the track,
@@ -150,10 +153,12 @@ def interaction_record(
         recorded_at=now,
         mood=mood,
         activity=activity,
+        impression_id=impression_id,
     )
     if kind in OPINION_KINDS:
         _opinions_upsert([(user.pk, track.pk, OPINION_KINDS[kind], occurred_at)])
-    taste_changed_on_commit(user_id=user.pk)
+    reason = TasteChange.SKIP if kind == Interaction.Kind.SKIP else TasteChange.FEEDBACK
+    taste_changed_on_commit(user_id=user.pk, reason=reason)
     return interaction
 
 

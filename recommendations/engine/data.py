@@ -140,7 +140,8 @@ class ListenerProfile:
       kept or not); ``None`` builds it from ``history`` and ``liked`` with ``weights``;
     - ``skipped_recently``: tracks skipped in the last 24 hours;
     - ``preferred_genres``, ``disliked_genres``, ``blocked_artists``;
-    - ``demographics``; ``mood`` and ``activity``: the listening context (SPEC §3), or None.
+    - ``demographics``; ``mood`` and ``activity``: the listening context (SPEC §3), or None;
+    - ``discovery``: 0 familiar … 1 new, 0.5 neutral (:func:`.ranking.rerank_for_discovery`).
     """
 
     history: IntArray = field(default_factory=_empty)
@@ -154,6 +155,7 @@ class ListenerProfile:
     demographics: Demographics = field(default_factory=Demographics)
     mood: str | None = None
     activity: str | None = None
+    discovery: float = 0.5
     weights: ConfidenceWeights = field(default_factory=ConfidenceWeights)
 
     def __post_init__(self) -> None:
@@ -167,6 +169,8 @@ class ListenerProfile:
             "blocked_artists",
         ):
             object.__setattr__(self, name, _ints(getattr(self, name)))
+        if not 0.0 <= self.discovery <= 1.0:  # NaN fails too
+            raise ValueError(f"discovery must be from 0 to 1, not {self.discovery!r}")
 
     def row(self, n_tracks: int) -> sp.csr_matrix:
         """The listener's confidence row over ``n_tracks`` (see ``interactions``)."""

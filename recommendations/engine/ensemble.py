@@ -19,7 +19,14 @@ import numpy.typing as npt
 
 from .data import Catalog, ListenerProfile
 from .predictors import Evidence, Prediction, Predictor, PredictorUnavailable
-from .ranking import apply_filters, context_match, diversify, rerank_for_context
+from .ranking import (
+    apply_filters,
+    context_match,
+    diversify,
+    novelty,
+    rerank_for_context,
+    rerank_for_discovery,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +34,10 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 SOURCES = ("collaborative", "content", "demographic", "popularity")
+
+#: The sources that score a track by its closeness to the listener's history (discovery's
+#: "far from the history" reads them).
+HISTORY_SOURCES = ("collaborative", "content")
 
 
 # --- what is known → how much each source weighs ---------------------------------------------
@@ -443,7 +454,16 @@ def recommend(
     rows = np.searchsorted(blended.tracks, kept)
     match = context_match(catalog, kept, profile.mood, profile.activity)
     final = rerank_for_context(blended.scores[rows], match, params.context_strength)
-    chosen = diversify(kept, final, catalog, n, max_run=params.max_run, relevance=params.relevance)
+    ranked = final
+    if profile.discovery != 0.5:
+        history_sources = [
+            blended.sources[name][rows] for name in HISTORY_SOURCES if name in blended.sources
+        ]
+        closeness = np.max(history_sources, axis=0) if history_sources else np.zeros(len(kept))
+        ranked = rerank_for_discovery(
+            final, novelty(catalog, kept, profile, closeness), profile.discovery
+        )
+    chosen = diversify(kept, ranked, catalog, n, max_run=params.max_run, relevance=params.relevance)
     position = {int(t): i for i, t in enumerate(kept)}
     confidence = params.calibration(final)
     # each context on its own, for the reason: the activity's match and the mood's

@@ -119,6 +119,52 @@ def rerank_for_context(
     return (1.0 - strength) * scores + strength * match
 
 
+#: How far :func:`rerank_for_discovery` can move a track at discovery 0 or 1 (a seed, like the
+#: context's strength): a fully novel track gains ``strength / 2`` at 1 and loses as much at 0.
+DISCOVERY_STRENGTH = 0.4
+
+
+def novelty(
+    catalog: Catalog,
+    tracks: npt.ArrayLike,
+    profile: ListenerProfile,
+    closeness: npt.ArrayLike,
+) -> FloatArray:
+    """How new each track would be to the listener, in [0, 1]: the mean of
+
+    - how little it is played (``1 - log(1 + plays) / log(1 + most plays among them)``; all
+      unplayed: 1);
+    - whether its artist is new to the listener (not among their history's and liked tracks'
+      artists; an unknown artist counts as new);
+    - how far it is from their taste: ``1 - closeness``, where ``closeness`` in [0, 1] is, per
+      track, how strongly the history-based sources (collaborative, content) proposed it."""
+    tracks = np.asarray(tracks, dtype=np.int64)
+    plays = np.log1p(np.maximum(catalog.play_count[tracks], 0).astype(np.float64))
+    top = plays.max(initial=0.0)
+    unpopular = 1.0 - plays / top if top > 0 else np.ones(len(tracks))
+    known_artists = catalog.artist[np.concatenate([profile.history, profile.liked])]
+    artists = catalog.artist[tracks]
+    new_artist = ~np.isin(artists, known_artists[known_artists >= 0]) | (artists < 0)
+    far = 1.0 - np.clip(np.asarray(closeness, dtype=np.float64), 0.0, 1.0)
+    values: FloatArray = (unpopular + new_artist + far) / 3.0
+    return values
+
+
+def rerank_for_discovery(
+    scores: npt.ArrayLike,
+    novelty_values: FloatArray,
+    discovery: float,
+    strength: float = DISCOVERY_STRENGTH,
+) -> FloatArray:
+    """``score + strength * (2 * discovery - 1) * (novelty - 0.5)``: at 0.5 (the default) the
+    scores are untouched, towards 1 new tracks rise and familiar ones sink, towards 0 the
+    reverse. The result is not clipped: only the order matters after this step."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if discovery == 0.5:
+        return scores
+    return scores + strength * (2.0 * discovery - 1.0) * (novelty_values - 0.5)
+
+
 def diversify(
     tracks: npt.ArrayLike,
     scores: npt.ArrayLike,

@@ -31,7 +31,7 @@ from django.core.cache import cache
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from accounts.models import GenrePreference, User
+from accounts.models import ArtistBlock, GenrePreference, User
 from catalog.models import Track
 from history.models import HistoryEntry, Interaction, Opinion
 from recommendations.engine.data import Demographics, ListenerProfile, age_band
@@ -273,10 +273,12 @@ def listener_profile(
     engine: EngineCatalog,
     mood: str | None = None,
     activity: str | None = None,
+    discovery: float | None = None,
     now: dt.datetime | None = None,
 ) -> ListenerProfile:
     """Everything the engine knows of ``user``, in the engine's indices. ``mood`` /
-    ``activity`` override the stored context for this request only ("" clears it)."""
+    ``activity`` override the stored context for this request only ("" clears it), as
+    ``discovery`` (0–1) overrides the listener's default."""
     now = now or timezone.now()
 
     def indices(track_ids: Any) -> IntArray:
@@ -299,6 +301,9 @@ def listener_profile(
     disliked_genres = engine.genre_indices(
         genre for genre, kind in preferences if kind == GenrePreference.Kind.DISLIKED
     )
+    blocked = engine.artist_indices(
+        ArtistBlock.objects.filter(user=user).values_list("artist_id", flat=True)
+    )
     return ListenerProfile(
         history=history,
         liked=liked,
@@ -306,6 +311,7 @@ def listener_profile(
         skipped_recently=skipped,
         preferred_genres=preferred,
         disliked_genres=disliked_genres,
+        blocked_artists=blocked,
         interactions=_interaction_row(user=user, engine=engine),
         demographics=Demographics(
             age_band=age_band(user.age),
@@ -315,6 +321,7 @@ def listener_profile(
         ),
         mood=(user.mood if mood is None else mood) or None,
         activity=(user.activity if activity is None else activity) or None,
+        discovery=float(user.discovery if discovery is None else discovery),
     )
 
 
@@ -356,11 +363,15 @@ def recommendations_for(
     n: int = 5,
     mood: str | None = None,
     activity: str | None = None,
+    discovery: float | None = None,
 ) -> RecommendationList:
     """Up to ``n`` recommendations for ``user`` (a new listener gets popular and cohort
-    picks; a failing predictor is left out, logged, and the others answer)."""
+    picks; a failing predictor is left out, logged, and the others answer). ``mood``,
+    ``activity`` and ``discovery`` override the listener's stored ones for this list only."""
     state = serving_state()
-    profile = listener_profile(user=user, engine=state.engine, mood=mood, activity=activity)
+    profile = listener_profile(
+        user=user, engine=state.engine, mood=mood, activity=activity, discovery=discovery
+    )
     result = recommend(profile, state.predictors, state.engine.catalog, n=n, params=state.params)
     ids = state.engine.track_ids[[item.track for item in result.items]].tolist()
     tracks = {track.pk: track for track in Track.objects.with_related().filter(pk__in=ids)}
@@ -392,7 +403,12 @@ def recommendations_for(
         weights=result.weights,
         unavailable=result.unavailable,
         failed=result.failed,
-        parameters={"n": n, "mood": profile.mood, "activity": profile.activity},
+        parameters={
+            "n": n,
+            "mood": profile.mood,
+            "activity": profile.activity,
+            "discovery": profile.discovery,
+        },
     )
 
 

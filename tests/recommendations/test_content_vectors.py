@@ -216,7 +216,7 @@ def _upload(content: bytes) -> Any:
 def failing_hooks():
     """A tracks_changed and a taste_changed hook that always fail (registered last)."""
 
-    def fail(_: Any) -> None:
+    def fail(*_: Any) -> None:
         raise RuntimeError("hook failed on purpose")
 
     registry.tracks_changed.register("test.failing", fail)

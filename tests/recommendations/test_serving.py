@@ -110,9 +110,35 @@ def test_the_context_of_the_request_overrides_the_stored_one(listener):
 
     result = serving.recommendations_for(user=listener, n=10, activity="exercise", mood="")
 
-    assert result.parameters == {"n": 10, "mood": None, "activity": "exercise"}
+    assert result.parameters == {"n": 10, "mood": None, "activity": "exercise", "discovery": 0.5}
     stored = serving.recommendations_for(user=listener, n=10)
     assert stored.parameters["activity"] == "relax"
+
+
+def test_the_discovery_of_the_request_overrides_the_listener_default(listener):
+    listener.discovery = 0.8
+    listener.save(update_fields=["discovery"])
+
+    assert serving.recommendations_for(user=listener).parameters["discovery"] == 0.8
+    assert serving.recommendations_for(user=listener, discovery=0.0).parameters["discovery"] == 0.0
+
+
+def test_a_blocked_artist_never_comes_back(listener):
+    from accounts.services import artist_block
+
+    # given the artists of a first list, all blocked
+    first = serving.recommendations_for(user=listener, n=20)
+    blocked = {c.artist_id for item in first.items for c in item.track.track_artists.all()}
+    for artist_id in blocked:
+        artist_block(user=listener, artist_id=artist_id)
+
+    # when a long list is asked for
+    second = serving.recommendations_for(user=listener, n=100)
+
+    # then none of their tracks is in it (an artist is blocked by any of its credits' lead)
+    leads = {item.track.track_artists.all()[0].artist_id for item in second.items}
+    assert second.items
+    assert not leads & blocked
 
 
 def test_skips_of_the_last_day_are_dropped_and_older_ones_are_not(listener):
@@ -259,5 +285,5 @@ def test_a_request_reads_a_constant_number_of_queries_whatever_the_history(
     with CaptureQueriesContext(connection) as full:
         serving.recommendations_for(user=listener, n=100)
 
-    assert 0 < len(empty.captured_queries) <= 14
+    assert 0 < len(empty.captured_queries) <= 15
     assert len(full.captured_queries) == len(empty.captured_queries)

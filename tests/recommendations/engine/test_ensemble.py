@@ -387,13 +387,15 @@ class _Explaining(Predictor):
     """Proposes every track, best score to the lowest index; records what it was asked to
     explain."""
 
-    def __init__(self, n_tracks: int) -> None:
+    def __init__(self, n_tracks: int, spread: float = 1.0) -> None:
         self.n_tracks = n_tracks
+        self.spread = spread
         self.asked: list[list[int]] = []
 
     def predict(self, profile, n, candidates=None):  # type: ignore[no-untyped-def]
-        tracks = np.arange(min(n, self.n_tracks))
-        return Prediction(tracks, 1.0 - tracks / self.n_tracks, explain=self._explain)
+        tracks = np.setdiff1d(np.arange(min(n, self.n_tracks)), profile.known_tracks())
+        scores = 1.0 - self.spread * tracks / self.n_tracks
+        return Prediction(tracks, scores, explain=self._explain)
 
     def _explain(self, tracks):  # type: ignore[no-untyped-def]
         self.asked.append(tracks.tolist())
@@ -430,3 +432,26 @@ def test_a_prediction_gives_evidence_or_explains_never_both_and_answers_for_any_
     assert given.evidence_for([7, 3, 4]) == [Evidence(), Evidence(), Evidence(genre=1)]
     assert explained.evidence_for([3, 7]) == [Evidence(), Evidence(genre=9)]
     assert explained.evidence == (Evidence(genre=9), Evidence(genre=9))
+
+
+def test_more_discovery_serves_less_played_tracks_by_new_artists():
+    # given a catalog where half the tracks are by the listener's artist and much played, the
+    # other half by other artists and rarely played, all proposed by one source whose scores
+    # fall slowly with the index (familiar tracks lead)
+    n = 40
+    catalog = make_catalog(
+        artist=[0 if t < n // 2 else 1 + t for t in range(n)],
+        play_count=[100 if t < n // 2 else 1 for t in range(n)],
+    )
+    source = _Explaining(n, spread=0.25)
+
+    def served(discovery: float, size: int) -> list[int]:
+        profile = ListenerProfile(history=[0], discovery=discovery)
+        result = ensemble.recommend(profile, {"collaborative": source}, catalog, n=size)
+        return [item.track for item in result.items]
+
+    # then discovery 1 serves the other half only; 0 and the default 0.5 the familiar one (three
+    # of them: a fourth in a row by one artist is never served)
+    assert all(t >= n // 2 for t in served(1.0, 5))
+    assert all(t < n // 2 for t in served(0.0, 3))
+    assert all(t < n // 2 for t in served(0.5, 3))

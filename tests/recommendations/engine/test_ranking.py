@@ -234,3 +234,42 @@ def test_the_windowed_greedy_picks_what_the_whole_pool_would(monkeypatch, seed, 
 
         # then
         assert windowed == _diversify_over_everything(tracks, scores, catalog, n, 3, relevance)
+
+
+# --- discovery -------------------------------------------------------------------------------
+
+
+def test_novelty_counts_plays_new_artists_and_distance_from_the_history():
+    # given tracks 0-3: track 0 by the listener's artist, played most, proposed strongly
+    catalog = make_catalog(artist=[0, 1, 1, -1], play_count=[99, 9, 0, 0])
+    profile = ListenerProfile(history=[0])
+
+    # when
+    values = ranking.novelty(catalog, [0, 1, 2, 3], profile, closeness=[1.0, 0.5, 0.0, 0.0])
+
+    # then: the familiar one is 0, the unplayed unknown-artist far one is 1
+    assert values[0] == pytest.approx(0.0)
+    assert values[2] == pytest.approx(1.0)
+    assert values[3] == pytest.approx(1.0)
+    assert 0.0 < values[1] < 1.0
+    # nothing played at all: plays say nothing against anyone
+    unplayed = make_catalog(artist=[0, 1], play_count=[0, 0])
+    assert ranking.novelty(unplayed, [0, 1], profile, [0.0, 0.0]).tolist() == [2 / 3, 1.0]
+
+
+def test_discovery_half_leaves_the_order_and_the_ends_move_it_both_ways():
+    scores = np.array([0.8, 0.7, 0.6])
+    novel = np.array([0.0, 0.5, 1.0])
+
+    assert ranking.rerank_for_discovery(scores, novel, 0.5).tolist() == scores.tolist()
+    towards_new = ranking.rerank_for_discovery(scores, novel, 1.0)
+    towards_familiar = ranking.rerank_for_discovery(scores, novel, 0.0)
+    assert np.argsort(-towards_new).tolist() == [2, 1, 0]
+    assert np.argsort(-towards_familiar).tolist() == [0, 1, 2]
+    assert towards_new[1] == pytest.approx(0.7)  # neutral novelty does not move
+
+
+def test_a_profile_refuses_a_discovery_outside_zero_to_one():
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="discovery"):
+            ListenerProfile(discovery=bad)
