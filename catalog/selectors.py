@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
 
 from catalog.models import ID_MAX, Artist, Genre, Track
 from catalog.search import SEARCH_CONFIG, edit_distance, normalise_query
+from musicrec import registry
 from musicrec.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
 
 SEARCH_MIN_LENGTH = 2
 SEARCH_MAX_LENGTH = 200
@@ -380,3 +385,30 @@ def track_search(*, query: str, limit: int | None = None) -> list[Track]:
     """The best matches as Track objects, best first (``limit`` of them, or all)."""
     ranked = track_search_ranked_ids(query=query)[:limit]
     return tracks_in_order(track_ids=[track_id for track_id, _ in ranked])
+
+
+@dataclass(frozen=True)
+class SearchRecommendation:
+    """The search result picked for a listener (``track_id``: one of the results) and why."""
+
+    track_id: int
+    reason: str
+
+
+def search_recommendation(*, user: Any, track_ids: list[int]) -> SearchRecommendation | None:
+    """The result among ``track_ids`` (a search's results, ranked) that fits ``user`` best,
+    by the higher layer that knows the listener's taste (``registry.search_recommenders``,
+    filled by the recommender); None for an anonymous caller, no results, or no pick. A
+    recommender that fails is logged and skipped: a search never fails for its sake."""
+    if not track_ids or user is None or not user.is_authenticated:
+        return None
+    offered = set(track_ids)
+    for name, recommend in registry.search_recommenders.items():
+        try:
+            picked = recommend(user, list(track_ids))
+        except Exception:
+            logger.exception("search recommender %s failed", name)
+            continue
+        if picked is not None and picked[0] in offered:
+            return SearchRecommendation(track_id=int(picked[0]), reason=str(picked[1]))
+    return None

@@ -23,6 +23,12 @@ must show what every app stores. Each app therefore registers its part in its
   so a higher layer can bring what it derives from them up to date (the listener's collaborative
   vector, cached lists, live updates).
   A hook must not raise for a failure of its own (log it): the write has happened.
+* :data:`search_recommenders` — ``name -> hook(user, track_ids)``: called by the catalog's
+  search (``GET /api/v1/search/``) for a signed-in listener with the result tracks it answers
+  (their ids, in ranked order), to pick the one that fits the listener best: ``(track_id,
+  reason)`` with ``track_id`` one of ``track_ids`` and ``reason`` a sentence a person can read,
+  or None (no pick). The first entry that picks one wins; one that raises is logged and
+  skipped (the search answers without a recommendation, never an error).
 * :data:`track_admin_actions` — ``name -> action(modeladmin, request, queryset)``: more actions
   of the catalog's Track admin (``@admin.action`` functions; their ``allowed_permissions`` are
   honoured), such as the recommender's "Recompute embeddings for the selected tracks".
@@ -87,6 +93,7 @@ MetricsCollect = Callable[[], Iterable[Any]]
 TracksChanged = Callable[[list[int]], None]
 TasteChanged = Callable[[int, str], None]
 AdminAction = Callable[[Any, Any, Any], Any]
+SearchRecommender = Callable[[Any, list[int]], tuple[int, str] | None]
 
 listener_export_parts: Registry[ExportPart] = Registry("parts of a listener's data export")
 profile_parts: Registry[ProfilePart] = Registry("keys of the listener's profile answer")
@@ -94,3 +101,6 @@ metrics_collectors: Registry[MetricsCollect] = Registry("deployment figures of /
 tracks_changed: Registry[TracksChanged] = Registry("what follows a track's creation or edit")
 taste_changed: Registry[TasteChanged] = Registry("what follows a change to a listener's taste")
 track_admin_actions: Registry[AdminAction] = Registry("more actions of the Track admin")
+search_recommenders: Registry[SearchRecommender] = Registry(
+    "the search result that fits a listener best"
+)

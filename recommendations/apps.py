@@ -21,6 +21,8 @@ class RecommendationsConfig(AppConfig):
         registry.taste_changed.register(
             "recommendations.listener_vector", hooks.taste_changed_listener_vector
         )
+        # the catalog's search asks which of its results fits the signed-in listener best
+        registry.search_recommenders.register("recommendations.engine", hooks.search_recommendation)
         registry.track_admin_actions.register("recompute_embeddings", recompute_embeddings)
         # musicrec's /metrics shows the recommender's figures through this registry
         registry.metrics_collectors.register("recommendations.popularity", popularity_figures)

@@ -1,4 +1,4 @@
-"""What the recommender does when a lower layer reports a change (registered in
+"""What the recommender does when a lower layer reports a change or asks (registered in
 ``RecommendationsConfig.ready()`` into ``musicrec.registry``)."""
 
 from __future__ import annotations
@@ -6,8 +6,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import connection
 
+from accounts.models import User
 from musicrec.queue import enqueue_on_commit
 from musicrec.taste import TasteChange
+from recommendations.selectors.search import search_recommendation_pick
 from recommendations.selectors.vectors import active_model_version_id
 from recommendations.services.content import track_content_refresh
 from recommendations.services.listeners import listener_vector_refresh
@@ -52,3 +54,8 @@ def taste_changed_listener_vector(user_id: int, reason: str) -> None:
     folded in from (not after a context, preference or block change)."""
     if reason in ROW_CHANGES:
         listener_vector_refresh(user_id=user_id)
+
+
+def search_recommendation(user: User, track_ids: list[int]) -> tuple[int, str] | None:
+    """``registry.search_recommenders`` hook: the search result that fits ``user`` best."""
+    return search_recommendation_pick(user=user, track_ids=track_ids)

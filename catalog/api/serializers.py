@@ -114,6 +114,19 @@ class ArtistDetailSerializer(ArtistSerializer):
         return GenreRefSerializer(self.context["genres"], many=True).data
 
 
+class SearchRecommendationSerializer(TrackSerializer):
+    """The search result that fits the signed-in listener best: the track, and why."""
+
+    reason = serializers.CharField(
+        read_only=True,
+        help_text='Why it fits the listener, a sentence to show as it is ("Because you '
+        'listen to Daft Punk").',
+    )
+
+    class Meta(TrackSerializer.Meta):
+        fields = [*TrackSerializer.Meta.fields, "reason"]
+
+
 class SearchResponseSerializer(serializers.Serializer):
     """Shape of ``GET /api/v1/search/`` (for the schema)."""
 
@@ -122,4 +135,9 @@ class SearchResponseSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = TrackSerializer(many=True)
-    recommendation = TrackSerializer(allow_null=True)
+    recommendation = SearchRecommendationSerializer(
+        allow_null=True,
+        help_text="The result of this page that fits the signed-in listener best (one of "
+        "`results`), with its `reason`; null for an anonymous caller, when there is no result, "
+        "or when the recommender has no pick.",
+    )

@@ -180,7 +180,8 @@ class SearchView(APIView):
             **error_responses(400, *READ_ERRORS, 404),
         },
         description="Typo-tolerant, ranked search over titles, artists, albums and genres. A "
-        "page past the last is a 404.",
+        "page past the last is a 404. For a signed-in listener, `recommendation` is the result "
+        "of the page that fits their taste best, with its `reason`.",
     )
     def get(self, request: Request) -> Response:
         query = request.query_params.get("q", "")
@@ -195,10 +196,16 @@ class SearchView(APIView):
         page = paginator.paginate_queryset([track_id for track_id, _ in ranked], request, view=self)
         tracks = selectors.tracks_in_order(track_ids=page or [])
         response = paginator.get_paginated_response(TrackSerializer(tracks, many=True).data)
+        picked = selectors.search_recommendation(
+            user=request.user, track_ids=[track.pk for track in tracks]
+        )
+        recommendation = None
+        if picked is not None:  # one of this page's tracks (the selector checks)
+            track = next(track for track in tracks if track.pk == picked.track_id)
+            recommendation = {**TrackSerializer(track).data, "reason": picked.reason}
         response.data = {
             "query": selectors.search_query_clean(query=query),
             **response.data,
-            # Filled by the recommender (a recommendation drawn from these results).
-            "recommendation": None,
+            "recommendation": recommendation,
         }
         return response

@@ -427,8 +427,11 @@ def recommend(
     catalog: Catalog,
     n: int = 5,
     params: EnsembleParams | None = None,
+    candidates: npt.ArrayLike | None = None,
 ) -> Recommendations:
     """Up to ``n`` recommendations for one listener (see the module docstring for the steps).
+    ``candidates`` (engine indices) restricts every predictor to that pool (the results of a
+    search, say: the one that fits the listener best); None: the whole catalog.
 
     A predictor that raises never fails the request: :class:`PredictorUnavailable` is noted in
     ``unavailable``, anything else in ``failed`` and logged; the blend renormalises over the
@@ -436,6 +439,7 @@ def recommend(
     params = params or EnsembleParams()
     weights = source_weights(Known.of(profile, catalog.n_tracks), params.weights)
     pool = max(params.pool, 10 * n)
+    pool_of = None if candidates is None else np.unique(np.asarray(candidates, dtype=np.int64))
     predictions: dict[str, Prediction] = {}
     unavailable: dict[str, str] = {}
     failed: dict[str, str] = {}
@@ -443,7 +447,7 @@ def recommend(
         if weights.get(name, 0.0) <= 0:
             continue
         try:
-            predictions[name] = predictor.predict(profile, pool)
+            predictions[name] = predictor.predict(profile, pool, pool_of)
         except PredictorUnavailable as reason:
             unavailable[name] = str(reason)
         except Exception as error:

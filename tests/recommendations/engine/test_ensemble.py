@@ -455,3 +455,23 @@ def test_more_discovery_serves_less_played_tracks_by_new_artists():
     assert all(t >= n // 2 for t in served(1.0, 5))
     assert all(t < n // 2 for t in served(0.0, 3))
     assert all(t < n // 2 for t in served(0.5, 3))
+
+
+def test_candidates_restrict_the_list_to_that_pool_and_the_best_of_it_leads():
+    # given a listener of artists 0 and 1, and a pool (a search's results, say) of tracks of
+    # artists 1, 5 and 9 with one of the history among them
+    catalog, predictors = _world()
+    profile = ListenerProfile(history=[0, 1, 2, 4], demographics=Demographics(age_band="18–24"))
+    pool = [5, 6, 20, 21, 36, 37, 1]
+
+    # when
+    result = ensemble.recommend(profile, predictors, catalog, n=1, candidates=pool)
+    everything = ensemble.recommend(profile, predictors, catalog, n=len(pool), candidates=pool)
+
+    # then only tracks of the pool, never the history one; the first is artist 1's (closest
+    # to the history: collaborative and content agree), with its reasons
+    assert [item.track for item in result.items] == [everything.items[0].track]
+    served = {item.track for item in everything.items}
+    assert served <= set(pool) - {1}
+    assert result.items[0].track in {5, 6}
+    assert result.items[0].reasons
