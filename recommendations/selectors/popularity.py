@@ -21,6 +21,7 @@ import scipy.sparse as sp
 from django.conf import settings
 from django.db import connection
 
+from catalog.models import Track
 from recommendations.engine.data import DEMOGRAPHIC_FIELDS
 from recommendations.engine.predictors import CohortTable
 
@@ -224,3 +225,34 @@ def trending_tracks(*, genre_id: int | None, limit: int) -> list[TrendingTrack]:
             TrendingTrack(int(t), float(s), int(p), int(lk), int(n))
             for t, s, p, lk, n in cursor.fetchall()
         ]
+
+
+#: ``?n=`` of ``GET /api/v1/recommendations/trending/``: default and most.
+TRENDING_DEFAULT = 20
+TRENDING_MAX = 100
+
+
+@dataclass(frozen=True)
+class TrendingItem:
+    """One trending track with its row of ``popular_tracks`` and its place (1 first)."""
+
+    position: int
+    track: Track
+    trend: TrendingTrack
+
+
+def trending_list(*, genre_id: int | None, n: int = TRENDING_DEFAULT) -> list[TrendingItem]:
+    """The ``n`` (1–:data:`TRENDING_MAX`) most trending tracks, overall (``genre_id`` None) or in
+    one genre, best first, with their tracks (album, credits, genres) loaded: two queries. A
+    track deleted since the last refresh is left out (the list is then shorter)."""
+    if not 1 <= n <= TRENDING_MAX:
+        raise ValueError(f"n must be between 1 and {TRENDING_MAX}")
+    rows = trending_tracks(genre_id=genre_id, limit=n)
+    tracks = Track.objects.with_related().in_bulk([row.track_id for row in rows])
+    items: list[TrendingItem] = []
+    for row in rows:
+        if row.track_id in tracks:
+            items.append(
+                TrendingItem(position=len(items) + 1, track=tracks[row.track_id], trend=row)
+            )
+    return items
