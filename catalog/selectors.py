@@ -405,7 +405,8 @@ def search_recommendation(*, user: Any, track_ids: list[int]) -> SearchRecommend
     offered = set(track_ids)
     for name, recommend in registry.search_recommenders.items():
         try:
-            picked = recommend(user, list(track_ids))
+            with transaction.atomic():  # a failed query must not break the caller's transaction
+                picked = recommend(user, list(track_ids))
         except Exception:
             logger.exception("search recommender %s failed", name)
             continue

@@ -243,7 +243,7 @@ class TrendingItem:
 
 def trending_list(*, genre_id: int | None, n: int = TRENDING_DEFAULT) -> list[TrendingItem]:
     """The ``n`` (1–:data:`TRENDING_MAX`) most trending tracks, overall (``genre_id`` None) or in
-    one genre, best first, with their tracks (album, credits, genres) loaded: two queries. A
+    one genre, best first, with their tracks (album, credits, genres) loaded: four queries. A
     track deleted since the last refresh is left out (the list is then shorter)."""
     if not 1 <= n <= TRENDING_MAX:
         raise ValueError(f"n must be between 1 and {TRENDING_MAX}")

@@ -170,8 +170,9 @@ def similar_tracks(*, track_id: int, n: int = SIMILAR_DEFAULT) -> SimilarTracks:
         candidates,
         key=lambda i: (-sum(s.get(i, 0.0) for s in by_source.values()) / len(by_source), i),
     )
-    tracks = Track.objects.with_related().in_bulk(ranked)
-    chosen = [i for i in ranked if i in tracks][:n]
+    # vectors go with their track (cascade): only one deleted meanwhile is missing
+    tracks = Track.objects.with_related().in_bulk(ranked[:n])
+    chosen = [i for i in ranked[:n] if i in tracks]
     vectors = _content_vectors([track.pk, *chosen]) if CONTENT in by_source else {}
     own_vector = vectors.get(track.pk)
     own_genres = {genre.pk: genre.name for genre in track.genres.all()}

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Track
 from musicrec.errors import ApplicationError
@@ -141,3 +143,18 @@ def test_shared_descriptors_name_what_both_tracks_are_strongest_first():
     assert shared_descriptors(first, second, most=1) == ["energetic"]
     assert shared_descriptors(_stored(energy=-1.0), _stored(energy=1.0)) == []
     assert shared_descriptors(_stored(tempo=-0.8), _stored(tempo=-2.0)) == ["slow"]
+
+
+def test_a_constant_number_of_queries_whatever_n(trained_model):
+    track_id = (
+        TrackVector.objects.filter(model_version=trained_model.version)
+        .order_by("track_id")[5]
+        .track_id
+    )
+
+    with CaptureQueriesContext(connection) as few:
+        assert len(similar_tracks(track_id=track_id, n=2).items) == 2
+    with CaptureQueriesContext(connection) as many:
+        assert len(similar_tracks(track_id=track_id, n=40).items) == 40
+
+    assert len(few.captured_queries) == len(many.captured_queries)

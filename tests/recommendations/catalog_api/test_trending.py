@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Genre, Track
-from recommendations.selectors.popularity import TRENDING_DEFAULT, TRENDING_MAX, trending_tracks
+from recommendations.selectors.popularity import (
+    TRENDING_DEFAULT,
+    TRENDING_MAX,
+    trending_list,
+    trending_tracks,
+)
 from recommendations.services.popularity import refresh_popularity
 from tests.recommendations.popularity_data import event, listener
 
@@ -116,3 +123,15 @@ def test_a_listener_gets_the_same_list(listener_api, api_client):
     _played(list(Track.objects.order_by("id")[:4]))
 
     assert listener_api.get(URL).json() == api_client.get(URL).json()
+
+
+def test_the_same_queries_whatever_the_length():
+    _played(list(Track.objects.order_by("id")[:40]))
+
+    with CaptureQueriesContext(connection) as short:
+        assert len(trending_list(genre_id=None, n=3)) == 3
+    with CaptureQueriesContext(connection) as long:
+        assert len(trending_list(genre_id=None, n=40)) == 40
+
+    # the rows, the tracks, two prefetches (credits, genres)
+    assert len(short.captured_queries) == len(long.captured_queries) == 4
