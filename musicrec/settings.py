@@ -532,6 +532,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Enums used under more than one field name, or under a name other enums use ("kind"):
+    # one named component each, so generated clients get one stable type. KindEnum keeps the
+    # name the interaction kinds always had, now that reasons have a "kind" too.
+    "ENUM_NAME_OVERRIDES": {
+        "KindEnum": "history.models.InteractionKind",
+        "SimilarSourceEnum": "recommendations.api.catalog_serializers.SIMILAR_SOURCES",
+        "SimilarReasonKindEnum": "recommendations.api.catalog_serializers.SIMILAR_REASON_KINDS",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         # OpenAPI links between operations (create → read → delete): musicrec/api/schema.py

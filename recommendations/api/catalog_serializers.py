@@ -96,10 +96,15 @@ class TrendingSerializer(serializers.Serializer):
 
 # --- similar tracks ---------------------------------------------------------------------------
 
+#: The sources of similar tracks and the kinds of their reasons (named enums in the schema:
+#: ``SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]``).
+SIMILAR_SOURCES = ["content", "collaborative"]
+SIMILAR_REASON_KINDS = ["sounds_alike", "played_together"]
+
 
 class ReasonSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["sounds_alike", "played_together"], read_only=True)
-    source = serializers.ChoiceField(choices=["content", "collaborative"], read_only=True)
+    kind = serializers.ChoiceField(choices=SIMILAR_REASON_KINDS, read_only=True)
+    source = serializers.ChoiceField(choices=SIMILAR_SOURCES, read_only=True)
     text = serializers.CharField(read_only=True)
 
 
@@ -128,7 +133,7 @@ class SimilarSerializer(serializers.Serializer):
         "(before the first training, or a track the model has no vector for).",
     )
     sources = serializers.ListField(
-        child=serializers.ChoiceField(choices=["content", "collaborative"]), read_only=True
+        child=serializers.ChoiceField(choices=SIMILAR_SOURCES), read_only=True
     )
     results = SimilarItemSerializer(source="items", many=True, read_only=True)
 
