@@ -360,6 +360,31 @@ RECOMMENDER: dict[str, Any] = {
         # 128 gives 0.967 at ef_search 100, for ~15 s more build (docs/recommendations.md)
         "index_ef_construction": 128,
     },
+    # The cache of served lists (recommendations.services.cache; Redis through Django's cache).
+    "cache": {
+        # how long a cached list lives: any change of the listener's taste, a training and a view
+        # refresh make the next request fresh anyway (version keys); this bounds what nothing
+        # invalidates (a skip leaving the 24-hour memory, a change made while Redis was down)
+        "timeout_seconds": env.int("RECOMMENDER_CACHE_TIMEOUT", default=3600),
+        # how long a listener's version key lives unused (a new one is made when it is gone;
+        # one small key per listener)
+        "listener_version_timeout_seconds": 30 * 86400,
+        # after a training, recommendations.precompute_lists computes the default list (n=5,
+        # stored context) of the listeners active in the last this many days (a sign-in, a
+        # recorded event or a history change), most recent first, at most this many (each ~20–80
+        # ms of a worker on the full catalog: 5,000 are a few minutes)
+        "precompute_active_days": env.int("RECOMMENDER_PRECOMPUTE_ACTIVE_DAYS", default=7),
+        "precompute_max_listeners": env.int("RECOMMENDER_PRECOMPUTE_MAX_LISTENERS", default=5000),
+    },
+    # Served lists (recommendations.Impression) are pruned daily (recommendations.prune_impressions)
+    # after this many days: by default as long as the interactions that answer them are kept
+    # (INTERACTION_RETENTION_DAYS), so a kept event can still be joined to its list.
+    "impressions": {
+        "retention_days": env.int(
+            "RECOMMENDER_IMPRESSION_RETENTION_DAYS",
+            default=env.int("INTERACTION_RETENTION_DAYS", default=90),
+        ),
+    },
 }
 
 # --------------------------------------------------------------------------- celery
@@ -404,6 +429,12 @@ CELERY_BEAT_SCHEDULE = {
     "recommendations.refresh_popularity": {
         "task": "recommendations.refresh_popularity",
         "schedule": timedelta(minutes=RECOMMENDER["popularity_refresh_minutes"]),
+    },
+    # ---- recommendations: served lists (branch api)
+    # impressions older than RECOMMENDER["impressions"]["retention_days"], in batches
+    "recommendations.prune_impressions": {
+        "task": "recommendations.prune_impressions",
+        "schedule": crontab(hour=4, minute=15),
     },
 }
 

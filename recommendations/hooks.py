@@ -9,6 +9,7 @@ from django.db import connection
 from musicrec.queue import enqueue_on_commit
 from musicrec.taste import TasteChange
 from recommendations.selectors.vectors import active_model_version_id
+from recommendations.services.cache import listener_lists_invalidate
 from recommendations.services.content import track_content_refresh
 from recommendations.services.listeners import listener_vector_refresh
 from recommendations.services.track_vectors import track_vectors_fold_in
@@ -52,3 +53,9 @@ def taste_changed_listener_vector(user_id: int, reason: str) -> None:
     folded in from (not after a context, preference or block change)."""
     if reason in ROW_CHANGES:
         listener_vector_refresh(user_id=user_id)
+
+
+def taste_changed_lists(user_id: int, reason: str) -> None:
+    """The listener's cached lists: after any change (every ``TasteChange``), the next request
+    is computed afresh (a new listener version: ``services.cache``)."""
+    listener_lists_invalidate(user_id=user_id)

@@ -9,6 +9,8 @@ from celery import shared_task
 
 from musicrec.queue import RETRY_POLICY
 from recommendations.services.embeddings import track_embeddings_refresh
+from recommendations.services.impressions import impressions_prune
+from recommendations.services.lists import recommendation_lists_precompute
 from recommendations.services.popularity import refresh_popularity as popularity_views_refresh
 from recommendations.services.training import train_embeddings as train_embeddings_service
 
@@ -64,3 +66,23 @@ def refresh_popularity() -> dict[str, object]:
     behind it.
     """
     return popularity_views_refresh().as_dict()
+
+
+# --------------------------------------------------------------------------- served lists (api)
+
+
+@shared_task(name="recommendations.precompute_lists", **RETRY_POLICY)
+def precompute_lists() -> dict[str, Any]:
+    """Cache the default lists of recently active listeners, so that their first request
+    after a training is a hit (``services.lists.recommendation_lists_precompute``). Enqueued
+    when a training succeeds. Cost: one list per listener (~20–80 ms each on the full catalog),
+    at most ``RECOMMENDER["cache"]["precompute_max_listeners"]``; a second run finds them
+    cached."""
+    return recommendation_lists_precompute().as_dict()
+
+
+@shared_task(name="recommendations.prune_impressions", **RETRY_POLICY)
+def prune_impressions() -> int:
+    """Delete served lists older than ``RECOMMENDER["impressions"]["retention_days"]``, in
+    batches of 5,000 (daily, CELERY_BEAT_SCHEDULE); return how many."""
+    return impressions_prune()
