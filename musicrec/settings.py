@@ -385,6 +385,28 @@ RECOMMENDER: dict[str, Any] = {
             default=env.int("INTERACTION_RETENTION_DAYS", default=90),
         ),
     },
+    # ---- live updates over /ws/recommendations/ (recommendations.services.live, issue #12)
+    "live": {
+        # "two skips within 60 seconds" push a new list (the issue's figures): how many skips
+        # within how many seconds. The count starts again after each burst, so a third skip
+        # right after does not push again (a fourth does).
+        "skip_burst": 2,
+        "skip_window_s": 60,
+        # a client's {"type": "refresh"}: at most one per listener per this many seconds (each
+        # computes a list in the worker and records an impression; the issue asks for a limit,
+        # 5 s is what a person pressing "refresh" needs)
+        "refresh_interval_s": 5,
+        # how many results a pushed list has when nothing asked for another n (the API's
+        # default; a refresh may ask for 1–100)
+        "results": 5,
+        # presence: each open connection refreshes its entry this often; an entry not refreshed
+        # for three heartbeats belongs to a process that died without closing and is ignored
+        "heartbeat_s": 60,
+        # a finished training pushes to every connected listener, in worker tasks of this many
+        # listeners each (a list costs tens of ms: a batch is seconds of one worker, and several
+        # workers share a large fan-out)
+        "fan_out_batch": 50,
+    },
 }
 
 # --------------------------------------------------------------------------- celery

@@ -28,6 +28,9 @@ class RecommendationsConfig(AppConfig):
         registry.taste_changed.register("recommendations.list_cache", hooks.taste_changed_lists)
         # interactions may name the list they answer: only the listener's own
         registry.impression_owners.register("recommendations.impressions", impression_is_listeners)
+        # keep it the last taste_changed hook: the list it pushes reads what the others bring
+        # up to date (the listener vector, the cached lists' version)
+        registry.taste_changed.register("recommendations.live", hooks.taste_changed_live)
         registry.track_admin_actions.register("recompute_embeddings", recompute_embeddings)
         # musicrec's /metrics shows the recommender's figures through this registry
         registry.metrics_collectors.register("recommendations.popularity", popularity_figures)

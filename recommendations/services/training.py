@@ -604,6 +604,8 @@ def _train_locked(progress: Progress) -> TrainingOutcome:
         logger.exception("model %s: deleting the vectors of retired versions", version)
         warnings.append(f"clean-up of retired versions failed: {exc}")
     phase_done("cleanup")
+    # every connected listener's open pages get a list from the new model (in the worker)
+    enqueue_on_commit("recommendations.live_fan_out", "training")
 
     total = round(time.perf_counter() - started, 3)
     figures["phase_seconds"] = dict(seconds)
