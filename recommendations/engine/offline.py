@@ -308,7 +308,12 @@ def run(
         progress.phase("training on the whole catalog (validation)", 0)
         whole_validation = _on_catalog(validation, tracks, catalog.n_tracks)
         _, whole_played, _, whole_trained = _hybrid(
-            whole_validation, catalog, memberships, tuned.training, tuned.predictors
+            whole_validation,
+            catalog,
+            memberships,
+            tuned.training,
+            tuned.predictors,
+            content_vectors,
         )
         progress.phase("tuning the unplayed damping (validation, whole catalog)", 0)
         tune_unplayed(
