@@ -15,7 +15,9 @@ Stages of the hybrid (each keeps the best of the previous ones):
    :func:`.ensemble.recommend` itself, by coordinate descent (one parameter at a time, two
    pass by default) on full validation listeners and the same listeners cut to 1, 3 and 5 tracks.
    Predictions are cached per listener (:class:`CachedPredictor`), so a setting costs only
-   the blend, filters and variety.
+   the blend, filters and variety;
+6. only when asked (``--tune-unplayed``): the unplayed tracks' damping per source
+   (:func:`tune_unplayed`), with the whole catalog as candidates.
 """
 
 from __future__ import annotations
