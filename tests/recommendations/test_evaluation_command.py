@@ -212,8 +212,14 @@ def test_command_tunes_the_unplayed_damping_on_validation_when_asked(tmp_path):
     trials = [t for t in report["trials"] if t["stage"] == "unplayed"]
     assert {t["params"]["collaborative_unplayed"] for t in trials} == {1.0, 0.7}
     assert all(0.0 <= t["params"]["cold_recall@10"] <= 1.0 for t in trials)
-    best = max(trials, key=lambda t: t["ndcg@10"])
+    # (a heavier damping is chosen only for a gain above 0.5 % of NDCG@10: it costs the cold
+    # items): the chosen pair was tried, and no trial beats it by more than that
     chosen = report["tuned"]["predictors"]
-    assert chosen["collaborative_unplayed"] == best["params"]["collaborative_unplayed"]
-    assert chosen["content_unplayed"] == best["params"]["content_unplayed"]
+    pair = (chosen["collaborative_unplayed"], chosen["content_unplayed"])
+    ndcg = {
+        (t["params"]["collaborative_unplayed"], t["params"]["content_unplayed"]): t["ndcg@10"]
+        for t in trials
+    }
+    assert pair in ndcg
+    assert max(ndcg.values()) <= ndcg[pair] * 1.005 + 1e-5
     assert "Unplayed damping" in out.getvalue()
