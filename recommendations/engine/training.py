@@ -208,12 +208,19 @@ def _fit_als(training: TrainingMatrix, params: TrainingParams) -> AlsModel:
 @dataclass(frozen=True)
 class PredictorParams:
     """Parameters of the predictors that are not learned by training (see each predictor):
-    the content profile's weights and the demographic back-off's minimum cohort size."""
+    the content profile's weights, the demographic back-off's minimum cohort size, and what an
+    *unplayed* track's collaborative and content scores are multiplied by
+    (:func:`.predictors.unplayed_damping`: a track nobody had played when the models were
+    trained; 1 = no damping, never 0). The unplayed factors are chosen by
+    ``manage.py evaluate_recommender --tune-unplayed`` on the validation split with the whole
+    catalog as candidates (docs/evaluation.md, "Unplayed tracks")."""
 
     content_history_weight: float = 1.0
     content_like_weight: float = 1.0
     content_artist_weight: float = 0.15
     min_cohort_size: int = 20
+    collaborative_unplayed: float = 1.0
+    content_unplayed: float = 1.0
 
 
 def build_predictors(
@@ -230,7 +237,8 @@ def build_predictors(
     over the others."""
     params = params or PredictorParams()
     predictors: dict[str, Predictor] = {}
-    if trained is not None and (trained.ease is not None or trained.als is not None):
+    has_model = trained is not None and (trained.ease is not None or trained.als is not None)
+    if trained is not None and has_model:
         if trained.n_tracks != catalog.n_tracks:
             raise ValueError(
                 f"the model knows {trained.n_tracks} tracks, the catalog has {catalog.n_tracks}"
@@ -241,6 +249,7 @@ def build_predictors(
             als=trained.als,
             weights=(trained.params.ease_weight, trained.params.als_weight),
             pool=trained.params.pool,
+            unplayed=params.collaborative_unplayed,
         )
     predictors["content"] = ContentPredictor(
         catalog,
@@ -248,6 +257,9 @@ def build_predictors(
         history_weight=params.content_history_weight,
         like_weight=params.content_like_weight,
         artist_weight=params.content_artist_weight,
+        # "unplayed when the models were trained" needs a training: with no model yet, content
+        # is the only source of the listener's taste, and nothing is damped
+        unplayed=params.content_unplayed if has_model else 1.0,
     )
     if cohort_tables:
         predictors["demographic"] = DemographicPredictor(

@@ -11,6 +11,7 @@ from recommendations.engine.ensemble import recommend
 from recommendations.engine.predictors import CohortTable
 from recommendations.engine.training import (
     Memberships,
+    PredictorParams,
     TrainingParams,
     build_predictors,
     metadata_kinds,
@@ -147,3 +148,27 @@ def test_a_catalog_nobody_played_is_fitted_whole_from_its_metadata():
     assert trained.als is not None
     assert trained.als.item_factors_.shape == (6, 4)
     assert np.abs(trained.als.item_factors_).sum() > 0
+
+
+def test_build_predictors_passes_the_unplayed_factors_to_collaborative_and_content():
+    # given a catalog where nobody had played track 5 when the models were trained
+    catalog = make_catalog(ARTISTS, play_count=[1, 1, 1, 1, 1, 0])
+    params = PredictorParams(collaborative_unplayed=0.6, content_unplayed=0.8)
+
+    # when
+    predictors = build_predictors(catalog, train(LISTENERS, memberships(), SMALL), params=params)
+
+    # then each source damps that track by its own factor
+    assert predictors["collaborative"].damping.tolist() == [1.0] * 5 + [0.6]  # type: ignore[attr-defined]
+    assert predictors["content"].damping.tolist() == [1.0] * 5 + [0.8]  # type: ignore[attr-defined]
+
+
+def test_without_a_trained_model_content_damps_nothing():
+    # "unplayed at training time" needs a training: a site with no model yet (or a new
+    # catalog) keeps content's scores whole
+    catalog = make_catalog(ARTISTS, play_count=[1, 1, 1, 1, 1, 0])
+    params = PredictorParams(content_unplayed=0.5)
+
+    predictors = build_predictors(catalog, None, params=params)
+
+    assert predictors["content"].damping.tolist() == [1.0] * 6  # type: ignore[attr-defined]
