@@ -151,7 +151,7 @@ def train(
         seconds["ease"] = time.perf_counter() - started
     if params.als_weight > 0 and has_cells:
         started = time.perf_counter()
-        als = _fit_als(training, params)
+        als = fit_als(training, params)
         seconds["als"] = time.perf_counter() - started
     return Trained(params=params, training=training, ease=ease, als=als, seconds=seconds)
 
@@ -164,7 +164,7 @@ def played_columns(training: TrainingMatrix) -> npt.NDArray[np.bool_]:
     return played
 
 
-def _fit_als(training: TrainingMatrix, params: TrainingParams) -> AlsModel:
+def fit_als(training: TrainingMatrix, params: TrainingParams) -> AlsModel:
     """ALS fitted on the **played** tracks' columns (each with its artist, album and genre
     rows), then every other track **folded in** from its column (its metadata rows, and any
     listener's skip or dislike): what a track added after training gets

@@ -52,6 +52,7 @@ from .training import (
     Trained,
     TrainingParams,
     build_predictors,
+    fit_als,
     metadata_kinds,
 )
 
@@ -278,19 +279,15 @@ def tune_training(
     tuned.trials.extend(trials)
 
     training = stack_training_matrix(split.train, metadata_kinds(memberships, params))
-    stacked = training.matrix
     als_models: dict[tuple[float, float], AlsModel] = {}
     trials = []
     for regularization, alpha in grids.hybrid_als:
         shown = {"als_regularization": regularization, "als_alpha": alpha}
         progress(f"hybrid_als {shown}")
-        model = AlsModel(
-            factors=params.als_factors,
-            regularization=regularization,
-            alpha=alpha,
-            iterations=params.als_iterations,
-            random_state=params.random_state,
-        ).fit(stacked)
+        # as train() fits it: the played columns, the others folded in
+        model = fit_als(
+            training, params.replace(als_regularization=regularization, als_alpha=alpha)
+        )
         als_models[(regularization, alpha)] = model
         trials.append(Trial("hybrid_als", shown, evaluate(model, split, 10, fit=False).ndcg))
     best = _best(trials).params
