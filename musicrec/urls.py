@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("catalog.api.urls")),
     path("", include("accounts.api.urls")),
     path("", include("history.api.urls")),
+    path("", include("recommendations.api.urls")),
     # trending, similar tracks and stats: the recommender's code under the catalog's paths
     path("", include("recommendations.api.catalog_urls")),
 ]

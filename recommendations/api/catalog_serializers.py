@@ -102,7 +102,7 @@ SIMILAR_SOURCES = ["content", "collaborative"]
 SIMILAR_REASON_KINDS = ["sounds_alike", "played_together"]
 
 
-class ReasonSerializer(serializers.Serializer):
+class SimilarReasonSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=SIMILAR_REASON_KINDS, read_only=True)
     source = serializers.ChoiceField(choices=SIMILAR_SOURCES, read_only=True)
     text = serializers.CharField(read_only=True)
@@ -120,7 +120,7 @@ class SimilarItemSerializer(serializers.Serializer):
     track = TrackSerializer(read_only=True)
     score = serializers.FloatField(min_value=0, max_value=1, read_only=True)
     sources = SimilarSourcesSerializer(read_only=True)
-    reasons = ReasonSerializer(many=True, read_only=True)
+    reasons = SimilarReasonSerializer(many=True, read_only=True)
 
 
 class SimilarSerializer(serializers.Serializer):
@@ -182,6 +182,22 @@ class PopularityFiguresSerializer(serializers.Serializer):
     trending_tracks = serializers.IntegerField(min_value=0, read_only=True)
 
 
+class CacheFiguresSerializer(serializers.Serializer):
+    hits = serializers.IntegerField(min_value=0, read_only=True)
+    misses = serializers.IntegerField(min_value=0, read_only=True)
+    requests = serializers.IntegerField(min_value=0, read_only=True)
+    hit_rate = serializers.FloatField(
+        min_value=0,
+        max_value=1,
+        allow_null=True,
+        read_only=True,
+        help_text="Share of recommendation requests answered from the cache; null before any.",
+    )
+    available = serializers.BooleanField(
+        read_only=True, help_text="False when Redis did not answer (the counts are then 0)."
+    )
+
+
 class QueueFiguresSerializer(serializers.Serializer):
     celery = serializers.IntegerField(
         min_value=0, allow_null=True, read_only=True, help_text="null: the broker did not answer"
@@ -199,10 +215,8 @@ class StatsSerializer(serializers.Serializer):
         allow_null=True, read_only=True, help_text="The active model; null before the first."
     )
     popularity = PopularityFiguresSerializer(allow_null=True, read_only=True)
-    cache = serializers.DictField(
-        read_only=True,
-        help_text="The recommendation cache's figures (hits, misses, hit rate); empty when "
-        "there are none.",
+    cache = CacheFiguresSerializer(
+        read_only=True, help_text="The recommendation cache's figures since its counters began."
     )
     weights = serializers.DictField(
         child=serializers.FloatField(),

@@ -23,6 +23,7 @@ from accounts.models import User
 from catalog.models import Artist, Genre, Track
 from history.models import Interaction
 from recommendations.models import ModelStatus, ModelVersion
+from recommendations.selectors.cache import cache_figures
 from recommendations.selectors.popularity import popularity_state
 
 logger = logging.getLogger(__name__)
@@ -36,18 +37,16 @@ STATS_CACHE_KEY = "recommendations:stats:v1:{audience}"
 
 
 def _cache_figures() -> dict[str, Any]:
-    """The recommendation cache's figures (hits, misses, hit rate), from the cache's own
-    selector when the serving cache exists; ``{}`` otherwise or when it fails."""
-    try:
-        from recommendations.selectors import cache as recommendation_cache  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:  # the list cache is not there (yet): no figures
-        return {}
-    try:
-        figures = recommendation_cache.cache_figures()
-    except Exception:
-        logger.warning("stats: the cache figures failed", exc_info=True)
-        return {}
-    return dict(figures)
+    """The list cache's figures (``selectors.cache.cache_figures``: one Redis read): hits,
+    misses, their sum, the hit rate (None before any request) and whether Redis answered."""
+    figures = cache_figures()
+    return {
+        "hits": figures.hits,
+        "misses": figures.misses,
+        "requests": figures.requests,
+        "hit_rate": figures.hit_rate,
+        "available": figures.available,
+    }
 
 
 def _age_seconds(moment: dt.datetime | None, now: dt.datetime) -> float | None:
