@@ -360,6 +360,15 @@ RECOMMENDER: dict[str, Any] = {
         # 128 gives 0.967 at ef_search 100, for ~15 s more build (docs/recommendations.md)
         "index_ef_construction": 128,
     },
+    "pages": {
+        # the signed-in home page (recommendations.views): how many recommendations it shows
+        # (the API's default is 5; a page has room for more and a dislike still leaves a list)
+        # and how many trending tracks beside them; chosen for a phone screen, not measured
+        "home_results": 10,
+        "home_trending": 10,
+        # similar tracks on a track page (recommendations/templatetags)
+        "similar_tracks": 6,
+    },
 }
 
 # --------------------------------------------------------------------------- celery
