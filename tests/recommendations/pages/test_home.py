@@ -58,7 +58,7 @@ def test_visitors_keep_the_catalog_home(client):
 
     # then it is the catalog's home as before: no list, nothing recorded
     assert answer.status_code == 200
-    assert [t.name for t in answer.templates][0] == "catalog/home.html"
+    assert answer.templates[0].name == "catalog/home.html"
     assert b"Find music you will love" in answer.content
     assert b'id="rec-list"' not in answer.content
     assert not Impression.objects.exists()
