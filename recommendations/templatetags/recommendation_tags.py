@@ -107,3 +107,11 @@ def strongest_sources(sources: dict[str, float] | None, limit: int = 2) -> list[
     """The names of the sources that scored a result highest (those that scored at all)."""
     ranked = sorted((sources or {}).items(), key=lambda item: item[1], reverse=True)
     return [name for name, score in ranked[:limit] if score > 0]
+
+
+@register.filter
+def track_artists(track: Any) -> list[Any]:
+    """A track's credited artists, whether a Track or a TrackSerializer dict."""
+    if isinstance(track, dict):
+        return list(track.get("artists") or [])
+    return list(track.artist_list)
