@@ -22,13 +22,31 @@ from recommendations.selectors.pages import Opinions, artist_block_list, listene
 
 register = template.Library()
 
-#: (lowest confidence, words), highest first: what a listener reads instead of a number.
+#: Words for where a result's confidence stands among what the recommender serves, highest
+#: first, with the share of served results (best first) each covers. ``confidence`` is a
+#: calibrated hit rate (RECOMMENDER["ensemble"]["calibration"]: an isotonic fit over 20
+#: equal-count bins of served scores on validation), so it is small (at most ~0.08) and a
+#: fixed scale such as 0.75 would call everything weak: the words are placed by the bins
+#: instead — the top 20 % of served results a "Strong match", the next 30 % "Good", …
 CONFIDENCE_WORDS = (
-    (0.75, "Strong match"),
-    (0.5, "Good match"),
-    (0.25, "Worth a try"),
-    (0.0, "Something different"),
+    (0.20, "Strong match"),
+    (0.50, "Good match"),
+    (0.80, "Worth a try"),
+    (1.00, "A long shot"),
 )
+
+
+def _calibration_values() -> list[float]:
+    calibration = settings.RECOMMENDER.get("ensemble", {}).get("calibration") or {}
+    return [float(v) for v in calibration.get("values", [])] or [0.0, 1.0]
+
+
+def _confidence_floor(top_share: float) -> float:
+    """The lowest confidence of the best ``top_share`` of served results (by the bins)."""
+    values = _calibration_values()
+    index = min(len(values) - 1, max(0, round(len(values) * (1.0 - top_share))))
+    return values[index]
+
 
 SOURCE_WORDS = {
     "collaborative": "listeners with taste like yours",
@@ -89,7 +107,17 @@ def similar_to_track(track: Any) -> list[Any] | None:
 @register.filter
 def confidence_words(confidence: float | None) -> str:
     value = float(confidence or 0.0)
-    return next(words for lowest, words in CONFIDENCE_WORDS if value >= lowest)
+    for share, words in CONFIDENCE_WORDS:
+        if value >= _confidence_floor(share):
+            return words
+    return CONFIDENCE_WORDS[-1][1]
+
+
+@register.filter
+def confidence_meter(confidence: float | None) -> str:
+    """The confidence on a 0–1 meter whose full scale is the highest calibrated confidence."""
+    top = max(_calibration_values()) or 1.0
+    return f"{min(1.0, max(0.0, float(confidence or 0.0) / top)):f}"
 
 
 @register.filter

@@ -177,6 +177,14 @@
     }
   });
 
+  // A list swapped in by the page's own controls (htmx): say when it was made, unless a live
+  // update is what the line is about.
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target !== list || updatedAt) return;
+    because.textContent =
+      "List made at " + new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) + ".";
+  });
+
   say("Connecting…", "connecting");
   connect();
 })();

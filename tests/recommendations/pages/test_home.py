@@ -84,8 +84,8 @@ def test_a_listener_home_shows_the_served_list_with_reasons_confidence_and_butto
     page = answer.content.decode()
     for result in served["results"]:
         assert result["reasons"][0]["text"] in page
-    assert re.search(r"Strong match|Good match|Worth a try|Something different", page)
-    assert page.count('<meter min="0" max="1" low="0.25"') == 10
+    assert re.search(r"Strong match|Good match|Worth a try|A long shot", page)
+    assert page.count('<meter min="0" max="1" value="') == 10
     # the buttons, each carrying the impression
     assert page.count('name="kind" value="dislike"') == 10
     assert page.count('name="kind" value="skip"') == 10
@@ -331,3 +331,26 @@ def test_the_list_escapes_catalog_and_reason_text(rf, listener):
     assert "<script>" not in html
     assert html.count("&lt;script&gt;") >= 4  # title, artist, album, reason (and labels)
     assert "Strong match" in html
+
+
+def test_confidence_is_said_by_where_it_stands_among_served_results(settings):
+    from recommendations.templatetags.recommendation_tags import confidence_meter, confidence_words
+
+    # given a calibration of 10 equal-count bins, hit rates 0.01 … 0.10
+    settings.RECOMMENDER = {
+        **settings.RECOMMENDER,
+        "ensemble": {
+            "calibration": {"knots": list(range(10)), "values": [i / 100 for i in range(1, 11)]}
+        },
+    }
+
+    # then the best 20 % of served results are strong, the next 30 % good, …
+    assert confidence_words(0.10) == confidence_words(0.09) == "Strong match"
+    assert confidence_words(0.085) == confidence_words(0.06) == "Good match"
+    assert confidence_words(0.03) == "Worth a try"
+    assert (
+        confidence_words(0.02) == confidence_words(0.0) == confidence_words(None) == "A long shot"
+    )
+    # and the meter's full scale is the highest calibrated confidence
+    assert confidence_meter(0.05) == "0.500000"
+    assert confidence_meter(0.5) == "1.000000"
