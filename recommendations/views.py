@@ -24,9 +24,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from accounts import services as account_services
 from catalog import views as catalog_views
@@ -82,7 +82,7 @@ def _home_page(
     return render(request, "recommendations/home.html", context, status=status)
 
 
-@require_GET
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     """The signed-in listener's dashboard; visitors get the catalog's home page as before."""
     if not request.user.is_authenticated:
@@ -94,7 +94,9 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 def list_fragment(request: HttpRequest) -> HttpResponse:
     """A freshly served list, as the fragment that fills ``#rec-list`` (the live client
-    fetches it when the server says the list changed)."""
+    fetches it when the server says the list changed). Opened as a page, it is the home page."""
+    if not request.htmx:
+        return redirect(reverse(HOME) + "#recommendations")
     return _list_fragment(request)
 
 

@@ -295,6 +295,8 @@ def test_the_list_fragment_is_a_freshly_served_list(listener_web, listener):
     assert answer.status_code == 200 and b"<html" not in answer.content
     assert len(_shown(answer.content)) == 10
     assert Impression.objects.get(user=listener).pk == _impression(answer.content)
+    # opened as a page (no htmx), it is the home page
+    assert listener_web.get(LIST)["Location"] == "/#recommendations"
 
 
 def test_the_list_escapes_catalog_and_reason_text(rf, listener):
