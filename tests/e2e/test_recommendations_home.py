@@ -173,6 +173,16 @@ def test_the_home_page_at_390_px(listener: str, page: Page, artifacts_dir: Path)
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
     page.screenshot(path=artifacts_dir / "recs-5-390px.png", full_page=True)
 
+    # and search results with their like / dislike / add buttons
+    page.goto("/search/?q=love")
+    expect(
+        page.locator("ol.track-list li.track").first.get_by_role(
+            "button", name=re.compile("^Like ")
+        )
+    ).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    page.screenshot(path=artifacts_dir / "recs-6-search-390px.png")
+
 
 @pytest.mark.skipif(
     find_spec("recommendations.routing") is None,
