@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from accounts.models import GenrePreference, User
+from accounts.models import ArtistBlock, GenrePreference, User
 from catalog.models import Genre
 from musicrec import registry
 
@@ -61,6 +61,19 @@ def listener_preferences(*, user: User) -> dict[str, list[Genre]]:
     return result
 
 
+def artist_block_list(*, user: User) -> QuerySet[ArtistBlock]:
+    """The listener's blocked artists ("not interested"), the latest first, with the artist."""
+    return (
+        ArtistBlock.objects.filter(user=user)
+        .select_related("artist")
+        .order_by("-created_at", "-id")
+    )
+
+
+def artist_blocked(*, user: User, artist_id: int) -> bool:
+    return ArtistBlock.objects.filter(user=user, artist_id=artist_id).exists()
+
+
 def listener_export(*, user: User) -> dict[str, Any]:
     """Everything stored about the listener, as JSON-ready data: the account's own keys, then
     the parts the other apps register (``musicrec.registry.listener_export_parts``). Values of
@@ -93,7 +106,15 @@ def listener_export(*, user: User) -> dict[str, Any]:
             "mood": user.mood or None,
             "activity": user.activity or None,
             "updated_at": user.context_updated_at.isoformat() if user.context_updated_at else None,
+            "discovery": user.discovery,
         },
+        "blocks": [
+            {
+                "artist": {"id": block.artist.pk, "name": block.artist.name},
+                "blocked_at": block.created_at.isoformat(),
+            }
+            for block in artist_block_list(user=user)
+        ],
     }
     for name, part in registry.listener_export_parts.items():
         values = part(user)

@@ -23,6 +23,10 @@ must show what every app stores. Each app therefore registers its part in its
   so a higher layer can bring what it derives from them up to date (the listener's collaborative
   vector, cached lists, live updates).
   A hook must not raise for a failure of its own (log it): the write has happened.
+* :data:`impression_owners` — ``name -> owns(user_id, impression_id) -> bool``: whether a served
+  list (an impression id, a UUID) is this listener's own. The history's interactions may carry
+  the id of the list they answer, and must refuse another listener's (or an unknown) one, but
+  impressions are the recommender's: it answers here. With no entry, no impression is anyone's.
 * :data:`track_admin_actions` — ``name -> action(modeladmin, request, queryset)``: more actions
   of the catalog's Track admin (``@admin.action`` functions; their ``allowed_permissions`` are
   honoured), such as the recommender's "Recompute embeddings for the selected tracks".
@@ -87,10 +91,12 @@ MetricsCollect = Callable[[], Iterable[Any]]
 TracksChanged = Callable[[list[int]], None]
 TasteChanged = Callable[[int, str], None]
 AdminAction = Callable[[Any, Any, Any], Any]
+ImpressionOwns = Callable[[int, Any], bool]
 
 listener_export_parts: Registry[ExportPart] = Registry("parts of a listener's data export")
 profile_parts: Registry[ProfilePart] = Registry("keys of the listener's profile answer")
 metrics_collectors: Registry[MetricsCollect] = Registry("deployment figures of /metrics")
 tracks_changed: Registry[TracksChanged] = Registry("what follows a track's creation or edit")
 taste_changed: Registry[TasteChanged] = Registry("what follows a change to a listener's taste")
+impression_owners: Registry[ImpressionOwns] = Registry("who served lists belong to")
 track_admin_actions: Registry[AdminAction] = Registry("more actions of the Track admin")

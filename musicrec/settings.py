@@ -242,6 +242,17 @@ RECOMMENDER: dict[str, Any] = {
         # smaller cohorts out of what web processes load. No demographics in the evaluation
         # data: the engine's seed (below it a cohort's favourites are a few people's taste)
         "min_cohort_size": env.int("RECOMMENDER_DEMOGRAPHIC_MIN_COHORT_SIZE", default=20),
+        # What the score of a track nobody had played when the models were trained (play count
+        # 0: metadata-only collaborative vector, or added since) is multiplied by, per source
+        # (engine.predictors.unplayed_damping; in (0, 1], 1 = no damping; a catalog nobody has
+        # played is never damped). Chosen by `manage.py evaluate_recommender --tune-unplayed` on
+        # mpd_subset's validation split with the whole catalog (89,740 tracks) as candidates,
+        # 800 listeners, NDCG@10 (docs/evaluation.md "Unplayed tracks"): content 1.0 → 0.1407,
+        # 0.7 → 0.1433, 0.5 → 0.1433 (0.7: the same gain for less of the cold items' recall);
+        # collaborative 1.0 → 0.1407, 0.9 → 0.1405, 0.5–0.8 → 0.1401–0.1403 (no gain, and
+        # cold items' recall fell to 0): 1.0.
+        "collaborative_unplayed": 1.0,
+        "content_unplayed": 0.7,
     },
     "ensemble": {
         # the weight function of what is known (ensemble.source_weights), tuned on validation
@@ -360,6 +371,53 @@ RECOMMENDER: dict[str, Any] = {
         # 128 gives 0.967 at ef_search 100, for ~15 s more build (docs/recommendations.md)
         "index_ef_construction": 128,
     },
+    # The cache of served lists (recommendations.services.cache; Redis through Django's cache).
+    "cache": {
+        # how long a cached list lives: any change of the listener's taste, a training and a view
+        # refresh make the next request fresh anyway (version keys); this bounds what nothing
+        # invalidates (a skip leaving the 24-hour memory, a change made while Redis was down)
+        "timeout_seconds": env.int("RECOMMENDER_CACHE_TIMEOUT", default=3600),
+        # how long a listener's version key lives unused (a new one is made when it is gone;
+        # one small key per listener)
+        "listener_version_timeout_seconds": 30 * 86400,
+        # after a training, recommendations.precompute_lists computes the default list (n=5,
+        # stored context) of the listeners active in the last this many days (a sign-in, a
+        # recorded event or a history change), most recent first, at most this many (each ~20–80
+        # ms of a worker on the full catalog: 5,000 are a few minutes)
+        "precompute_active_days": env.int("RECOMMENDER_PRECOMPUTE_ACTIVE_DAYS", default=7),
+        "precompute_max_listeners": env.int("RECOMMENDER_PRECOMPUTE_MAX_LISTENERS", default=5000),
+    },
+    # Served lists (recommendations.Impression) are pruned daily (recommendations.prune_impressions)
+    # after this many days: by default as long as the interactions that answer them are kept
+    # (INTERACTION_RETENTION_DAYS), so a kept event can still be joined to its list.
+    "impressions": {
+        "retention_days": env.int(
+            "RECOMMENDER_IMPRESSION_RETENTION_DAYS",
+            default=env.int("INTERACTION_RETENTION_DAYS", default=90),
+        ),
+    },
+    # ---- live updates over /ws/recommendations/ (recommendations.services.live, issue #12)
+    "live": {
+        # "two skips within 60 seconds" push a new list (the issue's figures): how many skips
+        # within how many seconds. The count starts again after each burst, so a third skip
+        # right after does not push again (a fourth does).
+        "skip_burst": 2,
+        "skip_window_s": 60,
+        # a client's {"type": "refresh"}: at most one per listener per this many seconds (each
+        # computes a list in the worker and records an impression; the issue asks for a limit,
+        # 5 s is what a person pressing "refresh" needs)
+        "refresh_interval_s": 5,
+        # how many results a pushed list has when nothing asked for another n (the API's
+        # default; a refresh may ask for 1–100)
+        "results": 5,
+        # presence: each open connection refreshes its entry this often; an entry not refreshed
+        # for three heartbeats belongs to a process that died without closing and is ignored
+        "heartbeat_s": 60,
+        # a finished training pushes to every connected listener, in worker tasks of this many
+        # listeners each (a list costs tens of ms: a batch is seconds of one worker, and several
+        # workers share a large fan-out)
+        "fan_out_batch": 50,
+    },
     "pages": {
         # the signed-in home page (recommendations.views): how many recommendations it shows
         # (the API's default is 5; a page has room for more and a dislike still leaves a list)
@@ -413,6 +471,12 @@ CELERY_BEAT_SCHEDULE = {
     "recommendations.refresh_popularity": {
         "task": "recommendations.refresh_popularity",
         "schedule": timedelta(minutes=RECOMMENDER["popularity_refresh_minutes"]),
+    },
+    # ---- recommendations: served lists (branch api)
+    # impressions older than RECOMMENDER["impressions"]["retention_days"], in batches
+    "recommendations.prune_impressions": {
+        "task": "recommendations.prune_impressions",
+        "schedule": crontab(hour=4, minute=15),
     },
 }
 

@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("catalog.api.urls")),
     path("", include("accounts.api.urls")),
     path("", include("history.api.urls")),
+    path("", include("recommendations.api.urls")),
 ]
 
 urlpatterns = [

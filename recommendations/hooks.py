@@ -9,8 +9,10 @@ from django.db import connection
 from musicrec.queue import enqueue_on_commit
 from musicrec.taste import TasteChange
 from recommendations.selectors.vectors import active_model_version_id
+from recommendations.services.cache import listener_lists_invalidate
 from recommendations.services.content import track_content_refresh
 from recommendations.services.listeners import listener_vector_refresh
+from recommendations.services.live import live_taste_changed
 from recommendations.services.track_vectors import track_vectors_fold_in
 
 
@@ -52,3 +54,16 @@ def taste_changed_listener_vector(user_id: int, reason: str) -> None:
     folded in from (not after a context, preference or block change)."""
     if reason in ROW_CHANGES:
         listener_vector_refresh(user_id=user_id)
+
+
+def taste_changed_lists(user_id: int, reason: str) -> None:
+    """The listener's cached lists: after any change (every ``TasteChange``), the next request
+    is computed afresh (a new listener version: ``services.cache``)."""
+    listener_lists_invalidate(user_id=user_id)
+
+
+def taste_changed_live(user_id: int, reason: str) -> None:
+    """A live update to the listener's open pages, if the change calls for one
+    (``recommendations.services.live``: history, import, context, blocks, a burst of skips).
+    Registered after the hooks whose results the pushed list reads (the listener's vector)."""
+    live_taste_changed(user_id=user_id, reason=reason)

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.utils import timezone
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from recommendations.selectors.cache import cache_figures
 from recommendations.selectors.popularity import popularity_state
 
 
@@ -34,3 +35,21 @@ def popularity_figures() -> Iterator[GaugeMetricFamily]:
     rows.add_metric(["popular_tracks"], state.popular_tracks_rows)
     rows.add_metric(["demographic_popularity"], state.demographic_popularity_rows)
     yield rows
+
+
+def list_cache_figures() -> Iterator[CounterMetricFamily]:
+    """Requests of a recommendation list answered from the cache and computed (Redis counters
+    shared by every process; nothing when Redis does not answer). One Redis read."""
+    figures = cache_figures()
+    if not figures.available:
+        return
+    yield CounterMetricFamily(
+        "musicrec_recommendation_cache_hits",
+        "Recommendation lists served from the cache.",
+        value=figures.hits,
+    )
+    yield CounterMetricFamily(
+        "musicrec_recommendation_cache_misses",
+        "Recommendation lists computed (not in the cache).",
+        value=figures.misses,
+    )

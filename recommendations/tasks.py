@@ -9,6 +9,10 @@ from celery import shared_task
 
 from musicrec.queue import RETRY_POLICY
 from recommendations.services.embeddings import track_embeddings_refresh
+from recommendations.services.impressions import impressions_prune
+from recommendations.services.lists import recommendation_lists_precompute
+from recommendations.services.live import REASON_TRAINING, live_update_push, live_updates_push
+from recommendations.services.live import live_fan_out as live_fan_out_service
 from recommendations.services.popularity import refresh_popularity as popularity_views_refresh
 from recommendations.services.training import train_embeddings as train_embeddings_service
 
@@ -64,3 +68,58 @@ def refresh_popularity() -> dict[str, object]:
     behind it.
     """
     return popularity_views_refresh().as_dict()
+
+
+# --------------------------------------------------------------------------- served lists (api)
+
+
+@shared_task(name="recommendations.precompute_lists", **RETRY_POLICY)
+def precompute_lists() -> dict[str, Any]:
+    """Cache the default lists of recently active listeners, so that their first request
+    after a training is a hit (``services.lists.recommendation_lists_precompute``). Enqueued
+    when a training succeeds. Cost: one list per listener (~20–80 ms each on the full catalog),
+    at most ``RECOMMENDER["cache"]["precompute_max_listeners"]``; a second run finds them
+    cached."""
+    return recommendation_lists_precompute().as_dict()
+
+
+@shared_task(name="recommendations.prune_impressions", **RETRY_POLICY)
+def prune_impressions() -> int:
+    """Delete served lists older than ``RECOMMENDER["impressions"]["retention_days"]``, in
+    batches of 5,000 (daily, CELERY_BEAT_SCHEDULE); return how many."""
+    return impressions_prune()
+
+
+# --------------------------------------------------------------------------- live updates (live)
+
+
+@shared_task(name="recommendations.push_update", **RETRY_POLICY)
+def push_update(
+    user_id: int,
+    reason: str,
+    parameters: dict[str, Any] | None = None,
+    reply_channel: str | None = None,
+) -> bool:
+    """Compute the listener's list and send it to their open connections as a
+    ``recommendations.update`` (or to ``reply_channel`` only: a connection's refresh);
+    nothing when no connection is open (``recommendations.services.live``). Enqueued by the
+    ``taste_changed`` hook and by a client's refresh; one list, tens of ms."""
+    return live_update_push(
+        user_id=user_id, reason=reason, parameters=parameters, reply_channel=reply_channel
+    )
+
+
+@shared_task(name="recommendations.push_update_batch", **RETRY_POLICY)
+def push_update_batch(user_ids: list[int], reason: str) -> int:
+    """:func:`push_update` for a batch of listeners (``RECOMMENDER["live"]["fan_out_batch"]``
+    of them, enqueued by ``live_fan_out``); how many were sent. A listener whose list fails is
+    logged and skipped, so a retry never sends the others theirs twice."""
+    return live_updates_push(user_ids=user_ids, reason=reason)
+
+
+@shared_task(name="recommendations.live_fan_out", **RETRY_POLICY)
+def live_fan_out(reason: str = REASON_TRAINING) -> int:
+    """Push a new list to every connected listener, in batches (enqueued when a training
+    finished); how many listeners. Reads the presence set incrementally: cheap even with
+    thousands of connections; the lists are computed by the batches."""
+    return live_fan_out_service(reason=reason)

@@ -17,7 +17,6 @@ listener turned down is gone at once) or the buttons of the one track. Refusals
 
 from __future__ import annotations
 
-from importlib.util import find_spec
 from typing import Any
 
 from django.conf import settings
@@ -46,13 +45,6 @@ from recommendations.services.lists import recommendation_list_serve
 LIST_TARGET = "rec-list"
 
 HOME = "recommendations:home"
-
-#: Whether this deployment serves ``/ws/recommendations/`` (the consumer in
-#: ``recommendations/routing.py``): the page loads its live client only then, so a browser never
-#: opens a socket the server would refuse with a 500. LEAD: always true once the ``live`` branch
-#: of #12 is merged; this check and the skip markers of tests/e2e/test_recommendations_home.py
-#: can then go.
-LIVE_UPDATES = find_spec("recommendations.routing") is not None
 
 
 def _pages_setting(name: str) -> int:
@@ -84,7 +76,6 @@ def _home_page(
     context.update(
         controls=controls or ListControlsForm(initial=ListControlsForm.initial_for(request.user)),
         trending=home_trending(limit=_pages_setting("home_trending")),
-        live_updates=LIVE_UPDATES,
         history_count=context["history"].count,
         history_limit=context["history"].limit,
     )

@@ -8,6 +8,7 @@ model validators behind them, which the web forms and the admin share.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,7 +24,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
-from accounts.models import User
+from accounts.models import ArtistBlock, User
 from accounts.validators import (
     AGE_BANDS,
     AGE_MAX,
@@ -38,7 +39,7 @@ from accounts.validators import (
     time_zone_names,
 )
 from catalog.api.filters import genre_reference, genre_reference_schema
-from catalog.api.serializers import GenreRefSerializer
+from catalog.api.serializers import ArtistRefSerializer, GenreRefSerializer
 from catalog.models import ID_MAX
 from musicrec import registry
 from musicrec.api.fields import StrictCharField, StrictIntegerField
@@ -51,6 +52,8 @@ from musicrec.api.schema_params import (
 
 # More references than any catalog has genres: only a bound on the work one request can ask for.
 MAX_GENRE_REFERENCES = 1000
+# A discovery's range (accounts.validators.validate_discovery)
+DISCOVERY_MIN, DISCOVERY_MAX = 0.0, 1.0
 
 
 class NullableCharField(serializers.CharField):
@@ -140,6 +143,25 @@ class ContextSerializer(serializers.Serializer):
     mood = NullableChoiceField(choices=Mood.choices)
     activity = NullableChoiceField(choices=Activity.choices)
     updated_at = serializers.DateTimeField(source="context_updated_at", allow_null=True)
+    discovery = serializers.FloatField(
+        min_value=DISCOVERY_MIN,
+        max_value=DISCOVERY_MAX,
+        help_text="The default of the recommendations' discovery knob: 0 familiar … 1 new "
+        "(0.5 unless set).",
+    )
+
+
+class ArtistBlockSerializer(serializers.ModelSerializer):
+    """A blocked artist ("not interested"): their tracks never come back in the listener's
+    recommendations."""
+
+    artist = ArtistRefSerializer(read_only=True)
+    blocked_at = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = ArtistBlock
+        fields = ["artist", "blocked_at"]
+        read_only_fields = fields
 
 
 class ProfileSerializer(serializers.ModelSerializer):
@@ -202,6 +224,7 @@ class ExportSerializer(serializers.Serializer):
     demographics = DemographicsSerializer()
     preferences = PreferencesSerializer()
     context = ContextSerializer()
+    blocks = ArtistBlockSerializer(many=True)
 
 
 def _part_field(name: str, serializer_class: type) -> serializers.Serializer:
@@ -386,11 +409,37 @@ class PreferencesInputSerializer(serializers.Serializer):
     disliked = GenreReferencesField(required=False, default=list)
 
 
+class StrictNumberField(serializers.FloatField):
+    """A finite JSON number (not ``"0.5"``, not ``true``)."""
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, (str, bool)):
+            self.fail("invalid")
+        value = super().to_internal_value(data)
+        if not math.isfinite(value):
+            self.fail("invalid")
+        return value
+
+
 class ContextInputSerializer(serializers.Serializer):
-    """``null``, ``""`` or a missing key clears mood or activity."""
+    """``null``, ``""`` or a missing key clears mood or activity; a missing ``discovery`` keeps
+    the listener's."""
 
     mood = ClearableChoiceField(choices=Mood.choices)
     activity = ClearableChoiceField(choices=Activity.choices)
+    discovery = StrictNumberField(
+        required=False,
+        min_value=DISCOVERY_MIN,
+        max_value=DISCOVERY_MAX,
+        help_text="The default of the recommendations' discovery knob, 0 (familiar: close to "
+        "the history, popular) … 1 (new: less played, new artists); missing: unchanged.",
+    )
+
+
+class ArtistBlockInputSerializer(serializers.Serializer):
+    artist_id = StrictIntegerField(
+        min_value=1, max_value=ID_MAX, help_text="The artist to block; an unknown one is a 404."
+    )
 
 
 class DeleteAccountSerializer(serializers.Serializer):

@@ -12,4 +12,6 @@ urlpatterns = [
     path("me/preferences/", views.PreferencesView.as_view(), name="me-preferences"),
     path("me/context/", views.ContextView.as_view(), name="me-context"),
     path("me/export/", views.ExportView.as_view(), name="me-export"),
+    path("me/blocks/", views.BlockListView.as_view(), name="me-blocks"),
+    path("me/blocks/<int:artist_id>/", views.BlockView.as_view(), name="me-block"),
 ]

@@ -11,9 +11,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http.response import HttpResponseBase
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import status
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -25,6 +31,8 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import selectors, services
 from accounts.api.serializers import (
+    ArtistBlockInputSerializer,
+    ArtistBlockSerializer,
     ContextInputSerializer,
     DeleteAccountSerializer,
     DemographicsInputSerializer,
@@ -37,9 +45,18 @@ from accounts.api.serializers import (
     TokenSerializer,
 )
 from accounts.models import User
+from catalog.models import ID_MAX
 from musicrec import registry
 from musicrec.api.autoschema import BodyAutoSchema
-from musicrec.api.schema import NO_CONTENT, error_responses
+from musicrec.api.pagination import PageNumberPagination
+from musicrec.api.schema import (
+    NO_CONTENT,
+    PAGE_PARAMETERS,
+    Link,
+    error_responses,
+    paginated,
+    response_links,
+)
 from musicrec.errors import ApplicationError
 from musicrec.jsonstream import json_download
 from musicrec.throttling import StrictScopedRateThrottle
@@ -280,17 +297,98 @@ class ContextView(APIView):
     @extend_schema(
         request=ContextInputSerializer,
         responses={200: ProfileSerializer, **error_responses(400, *ME_ERRORS, *BODY_ERRORS)},
-        description='Set the current mood and activity; `null`, `""` or a missing key clears one.',
+        description='Set the current mood and activity; `null`, `""` or a missing key clears one. '
+        "`discovery` (0 familiar … 1 new), when given, becomes the default of the "
+        "recommendations' discovery knob; missing, it is unchanged.",
     )
     def put(self, request: Request) -> Response:
         serializer = ContextInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = services.listener_context_update(
-            user=request.user,
-            mood=serializer.validated_data.get("mood"),
-            activity=serializer.validated_data.get("activity"),
-        )
+        data = serializer.validated_data
+        with transaction.atomic():  # both or neither
+            user = services.listener_context_update(
+                user=request.user, mood=data.get("mood"), activity=data.get("activity")
+            )
+            if "discovery" in data:
+                user = services.listener_discovery_update(user=user, discovery=data["discovery"])
         return Response(profile_data(user))
+
+
+class BlockListView(APIView):
+    """The listener's blocked artists ("not interested in this artist"): a blocked artist's
+    tracks never come back in their recommendations."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        operation_id="v1_me_blocks_list",
+        parameters=PAGE_PARAMETERS,
+        responses={
+            200: paginated(ArtistBlockSerializer, name="ArtistBlock"),
+            **error_responses(400, 401, 404, 429),
+        },
+        description="The blocked artists, the latest first, paginated.",
+    )
+    def get(self, request: Request) -> Response:
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(
+            selectors.artist_block_list(user=request.user), request, view=self
+        )
+        return paginator.get_paginated_response(ArtistBlockSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=ArtistBlockInputSerializer,
+        responses={
+            201: ArtistBlockSerializer,
+            200: OpenApiResponse(
+                ArtistBlockSerializer, description="Already blocked: the block as it was."
+            ),
+            **error_responses(400, *ME_ERRORS, 404, *BODY_ERRORS),
+        },
+        description="Block an artist: none of their tracks comes back in the recommendations "
+        "(the next list is computed without them). An unknown artist is a 404 "
+        "(`unknown_artist`); an artist already blocked answers 200 with the existing block.",
+        extensions=response_links(
+            {
+                201: {"Unblock": Link("v1_me_blocks_destroy", artist_id="#/artist/id")},
+                200: {"Unblock": Link("v1_me_blocks_destroy", artist_id="#/artist/id")},
+            }
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        serializer = ArtistBlockInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        artist_id = serializer.validated_data["artist_id"]
+        existed = selectors.artist_blocked(user=request.user, artist_id=artist_id)
+        block = services.artist_block(user=request.user, artist_id=artist_id)
+        return Response(
+            ArtistBlockSerializer(block).data,
+            status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
+        )
+
+
+class BlockView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="v1_me_blocks_destroy",
+        parameters=[
+            OpenApiParameter(
+                "artist_id",
+                {"type": "integer", "minimum": 1, "maximum": ID_MAX},
+                location=OpenApiParameter.PATH,
+                description="The blocked artist's id.",
+            )
+        ],
+        request=None,
+        responses={204: NO_CONTENT, **error_responses(*ME_ERRORS, 404)},
+        description="Unblock an artist. One that is not blocked is a 404 (`not_blocked`).",
+    )
+    def delete(self, request: Request, artist_id: int) -> Response:
+        if not services.artist_unblock(user=request.user, artist_id=artist_id):
+            raise ApplicationError("This artist is not blocked.", code="not_blocked", status=404)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ExportView(APIView):

@@ -108,6 +108,13 @@ class InteractionInputSerializer(serializers.Serializer):
         allow_blank=True,
         help_text='Missing or null: the listener\'s current activity; "": none.',
     )
+    impression_id = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text="The served list this event answers (`impression_id` of "
+        "`GET /api/v1/recommendations/`): one of the caller's own, else a 404 "
+        "(`unknown_impression`) and nothing is stored.",
+    )
 
 
 class InteractionTrackSerializer(serializers.Serializer):
@@ -134,8 +141,12 @@ class InteractionSerializer(serializers.ModelSerializer):
             "activity",
             "occurred_at",
             "recorded_at",
+            "impression_id",
         ]
         read_only_fields = fields  # an answer: every field is there
+        extra_kwargs = {
+            "impression_id": {"help_text": "The served list this event answers, if any."}
+        }
 
     @extend_schema_field(serializers.ChoiceField(choices=Mood.choices, allow_null=True))
     def get_mood(self, event: Interaction) -> str | None:

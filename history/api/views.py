@@ -53,6 +53,7 @@ from musicrec.api.schema import (
     paginated,
     response_links,
 )
+from musicrec.errors import ApplicationError
 from musicrec.throttling import StrictScopedRateThrottle
 
 
@@ -214,14 +215,31 @@ class InteractionListView(APIView):
 
     @extend_schema(
         request=InteractionInputSerializer,
-        responses={201: InteractionSerializer, **error_responses(400, 401, 404)},
+        responses={
+            201: InteractionSerializer,
+            **_with(
+                error_responses(400, 401, 404),
+                "An unknown track (`not_found`), or an `impression_id` that is not one of the "
+                "caller's served lists (`unknown_impression`); nothing is stored.",
+                404,
+            ),
+        },
         description="Record a play, skip, like, dislike or add_to_playlist. The context "
         "defaults to the listener's current mood and activity. A like or dislike also becomes "
-        "the listener's opinion of the track. An unknown track is a 404.",
+        "the listener's opinion of the track. An unknown track is a 404. Feedback on a "
+        "recommended track carries the list's `impression_id`.",
     )
     def post(self, request: Request) -> Response:
         serializer = InteractionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        impression_id = serializer.validated_data.get("impression_id")
+        if impression_id is not None and not interaction_selectors.impression_owned(
+            user=request.user, impression_id=impression_id
+        ):
+            # another listener's list is as unknown as one never served: nothing told
+            raise ApplicationError(
+                "No such recommendation list.", code="unknown_impression", status=404
+            )
         event = interaction_services.interaction_record(
             user=request.user, **serializer.validated_data
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterable
 
 from django.db.models import QuerySet
@@ -10,6 +11,7 @@ from django.db.models import QuerySet
 from accounts.models import User
 from catalog.models import ID_MAX, credits_prefetch
 from history.models import Interaction, Opinion
+from musicrec import registry
 
 
 def interaction_list(
@@ -42,3 +44,10 @@ def opinion_of(*, user: User, track_ids: Iterable[int]) -> dict[int, str]:
     return dict(
         Opinion.objects.filter(user=user, track_id__in=ids).values_list("track_id", "value")
     )
+
+
+def impression_owned(*, user: User, impression_id: uuid.UUID) -> bool:
+    """Whether a served list (an impression id) is the listener's own, so an interaction may
+    name it. The recommender answers (``musicrec.registry.impression_owners``); with nothing
+    registered, no id is anyone's."""
+    return any(owns(user.pk, impression_id) for owns in registry.impression_owners)

@@ -25,7 +25,6 @@ from . import metrics
 from .content import standardised_features, unit_rows
 from .data import Catalog, ListenerProfile
 from .ensemble import EnsembleParams, recommend
-from .matrix import MetadataKind, metadata_rows
 from .models import Model, top_n
 from .predictors import Predictor
 from .training import Memberships
@@ -423,16 +422,3 @@ def subset_catalog(
         groups, renumbered = np.unique(member.group[inside], return_inverse=True)
         kept[name] = Memberships(position[member.track[inside]], renumbered, len(groups))
     return sub, kept
-
-
-def metadata_matrix(
-    n_tracks: int, memberships: Mapping[str, Memberships], weights: Mapping[str, float]
-) -> sp.csr_matrix:
-    """The stacked metadata rows (artist, album, genre in that order) at ``weights``, for
-    :func:`evaluate`'s ``extra_rows``: what :func:`.training.train` stacks."""
-    parts = [
-        metadata_rows(n_tracks, MetadataKind(name, m.track, m.group, m.n_groups, weights[name]))
-        for name, m in memberships.items()
-        if weights.get(name, 0.0) > 0
-    ]
-    return sp.vstack(parts, format="csr") if parts else sp.csr_matrix((0, n_tracks))

@@ -49,7 +49,14 @@ from .evaluation import (
     train_validation_test,
 )
 from .predictors import Predictor
-from .training import Memberships, PredictorParams, TrainingParams, build_predictors, train
+from .training import (
+    Memberships,
+    PredictorParams,
+    Trained,
+    TrainingParams,
+    build_predictors,
+    train,
+)
 from .tuning import (
     COLD_START_TRACKS,
     Grids,
@@ -59,6 +66,7 @@ from .tuning import (
     tune_baselines,
     tune_ensemble,
     tune_training,
+    tune_unplayed,
 )
 
 IntArray = npt.NDArray[np.int64]
@@ -142,11 +150,14 @@ def _hybrid(
     training: TrainingParams,
     predictor_params: PredictorParams,
     content_vectors: FloatArray | None = None,
-) -> tuple[dict[str, Predictor], Catalog, float]:
-    """Train the site's models on ``split.train`` and assemble its predictors (with the
-    content vectors the site stores, when given: one row per track of ``catalog``)."""
+    trained: Trained | None = None,
+) -> tuple[dict[str, Predictor], Catalog, float, Trained]:
+    """Train the site's models on ``split.train`` (unless ``trained`` holds them already) and
+    assemble its predictors (with the content vectors the site stores, when given: one row per
+    track of ``catalog``)."""
     started = time.perf_counter()
-    trained = train(split.train, memberships, training)
+    if trained is None:
+        trained = train(split.train, memberships, training)
     counts = _column_counts(split.train)
     played = _with_play_counts(catalog, counts)
     predictors = build_predictors(
@@ -156,7 +167,19 @@ def _hybrid(
         content_vectors=content_vectors,
         params=predictor_params,
     )
-    return predictors, played, time.perf_counter() - started
+    return predictors, played, time.perf_counter() - started, trained
+
+
+def _on_catalog(split: Split, tracks: IntArray, n_tracks: int) -> Split:
+    """``split`` (over the split's tracks) with the columns of the whole catalog: column ``i``
+    becomes ``tracks[i]`` of ``n_tracks``."""
+    return Split(
+        train=sp.csr_matrix(
+            (split.train.data, tracks[split.train.indices], split.train.indptr),
+            shape=(split.train.shape[0], n_tracks),
+        ),
+        held_out=[tracks[h] for h in split.held_out],
+    )
 
 
 def _hybrid_results(
@@ -208,13 +231,18 @@ def run(
     predictor_params: PredictorParams | None = None,
     ensemble: EnsembleParams | None = None,
     whole_catalog: bool = True,
+    tune_unplayed_damping: bool = False,
     progress: Progress | None = None,
     content_vectors: FloatArray | None = None,
 ) -> dict[str, Any]:
-    """The report (see the module docstring); ``training`` / ``ensemble``: the defaults the
-    tuning starts from (the site's settings); ``content_vectors``: the catalog's stored content
-    vectors (``EngineCatalog.content_vectors()``, what the site's content predictor scores
-    with), one row per catalog track; None computes them from the catalog's arrays."""
+    """The report (see the module docstring); ``training`` / ``predictor_params`` /
+    ``ensemble``: the defaults the tuning starts from (the site's settings);
+    ``content_vectors``: the catalog's stored content vectors (``EngineCatalog.content_vectors()``,
+    what the site's content predictor scores with), one row per catalog track; None computes
+    them from the catalog's arrays. ``tune_unplayed_damping``: also tune the unplayed tracks'
+    damping (:func:`.tuning.tune_unplayed`) on validation with the whole catalog as candidates
+    (one more whole-catalog training: minutes); otherwise ``predictor_params``' values are
+    used as they are."""
     progress = progress or Progress()
     grids = grids or Grids()
     predictor_params = predictor_params or PredictorParams()
@@ -251,7 +279,11 @@ def run(
     }
 
     # --- tuning on validation ------------------------------------------------------------
-    tuned = Tuned(training=training or TrainingParams(), ensemble=ensemble or EnsembleParams())
+    tuned = Tuned(
+        training=training or TrainingParams(),
+        ensemble=ensemble or EnsembleParams(),
+        predictors=predictor_params,
+    )
     n_baseline = 1 + len(grids.itemknn_neighbours) + len(grids.ease_l2) + len(grids.als)
     progress.phase("tuning baselines (validation)", n_baseline)
     tune_baselines(validation, grids, tuned, progress=progress.step)
@@ -260,11 +292,53 @@ def run(
     )
     progress.phase("tuning the hybrid's training (validation)", n_training)
     tune_training(validation, sub_memberships, grids, tuned, tuned.training, progress.step)
-    predictors, played, _ = _hybrid(
-        validation, sub, sub_memberships, tuned.training, predictor_params, sub_vectors
+    # the models tune_training fitted last are train()'s at the chosen setting: no refit
+    predictors, played, _, validation_trained = _hybrid(
+        validation,
+        sub,
+        sub_memberships,
+        tuned.training,
+        tuned.predictors,
+        sub_vectors,
+        trained=tuned.trained,
     )
     progress.phase("tuning the ensemble (validation)", 0)
     tune_ensemble(predictors, played, validation, grids, tuned, seed, progress.step)
+    if tune_unplayed_damping:
+        progress.phase("training on the whole catalog (validation)", 0)
+        whole_validation = _on_catalog(validation, tracks, catalog.n_tracks)
+        _, whole_played, _, whole_trained = _hybrid(
+            whole_validation,
+            catalog,
+            memberships,
+            tuned.training,
+            tuned.predictors,
+            content_vectors,
+        )
+        progress.phase("tuning the unplayed damping (validation, whole catalog)", 0)
+        tune_unplayed(
+            whole_trained,
+            whole_played,
+            whole_validation,
+            grids,
+            tuned,
+            trending=_column_counts(whole_validation.train).astype(np.float64),
+            content_vectors=content_vectors,
+            seed=seed,
+            progress=progress.step,
+        )
+        del whole_trained
+        predictors, played, _, _ = _hybrid(
+            validation,
+            sub,
+            sub_memberships,
+            tuned.training,
+            tuned.predictors,
+            sub_vectors,
+            trained=validation_trained,
+        )
+    predictor_params = tuned.predictors
+    tuned.trained = None
     # calibration: served scores against held-out hits, on validation
     users = validation.evaluated
     rng = np.random.default_rng(seed)
@@ -299,7 +373,7 @@ def run(
         lists_of[name] = model_lists(model, test.train[users], max(ks))
         progress.step(name)
 
-    predictors, played, seconds = _hybrid(
+    predictors, played, seconds, _ = _hybrid(
         test, sub, sub_memberships, tuned.training, predictor_params, sub_vectors
     )
     results, hybrid_lists_ = _hybrid_results(
@@ -358,15 +432,9 @@ def run(
 
     # --- the hybrid with the whole catalog as candidates ------------------------------------
     if whole_catalog:
-        whole_split = Split(
-            train=sp.csr_matrix(
-                (test.train.data, tracks[test.train.indices], test.train.indptr),
-                shape=(test.train.shape[0], catalog.n_tracks),
-            ),
-            held_out=[tracks[h] for h in test.held_out],
-        )
+        whole_split = _on_catalog(test, tracks, catalog.n_tracks)
         progress.phase("training on the whole catalog", 0)
-        predictors, played, seconds = _hybrid(
+        predictors, played, seconds, _ = _hybrid(
             whole_split, catalog, memberships, tuned.training, predictor_params, content_vectors
         )
         whole_features = diversity_features(catalog)
@@ -386,6 +454,7 @@ def run(
     report["tuned"] = {
         "training": _jsonable(dataclasses.asdict(tuned.training)),
         "ensemble": _jsonable(dataclasses.asdict(tuned.ensemble)),
+        "predictors": _jsonable(dataclasses.asdict(tuned.predictors)),
         "baselines": tuned.baselines,
     }
     report["trials"] = [trial.as_dict() for trial in tuned.trials]

@@ -18,6 +18,9 @@ What each score means:
   made of the track's artist.
 - ``demographic``: the track's count in the listener's cohort over the cohort's top count.
 - ``popularity``: the track's trending count over the top count among the eligible tracks.
+
+Collaborative and content scores of a track nobody had played when the models were trained are
+multiplied by the predictor's ``unplayed`` factor (:func:`unplayed_damping`; 1: none).
 """
 
 from __future__ import annotations
@@ -165,6 +168,22 @@ def _eligible(n_tracks: int, profile: ListenerProfile, candidates: IntArray | No
     return mask
 
 
+def unplayed_damping(catalog: Catalog, unplayed: float) -> FloatArray:
+    """Per track, what its score is multiplied by: ``unplayed`` for a track nobody had played
+    when the models were trained (``catalog.play_count`` 0), 1 for the others. Such a track's
+    collaborative vector comes from its metadata alone (or a fold-in), and its content vector
+    says how it sounds, not whether anyone wants it: at the same raw score, a played track is
+    the better bet (docs/evaluation.md, "Unplayed tracks"). ``unplayed`` is in (0, 1], never 0,
+    so a new track stays recommendable; in a catalog nobody has played yet there is nothing to
+    prefer and nothing is damped."""
+    if not 0 < unplayed <= 1:
+        raise ValueError("the unplayed factor must be in (0, 1]")
+    damping = np.ones(catalog.n_tracks)
+    if unplayed < 1 and catalog.play_count.any():
+        damping[catalog.play_count == 0] = unplayed
+    return damping
+
+
 def _best(scores: FloatArray, n: int) -> IntArray:
     """Indices of the ``n`` best finite scores, best first (ties: lower index first)."""
     finite = np.flatnonzero(np.isfinite(scores))
@@ -187,6 +206,8 @@ class CollaborativePredictor(Predictor):
     - ``weights`` (EASE, ALS): (0.5, 0.5), seeds; issue #11's best blend was tuned on
       validation, this one is not yet.
     - ``pool`` (200): candidates per model for the z-scores (seed).
+    - ``unplayed`` (1.0): what an unplayed track's score is multiplied by
+      (:func:`unplayed_damping`; ``RECOMMENDER["predictors"]["collaborative_unplayed"]``).
 
     The listener is folded in from :meth:`.ListenerProfile.row`; with no positive cell the
     predictor is unavailable. Evidence: ``because_track`` is the listened track contributing
@@ -201,12 +222,14 @@ class CollaborativePredictor(Predictor):
         als: AlsModel | None = None,
         weights: tuple[float, float] = (0.5, 0.5),
         pool: int = 200,
+        unplayed: float = 1.0,
     ) -> None:
         self.catalog = catalog
         self.ease = ease
         self.als = als
         self.weights = weights
         self.pool = pool
+        self.damping = unplayed_damping(catalog, unplayed)
 
     def predict(
         self, profile: ListenerProfile, n: int, candidates: IntArray | None = None
@@ -227,9 +250,12 @@ class CollaborativePredictor(Predictor):
         blended = blend_zscores(
             [scores[None, :] for scores in per_model], [w for _, w in models], self.pool
         )[0] / sum(w for _, w in models)
-        best = _best(blended, n)
-        scores = 1.0 / (1.0 + np.exp(-blended[best]))
-        return Prediction(best, scores, explain=lambda tracks: self._evidence(row, tracks))
+        # the logistic of the z-blend, an unplayed track's scaled by ``unplayed`` (-inf stays)
+        finite = np.isfinite(blended)
+        damped = np.full(len(blended), -np.inf)
+        damped[finite] = self.damping[finite] / (1.0 + np.exp(-blended[finite]))
+        best = _best(damped, n)
+        return Prediction(best, damped[best], explain=lambda tracks: self._evidence(row, tracks))
 
     def _evidence(self, row: sp.csr_matrix, tracks: IntArray) -> list[Evidence]:
         because = self._because(row, tracks)
@@ -263,7 +289,9 @@ class ContentPredictor(Predictor):
     vectors of their history (``history_weight``, 1.0) and liked tracks (``like_weight``, 1.0;
     a liked history track counts both), plus a same-artist term (``artist_weight``, 0.15: the
     share of the profile's weight on the track's artist). All three are seeds. It needs no play
-    at all, so it covers tracks nobody has played and listeners with a handful of tracks.
+    at all, so it covers tracks nobody has played and listeners with a handful of tracks; such
+    a track's score is multiplied by ``unplayed`` (1.0; :func:`unplayed_damping`,
+    ``RECOMMENDER["predictors"]["content_unplayed"]``).
 
     ``vectors`` defaults to :func:`.content.content_vectors` of the catalog. Evidence: the
     profile track closest to the candidate and a word for its sound; ``new`` for an unplayed
@@ -278,8 +306,10 @@ class ContentPredictor(Predictor):
         history_weight: float = 1.0,
         like_weight: float = 1.0,
         artist_weight: float = 0.15,
+        unplayed: float = 1.0,
     ) -> None:
         self.catalog = catalog
+        self.damping = unplayed_damping(catalog, unplayed)
         # float32: half the memory and time of a 90k-track matrix-vector product, and
         # cosines to 7 digits are plenty for a ranking
         self.unit = unit_rows(
@@ -318,7 +348,7 @@ class ContentPredictor(Predictor):
         np.add.at(share, artists[known], weights[known] / weights.sum())
         track_share = share[self._artist_index] * self._has_artist
         scores = (1 - self.artist_weight) * (1 + cosine) / 2 + self.artist_weight * track_share
-        scores = scores + _eligible(self.catalog.n_tracks, profile, candidates)
+        scores = scores * self.damping + _eligible(self.catalog.n_tracks, profile, candidates)
         best = _best(scores, n)
         return Prediction(
             best,

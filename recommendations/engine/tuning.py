@@ -15,7 +15,9 @@ Stages of the hybrid (each keeps the best of the previous ones):
    :func:`.ensemble.recommend` itself, by coordinate descent (one parameter at a time, two
    pass by default) on full validation listeners and the same listeners cut to 1, 3 and 5 tracks.
    Predictions are cached per listener (:class:`CachedPredictor`), so a setting costs only
-   the blend, filters and variety.
+   the blend, filters and variety;
+6. only when asked (``--tune-unplayed``): the unplayed tracks' damping per source
+   (:func:`tune_unplayed`), with the whole catalog as candidates.
 """
 
 from __future__ import annotations
@@ -34,16 +36,25 @@ from .data import Catalog, ListenerProfile
 from .ensemble import Calibration, EnsembleParams, WeightParams
 from .evaluation import (
     Split,
+    cold_item_recall,
     cold_start,
     engine_recommender,
     evaluate,
     hybrid_lists,
     listener_profile,
-    metadata_matrix,
 )
+from .matrix import stack_training_matrix
 from .models import AlsModel, BlendModel, EaseModel, ItemKnnModel, Model
 from .predictors import Prediction, Predictor
-from .training import Memberships, TrainingParams
+from .training import (
+    Memberships,
+    PredictorParams,
+    Trained,
+    TrainingParams,
+    build_predictors,
+    fit_als,
+    metadata_kinds,
+)
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -58,10 +69,13 @@ class Grids:
     """What each stage tries. ALS settings are ``(factors, regularization, alpha,
     iterations)``; hybrid ALS ones ``(regularization, alpha)`` at ``TrainingParams`` factors."""
 
-    ease_l2: tuple[float, ...] = (50.0, 100.0, 200.0, 400.0)
+    # Points that never won were left out where the tuning run of docs/evaluation.md showed
+    # the figure falling monotonically past the winner's neighbour (each costs a fit): EASE λ
+    # 400 (100 → 0.1352, 200 → 0.1323, 400 → 0.1288), ALS (128, 30, 20, 30) (0.1372 against
+    # 0.1429–0.1436 at reg 100 / α 40); the winner keeps a neighbour on each side it has.
+    ease_l2: tuple[float, ...] = (50.0, 100.0, 200.0)
     itemknn_neighbours: tuple[int, ...] = (50, 100, 200)
     als: tuple[tuple[int, float, float, int], ...] = (
-        (128, 30.0, 20.0, 30),
         (128, 100.0, 40.0, 30),
         (256, 100.0, 40.0, 30),
     )
@@ -75,18 +89,37 @@ class Grids:
     blend: tuple[tuple[float, float], ...] = ((0.5, 0.5), (0.65, 0.35), (0.35, 0.65))
     ensemble: Mapping[str, tuple[float, ...]] = field(
         default_factory=lambda: {
-            # popularity first: at its seed (1.0) it drowns every other choice
-            "popularity": (0.1, 0.3, 1.0),
+            # popularity first (its old seed 1.0 drowned every other choice: objective 0.069
+            # against 0.086 at 0.1, 0.085 at 0.3; left out, like history_scale 10 (0.086 against
+            # 0.091 at 1, 0.089 at 3) and content 0.3 (0.103 against 0.107 at 0.05, 0.106 at
+            # 0.15): docs/evaluation.md, each a fall past the middle value, each a whole pass
+            # of recommend() over the sample)
+            "popularity": (0.1, 0.3),
             "popularity_floor": (0.0, 0.02),
-            "history_scale": (1.0, 3.0, 10.0),
+            "history_scale": (1.0, 3.0),
             # content keeps at least 0.05: its job is tracks nobody played (a product choice,
             # not tuned: NDCG on played tracks cannot reward it)
-            "content": (0.05, 0.15, 0.3),
+            "content": (0.05, 0.15),
             "relevance": (0.9, 0.97),
         }
     )
     ensemble_listeners: int = 250
     ensemble_passes: int = 1
+    #: stage 6 (``--tune-unplayed``): what an unplayed track's collaborative / content score
+    #: is multiplied by, searched one after the other on validation with the whole catalog as
+    #: candidates, over ``unplayed_listeners`` validation listeners
+    unplayed: Mapping[str, tuple[float, ...]] = field(
+        default_factory=lambda: {
+            "collaborative_unplayed": (1.0, 0.9, 0.8, 0.7, 0.6, 0.5),
+            "content_unplayed": (1.0, 0.7, 0.5),
+        }
+    )
+    unplayed_listeners: int = 800
+    #: the relative gain of validation NDCG@10 a heavier damping must bring to be chosen over
+    #: a lighter one (0.5 %): damping costs the tracks nobody played, which NDCG on played
+    #: tracks cannot reward, and smaller differences are one seed's noise (one run chose
+    #: collaborative 0.8 for +0.1 % and lost the cold items' recall: docs/evaluation.md)
+    unplayed_min_gain: float = 0.005
     #: listeners measured in the cold-start view and for fitting the confidence (a sample:
     #: the engine serves one listener at a time)
     sample_listeners: int = 800
@@ -104,6 +137,8 @@ QUICK = Grids(
     ensemble={"content": (0.1,), "relevance": (0.9,)},
     ensemble_listeners=30,
     ensemble_passes=1,
+    unplayed={"collaborative_unplayed": (1.0, 0.7), "content_unplayed": (1.0,)},
+    unplayed_listeners=30,
     sample_listeners=60,
 )
 
@@ -122,12 +157,16 @@ class Trial:
 
 @dataclass
 class Tuned:
-    """The best setting of each model and every trial, in order."""
+    """The best setting of each model and every trial, in order. ``trained``: the hybrid's
+    models as :func:`tune_training` last fitted them on the validation split at the chosen
+    setting (what :func:`.training.train` would fit there again: the evaluation reuses them)."""
 
     baselines: dict[str, dict[str, Any]] = field(default_factory=dict)
     training: TrainingParams = field(default_factory=TrainingParams)
     ensemble: EnsembleParams = field(default_factory=EnsembleParams)
+    predictors: PredictorParams = field(default_factory=PredictorParams)
     trials: list[Trial] = field(default_factory=list)
+    trained: Trained | None = None
 
 
 def _noop(_: str) -> None:
@@ -195,19 +234,35 @@ def tune_training(
 ) -> None:
     """Stages 1–4 (module docstring): the collaborative predictor's training parameters."""
     params = base or TrainingParams()
-    n_tracks = int(split.train.shape[1])
+    n_listeners = int(split.train.shape[0])
 
-    def ease(p: TrainingParams) -> EaseModel:
-        return EaseModel(l2=p.ease_l2, max_tracks=p.ease_max_tracks)
+    def stack(p: TrainingParams) -> sp.csr_matrix:
+        # exactly what training.train() stacks: the listeners over the metadata kinds
+        return stack_training_matrix(split.train, metadata_kinds(memberships, p)).matrix
+
+    def ease(p: TrainingParams, matrix: sp.csr_matrix) -> EaseModel:
+        # the most *played* columns, as training.train() picks them
+        return EaseModel(l2=p.ease_l2, max_tracks=p.ease_max_tracks).fit(
+            matrix, count_rows=n_listeners
+        )
 
     def sparse(model: EaseModel, p: TrainingParams) -> EaseModel:
         return model.sparse(p.ease_neighbours) if p.ease_neighbours is not None else model
 
+    # one EASE fit per (metadata weights, λ): stage 2 retries stage 1's winner at its λ, and
+    # stage 4 blends that model again; each is fitted and measured once
+    fitted: dict[tuple[Any, ...], tuple[EaseModel, float]] = {}
+
+    def ease_fit(p: TrainingParams) -> tuple[EaseModel, float]:
+        key = (tuple(sorted(p.metadata_weights.items())), p.ease_l2)
+        if key not in fitted:
+            model = sparse(ease(p, stack(p)), p)
+            fitted[key] = (model, evaluate(model, split, 10, fit=False).ndcg)
+        return fitted[key]
+
     def ease_trial(stage: str, p: TrainingParams, shown: dict[str, Any]) -> Trial:
         progress(f"{stage} {shown}")
-        extra = metadata_matrix(n_tracks, memberships, p.metadata_weights)
-        model = ease(p).fit(sp.vstack([split.train, extra], format="csr"))
-        return Trial(stage, shown, evaluate(sparse(model, p), split, 10, fit=False).ndcg)
+        return Trial(stage, shown, ease_fit(p)[1])
 
     trials = [
         ease_trial("metadata", params.replace(metadata_weights=_weights(w)), _weights(w))
@@ -223,20 +278,16 @@ def tune_training(
     params = params.replace(ease_l2=_best(trials).params["ease_l2"])
     tuned.trials.extend(trials)
 
-    extra = metadata_matrix(n_tracks, memberships, params.metadata_weights)
-    stacked = sp.vstack([split.train, extra], format="csr")
+    training = stack_training_matrix(split.train, metadata_kinds(memberships, params))
     als_models: dict[tuple[float, float], AlsModel] = {}
     trials = []
     for regularization, alpha in grids.hybrid_als:
         shown = {"als_regularization": regularization, "als_alpha": alpha}
         progress(f"hybrid_als {shown}")
-        model = AlsModel(
-            factors=params.als_factors,
-            regularization=regularization,
-            alpha=alpha,
-            iterations=params.als_iterations,
-            random_state=params.random_state,
-        ).fit(stacked)
+        # as train() fits it: the played columns, the others folded in
+        model = fit_als(
+            training, params.replace(als_regularization=regularization, als_alpha=alpha)
+        )
         als_models[(regularization, alpha)] = model
         trials.append(Trial("hybrid_als", shown, evaluate(model, split, 10, fit=False).ndcg))
     best = _best(trials).params
@@ -245,7 +296,7 @@ def tune_training(
     )
     tuned.trials.extend(trials)
 
-    ease_model = sparse(ease(params).fit(stacked), params)
+    ease_model = ease_fit(params)[0]
     als_model = als_models[(params.als_regularization, params.als_alpha)]
     trials = []
     for ease_weight, als_weight in grids.blend:
@@ -256,6 +307,13 @@ def tune_training(
     best = _best(trials).params
     tuned.trials.extend(trials)
     tuned.training = params.replace(**best)
+    # the blend weights change nothing the models learn: these are train()'s models here
+    tuned.trained = Trained(
+        params=tuned.training,
+        training=training,
+        ease=ease_model if tuned.training.ease_weight > 0 else None,
+        als=als_model if tuned.training.als_weight > 0 else None,
+    )
 
 
 class CachedPredictor(Predictor):
@@ -405,6 +463,79 @@ def tune_ensemble(
                     best_value, best_score = float(value), score(trial)
             current[name] = best_value
     tuned.ensemble = _ensemble_params(base, current)
+
+
+def tune_unplayed(
+    trained: Trained,
+    catalog: Catalog,
+    split: Split,
+    grids: Grids,
+    tuned: Tuned,
+    *,
+    trending: FloatArray | None = None,
+    content_vectors: FloatArray | None = None,
+    seed: int = 0,
+    progress: Progress = _noop,
+) -> None:
+    """Stage 6: the unplayed tracks' damping (:func:`.predictors.unplayed_damping`), one
+    parameter after the other over ``grids.unplayed``, starting from ``tuned.predictors``.
+
+    ``split`` is the validation split **over the whole catalog** and ``trained`` the models fitted
+    on its training part with every catalog track's metadata rows; ``catalog`` carries the
+    training part's play counts (0: unplayed). The objective is the NDCG@10 of
+    ``grids.unplayed_listeners`` validation listeners through :func:`.ensemble.recommend` with
+    every catalog track a candidate: what the damping is for. Each trial also records what it
+    costs the held-out tracks nobody had played (``cold_recall@10``,
+    :func:`.evaluation.cold_item_recall`), for the report. A heavier damping (a smaller
+    factor) replaces the current one only when it gains more than ``grids.unplayed_min_gain``
+    of NDCG@10 (relative); a lighter one whenever it is better."""
+    rng = np.random.default_rng(seed)
+    users = split.evaluated
+    if len(users) > grids.unplayed_listeners:
+        users = np.sort(rng.choice(users, size=grids.unplayed_listeners, replace=False))
+    train = sp.csr_matrix(split.train)
+    profiles = [listener_profile(train[u]) for u in users]
+    held = [split.held_out[u] for u in users]
+    cold = catalog.play_count == 0
+    current = {name: float(getattr(tuned.predictors, name)) for name in grids.unplayed}
+    scores: dict[tuple[tuple[str, float], ...], float] = {}
+
+    def score(values: dict[str, float]) -> float:
+        key = tuple(sorted(values.items()))
+        if key not in scores:
+            progress(f"unplayed {values}")
+            params = dataclasses.replace(tuned.predictors, **values)  # type: ignore[arg-type]
+            predictors = build_predictors(
+                catalog, trained, trending=trending, content_vectors=content_vectors, params=params
+            )
+            ranked = hybrid_lists(
+                engine_recommender(predictors, catalog, tuned.ensemble), profiles, 10
+            )
+            ndcg = float(
+                np.mean(
+                    [metrics.ndcg_at_k(r, h, 10) for r, h in zip(ranked.lists, held, strict=True)]
+                )
+            )
+            recall, _ = cold_item_recall(ranked.lists, held, cold, 10)
+            scores[key] = ndcg
+            shown = {
+                "collaborative_unplayed": params.collaborative_unplayed,
+                "content_unplayed": params.content_unplayed,
+                "cold_recall@10": recall,
+            }
+            tuned.trials.append(Trial("unplayed", shown, ndcg))
+        return scores[key]
+
+    for name, options in grids.unplayed.items():
+        best_value, best_score = current[name], score(current)
+        for value in options:
+            trial = {**current, name: float(value)}
+            lighter = float(value) > best_value
+            needed = best_score if lighter else best_score * (1 + grids.unplayed_min_gain)
+            if score(trial) > needed:
+                best_value, best_score = float(value), score(trial)
+        current[name] = best_value
+    tuned.predictors = dataclasses.replace(tuned.predictors, **current)  # type: ignore[arg-type]
 
 
 def fit_calibration(

@@ -99,15 +99,26 @@ def popularity_generation() -> object:
     return popularity.popularity_generation()
 
 
-def _generation_key() -> tuple[Any, ...]:
+def generation_key() -> tuple[Any, ...]:
+    """What the served lists are computed from, as generations: (catalog, active model version,
+    popularity refresh). The state is rebuilt when it moves, and cached lists are keyed by it
+    (``recommendations.services.cache``), so a finished training or view refresh makes the next
+    request fresh. One cache read and two primary-key lookups."""
     return (catalog_generation(), active_model_version_id(), popularity_generation())
+
+
+def loaded_generation_key() -> tuple[Any, ...] | None:
+    """The generations of the state this process serves from now (None before the first
+    build): behind :func:`generation_key` while another thread rebuilds it."""
+    current = _state
+    return current.key if current is not None else None
 
 
 def serving_state() -> ServingState:
     """The current state, rebuilt when a generation moved. While one thread rebuilds, the
     others keep answering from the previous state (a first build is waited for)."""
     global _state
-    key = _generation_key()
+    key = generation_key()
     current = _state
     if current is not None and current.key == key:
         return current

@@ -1,14 +1,18 @@
 """Serving a listener's list: the one path every surface takes (the API, the home page, a live
 update over the WebSocket), so each served list is shaped alike and recorded as an impression.
 
-``recommendation_list_serve`` computes the list (``selectors.serving.recommendations_for``),
-turns it into its JSON-ready payload (the API's response body, the page's context, the live
-message's ``results``) and records the :class:`~recommendations.models.Impression` whose id the
-payload carries.
+``recommendation_list_serve`` takes the list's JSON-ready payload (the API's response body, the
+page's context, the live message's ``results``) from the cache, or computes it
+(``selectors.serving.recommendations_for``) and caches it (``services.cache``: per listener and
+request, fresh after any change of the listener's taste, a training or a view refresh), then
+records the :class:`~recommendations.models.Impression` whose id the payload carries: every
+serve, hit or miss, is one INSERT.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +22,11 @@ from django.utils import timezone
 from accounts.models import User
 from catalog.api.serializers import TrackSerializer
 from recommendations.models import Impression, ImpressionSurface
+from recommendations.selectors.cache import recently_active_listener_ids
 from recommendations.selectors.serving import RecommendationList, recommendations_for
+from recommendations.services.cache import cache_settings, list_cached
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,29 @@ def impression_record(
     )
 
 
+def recommendation_list_payload(
+    *,
+    user: User,
+    n: int = 5,
+    mood: str | None = None,
+    activity: str | None = None,
+    discovery: float | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """The payload of this list without an impression id, from the cache or computed and
+    cached; and whether it came from the cache. Records nothing (the precomputation after a
+    training fills the cache with it)."""
+    return list_cached(
+        user_id=user.pk,
+        n=n,
+        mood=mood,
+        activity=activity,
+        discovery=discovery,
+        compute=lambda: recommendation_payload(
+            recommendations_for(user=user, n=n, mood=mood, activity=activity, discovery=discovery)
+        ),
+    )
+
+
 def recommendation_list_serve(
     *,
     user: User,
@@ -89,12 +120,78 @@ def recommendation_list_serve(
     surface: ImpressionSurface = ImpressionSurface.API,
 ) -> ServedList:
     """Up to ``n`` recommendations for ``user`` (``mood``, ``activity``, ``discovery``
-    override the stored ones for this list only; validated by the caller), recorded as an
-    impression of ``surface``."""
-    payload = recommendation_payload(
-        recommendations_for(user=user, n=n, mood=mood, activity=activity, discovery=discovery)
+    override the stored ones for this list only, ``""`` clears mood or activity; validated by
+    the caller), from the cache or computed, recorded as an impression of ``surface``."""
+    payload, _hit = recommendation_list_payload(
+        user=user, n=n, mood=mood, activity=activity, discovery=discovery
     )
     impression = impression_record(user=user, payload=payload, surface=surface)
     return ServedList(
         impression_id=impression.pk, payload={"impression_id": str(impression.pk), **payload}
+    )
+
+
+@dataclass(frozen=True)
+class PrecomputeOutcome:
+    listeners: int  # recently active listeners found (at most the setting's maximum)
+    computed: int  # lists computed and cached
+    cached: int  # already in the cache
+    failed: int  # listeners whose list could not be computed (logged)
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "listeners": self.listeners,
+            "computed": self.computed,
+            "cached": self.cached,
+            "failed": self.failed,
+            "seconds": round(self.seconds, 1),
+        }
+
+
+def recommendation_lists_precompute(
+    *, days: int | None = None, limit: int | None = None
+) -> PrecomputeOutcome:
+    """Cache the default list (n=5, the stored context and discovery) of every listener active
+    in the last ``days`` days, most recent first, at most ``limit``
+    (``RECOMMENDER["cache"]``: ``precompute_active_days``, ``precompute_max_listeners``), so that
+    their next request after a training is a hit. Records no impression (nothing is served).
+
+    Cost: one list computation per listener (~20–80 ms on the full catalog), plus building the
+    serving state once in this process; progress is logged every 10 % (and at the end). A
+    listener whose list fails is logged and skipped."""
+    options = cache_settings()
+    days = options["precompute_active_days"] if days is None else days
+    limit = options["precompute_max_listeners"] if limit is None else limit
+    started = time.perf_counter()
+    user_ids = recently_active_listener_ids(days=days, limit=limit)
+    computed = cached = failed = 0
+    step = max(len(user_ids) // 10, 1)
+    for done, user_id in enumerate(user_ids, start=1):
+        user = User.objects.filter(pk=user_id).first()
+        if user is None:  # deleted since
+            continue
+        try:
+            _, hit = recommendation_list_payload(user=user)
+        except Exception:
+            failed += 1
+            logger.exception("precomputing the list of listener %s failed", user_id)
+        else:
+            cached += int(hit)
+            computed += int(not hit)
+        if done % step == 0 or done == len(user_ids):
+            logger.info(
+                "precomputed lists: %d/%d listeners (%d computed, %d already cached, %d failed)",
+                done,
+                len(user_ids),
+                computed,
+                cached,
+                failed,
+            )
+    return PrecomputeOutcome(
+        listeners=len(user_ids),
+        computed=computed,
+        cached=cached,
+        failed=failed,
+        seconds=time.perf_counter() - started,
     )

@@ -45,6 +45,7 @@ from django.conf import settings
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
+from musicrec.queue import enqueue_on_commit
 from recommendations.artifacts import ModelArtifact, params_json
 from recommendations.engine.evaluation import evaluate, split_per_listener
 from recommendations.engine.models import BlendModel, Model
@@ -603,10 +604,15 @@ def _train_locked(progress: Progress) -> TrainingOutcome:
         logger.exception("model %s: deleting the vectors of retired versions", version)
         warnings.append(f"clean-up of retired versions failed: {exc}")
     phase_done("cleanup")
+    # every connected listener's open pages get a list from the new model (in the worker)
+    enqueue_on_commit("recommendations.live_fan_out", "training")
 
     total = round(time.perf_counter() - started, 3)
     figures["phase_seconds"] = dict(seconds)
     ModelVersion.objects.filter(pk=version.pk).update(training_seconds=total, figures=figures)
+    # the recently active listeners' next lists, computed by a worker (the cache is keyed by
+    # the model version: every cached list is stale now)
+    enqueue_on_commit("recommendations.precompute_lists")
     return TrainingOutcome(
         skipped=False,
         version_id=version.pk,

@@ -22,13 +22,14 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts.api.serializers import CountryField
 from accounts.models import GenrePreference, User
 from accounts.services import (
+    artist_block,
     listener_context_update,
     listener_demographics_update,
     listener_preferences_set,
     listener_register,
 )
 from accounts.validators import Activity, Mood, Occupation, country_codes
-from catalog.models import Genre
+from catalog.models import Artist, Genre
 from tests.helpers import response_json
 
 pytestmark = pytest.mark.django_db
@@ -42,6 +43,9 @@ ME_ENDPOINTS = [
     ("put", "/api/v1/me/preferences/"),
     ("put", "/api/v1/me/context/"),
     ("get", "/api/v1/me/export/"),
+    ("get", "/api/v1/me/blocks/"),
+    ("post", "/api/v1/me/blocks/"),
+    ("delete", "/api/v1/me/blocks/1/"),
 ]
 
 
@@ -819,6 +823,7 @@ def _give_rows_everywhere(user: User) -> None:
         "/api/v1/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json"
     )  # blacklists it
     _token_pair(api, user.username)
+    artist_block(user=user, artist_id=Artist.objects.order_by("pk").values_list("pk", flat=True)[0])
     group, _ = Group.objects.get_or_create(name="testers")
     user.groups.add(group)
     user.user_permissions.add(Permission.objects.first())
@@ -839,6 +844,7 @@ def test_deleting_the_account_removes_every_row_of_the_listener(ada, bob):
     expected_tables = {
         "accounts_user",
         "accounts_genrepreference",
+        "accounts_artistblock",
         "accounts_session",
         "accounts_user_groups",
         "accounts_user_user_permissions",
@@ -1056,7 +1062,7 @@ def test_export_documents_a_json_object_and_its_rate_limit(openapi):
     schema = _resolve(openapi, ok["content"]["application/json"]["schema"])
 
     assert set(schema["required"]) == {
-        "exported_at", "account", "demographics", "preferences", "context",
+        "exported_at", "account", "demographics", "preferences", "context", "blocks",
     }  # fmt: skip
     assert "additionalProperties" not in schema or schema["additionalProperties"] is not False
 

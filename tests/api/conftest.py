@@ -23,11 +23,12 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts import services as account_services
 from accounts.models import User
-from catalog.models import Genre, Track
+from catalog.models import Artist, Genre, Track
 from history.models import ListenImport
 from history.services import entries as entry_services
 from history.services import imports as import_services
 from history.services import interactions as interaction_services
+from recommendations.services.lists import recommendation_list_serve
 from tests.accounts.factories import UserFactory
 
 HISTORY_FIXTURES = Path(__file__).resolve().parent.parent / "history" / "fixtures"
@@ -78,8 +79,9 @@ def bearer(user: User) -> str:
 
 @pytest.fixture
 def contract_listener(db) -> SignedIn:
-    """A listener with something in every list (history, interactions, an import with offered
-    tracks, preferences, demographics), and a JWT access token."""
+    """A listener with something in every list (history, interactions, one answering a served
+    list, an import with offered tracks, preferences, demographics, a blocked artist), and a JWT
+    access token."""
     user = UserFactory(username="contract", email="contract@example.com")
     tracks = list(Track.objects.order_by("pk").values_list("pk", flat=True)[:3])
     genres = list(Genre.objects.order_by("pk")[:2])
@@ -93,7 +95,13 @@ def contract_listener(db) -> SignedIn:
     for track_id in tracks:
         entry = entry_services.history_entry_add(user=user, track_id=track_id).entry
     interaction_services.interaction_record(user=user, track_id=tracks[0], kind="play")
-    interaction_services.interaction_record(user=user, track_id=tracks[1], kind="like")
+    served = recommendation_list_serve(user=user, n=3)
+    interaction_services.interaction_record(
+        user=user, track_id=tracks[1], kind="like", impression_id=served.impression_id
+    )
+    account_services.artist_block(
+        user=user, artist_id=Artist.objects.order_by("-pk").values_list("pk", flat=True)[0]
+    )
     upload = SimpleUploadedFile(
         "lastfm_header.csv", (HISTORY_FIXTURES / "lastfm_header.csv").read_bytes()
     )

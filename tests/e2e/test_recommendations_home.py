@@ -10,16 +10,25 @@ fixture before Playwright starts and deleted after it stopped.
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
-from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, WebSocketRoute, expect
 
-from tests.e2e.conftest import server_password_hash, sign_in
+from tests.e2e.conftest import (
+    ARTIFACTS,
+    BASE_DIR,
+    _database_url,
+    _stop,
+    server_password_hash,
+    sign_in,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -27,14 +36,6 @@ PASSWORD = "e2e-Recs-4242"
 RESULTS = "#rec-list li.rec"
 IMPRESSION = "#rec-list .rec-results"
 HOME_URL = r"^http://[^/]+/$"
-
-#: The page loads its live client only when the server has the /ws/recommendations/ route
-#: (``recommendations.views.LIVE_UPDATES``).
-LIVE = pytest.mark.skipif(
-    find_spec("recommendations.routing") is None,
-    reason="LEAD: runs once `live` (the /ws/recommendations/ route) is merged. Passed on the "
-    "pages branch with the live client always loaded (the socket mocked in the browser).",
-)
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +56,52 @@ def listener(django_db_setup, django_db_blocker) -> Iterator[str]:
     yield username
     with django_db_blocker.unblock():
         User.objects.filter(pk=user.pk).delete()
+
+
+@pytest.fixture(scope="module")
+def celery_worker(live_asgi_server: str) -> Iterator[None]:
+    """A Celery worker on the test database and the test instance's broker, as ``make run``
+    starts one: the live update is computed in the worker (``recommendations.push_update``),
+    never in the consumer. Started before Playwright (no ORM here), stopped after the module."""
+    from django.conf import settings
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(settings.DATABASES["default"]),
+        "DEBUG": "1",
+        "MUSICREC_INSTANCE": os.environ.get("MUSICREC_INSTANCE", "test"),
+        "CONN_MAX_AGE": "0",
+        "DB_POOL": "0",
+        "PYTHONUNBUFFERED": "1",
+    }
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log_path = ARTIFACTS / "celery-worker.log"
+    log_path.unlink(missing_ok=True)
+    command = [
+        sys.executable, "-m", "celery", "-A", "musicrec", "worker", "-l", "INFO",
+        "--pool", "solo", "--without-heartbeat", "--without-gossip", "--without-mingle",
+        "--logfile", str(log_path),
+    ]  # fmt: skip
+    proc = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdin=subprocess.DEVNULL)
+    try:
+        _wait_for_line(proc, log_path, "ready.")
+        yield
+    finally:
+        _stop(proc)
+
+
+def _wait_for_line(proc: subprocess.Popen, log_path: Path, text: str) -> None:
+    """Until the worker's log says ``text`` (it is ready to take tasks)."""
+    import time
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the Celery worker exited ({proc.returncode}): see {log_path}")
+        if log_path.exists() and text in log_path.read_text(errors="replace"):
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"the Celery worker was not ready within 60 s: see {log_path}")
 
 
 def _listed(page: Page) -> list[str]:
@@ -124,7 +171,6 @@ def test_the_discovery_slider_changes_the_list(listener: str, page: Page) -> Non
     _changed_after(page, lambda: page.get_by_label("Discovery").fill("0.5"))  # as it was
 
 
-@LIVE
 def test_the_live_client_rerenders_the_list_and_says_when_it_is_offline(
     listener: str, page: Page, artifacts_dir: Path
 ) -> None:
@@ -184,13 +230,7 @@ def test_the_home_page_at_390_px(listener: str, page: Page, artifacts_dir: Path)
     page.screenshot(path=artifacts_dir / "recs-6-search-390px.png")
 
 
-@pytest.mark.skipif(
-    find_spec("recommendations.routing") is None,
-    reason="LEAD: enable after merging `live` (the /ws/recommendations/ consumer and its "
-    "push_update task); the server under test also needs a Celery worker, or "
-    "CELERY_TASK_ALWAYS_EAGER=1 in its environment, to compute the update",
-)
-def test_two_pages_of_one_listener(listener: str, page: Page) -> None:
+def test_two_pages_of_one_listener(listener: str, celery_worker: None, page: Page) -> None:
     """Adding a history track on one page changes the other page's list without a reload."""
     sign_in(page, listener, PASSWORD, lands_on=HOME_URL)
     watcher = page

@@ -186,3 +186,40 @@ def test_command_says_when_too_few_listeners_match(tmp_path):
 def test_command_refuses_a_k_below_one(tmp_path):
     with pytest.raises(CommandError, match="at least 1"):
         call_command("evaluate_recommender", "--listens", str(tmp_path), "--k", "0")
+
+
+def test_command_tunes_the_unplayed_damping_on_validation_when_asked(tmp_path):
+    # given
+    _write_folder(tmp_path / "listens", _tracks())
+    out = io.StringIO()
+
+    # when
+    call_command(
+        "evaluate_recommender",
+        "--listens",
+        str(tmp_path / "listens"),
+        "--quick",
+        "--tune-unplayed",
+        "--no-progress",
+        "--out",
+        str(tmp_path / "out"),
+        stdout=out,
+    )
+
+    # then every grid value was tried (the quick grid: collaborative 1.0 and 0.7), each with
+    # the cold items' recall it costs, and the best validation NDCG@10 is the one chosen
+    report = json.loads((tmp_path / "out" / "evaluation.json").read_text())
+    trials = [t for t in report["trials"] if t["stage"] == "unplayed"]
+    assert {t["params"]["collaborative_unplayed"] for t in trials} == {1.0, 0.7}
+    assert all(0.0 <= t["params"]["cold_recall@10"] <= 1.0 for t in trials)
+    # (a heavier damping is chosen only for a gain above 0.5 % of NDCG@10: it costs the cold
+    # items): the chosen pair was tried, and no trial beats it by more than that
+    chosen = report["tuned"]["predictors"]
+    pair = (chosen["collaborative_unplayed"], chosen["content_unplayed"])
+    ndcg = {
+        (t["params"]["collaborative_unplayed"], t["params"]["content_unplayed"]): t["ndcg@10"]
+        for t in trials
+    }
+    assert pair in ndcg
+    assert max(ndcg.values()) <= ndcg[pair] * 1.005 + 1e-5
+    assert "Unplayed damping" in out.getvalue()

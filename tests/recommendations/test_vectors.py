@@ -126,7 +126,9 @@ def test_nearest_tracks_exclude_and_read_only_their_version(trained_model):
 
     assert len(again) == 20
     assert not {n.id for n in again} & set(excluded)
-    assert [n.id for n in again[:10]] == [n.id for n in first[10:]]
+    # the next ten, by distance (tracks nobody played that share artist, album and genres are
+    # folded in to the same vector: their order among themselves is arbitrary)
+    assert [n.distance for n in again[:10]] == pytest.approx([n.distance for n in first[10:]])
     assert first[0].distance < 1.0  # the retired version's would all be beyond 1
     # the distances are the active version's own (an exact check of a few of them)
     stored = vectors.track_vectors(

@@ -263,3 +263,65 @@ def test_popularity_is_unavailable_when_nothing_trends():
 
     with pytest.raises(PredictorUnavailable):
         PopularityPredictor(catalog, trending=[0.0, 0.0]).predict(ListenerProfile(), 5)
+
+
+# --- unplayed tracks -------------------------------------------------------------------------
+
+
+def test_unplayed_damping_scales_only_the_tracks_nobody_played():
+    catalog = make_catalog(artist=[0, 1, 2], play_count=[2, 0, 1])
+
+    assert predictors.unplayed_damping(catalog, 0.6).tolist() == [1.0, 0.6, 1.0]
+    assert predictors.unplayed_damping(catalog, 1.0).tolist() == [1.0, 1.0, 1.0]
+
+
+def test_a_catalog_nobody_has_played_yet_is_not_damped():
+    # nothing played: no track is a better bet than another, so a new site's tracks keep
+    # their scores (and stay recommendable)
+    catalog = make_catalog(artist=[0, 1], play_count=[0, 0])
+
+    assert predictors.unplayed_damping(catalog, 0.5).tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("factor", [0.0, -0.2, 1.5])
+def test_an_unplayed_factor_outside_0_1_is_refused(factor):
+    # 0 would make a new track unrecommendable; above 1 would favour what nobody played
+    with pytest.raises(ValueError, match="unplayed factor"):
+        predictors.unplayed_damping(make_catalog(artist=[0], play_count=[1]), factor)
+
+
+def test_content_damps_an_unplayed_track_below_a_played_one_that_sounds_alike():
+    # given a listener with loud track 0 by artist 0; track 2 (loud, artist 0) nobody played,
+    # track 1 (loud, another artist) was played
+    profile = ListenerProfile(history=[0])
+
+    # when
+    plain = ContentPredictor(_content_catalog()).predict(profile, 5)
+    damped = ContentPredictor(_content_catalog(), unplayed=0.5).predict(profile, 5)
+
+    # then undamped the same artist puts track 2 first; at 0.5 its score is halved and the
+    # played track 1 leads; played tracks keep their scores
+    raw = dict(zip(plain.tracks.tolist(), plain.scores, strict=True))
+    after = dict(zip(damped.tracks.tolist(), damped.scores, strict=True))
+    assert plain.tracks[0] == 2
+    assert damped.tracks[0] == 1
+    assert after[2] == pytest.approx(0.5 * raw[2])
+    assert all(after[t] == pytest.approx(raw[t]) for t in (1, 3, 4, 5))
+
+
+def test_collaborative_damps_an_unplayed_track_but_never_drops_it():
+    # given track 9, which nobody had played at training time (play_count 0)
+    profile = ListenerProfile(history=[5, 6])
+
+    # when
+    plain = _collaborative().predict(profile, 10)
+    damped = _collaborative(unplayed=0.5).predict(profile, 10)
+
+    # then its score is halved, still proposed; the others keep theirs, best first
+    raw = dict(zip(plain.tracks.tolist(), plain.scores, strict=True))
+    after = dict(zip(damped.tracks.tolist(), damped.scores, strict=True))
+    assert set(after) == set(raw)
+    assert 9 in after
+    assert after[9] == pytest.approx(0.5 * raw[9])
+    assert all(after[t] == pytest.approx(raw[t]) for t in raw if t != 9)
+    assert (np.diff(damped.scores) <= 0).all()

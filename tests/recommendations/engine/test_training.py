@@ -11,9 +11,11 @@ from recommendations.engine.ensemble import recommend
 from recommendations.engine.predictors import CohortTable
 from recommendations.engine.training import (
     Memberships,
+    PredictorParams,
     TrainingParams,
     build_predictors,
     metadata_kinds,
+    played_columns,
     train,
 )
 
@@ -112,3 +114,61 @@ def test_ease_models_the_most_played_tracks_not_those_the_metadata_rows_credit()
     # ALS still gives the unplayed track a vector through its artist and album rows
     assert trained.als is not None
     assert np.any(trained.als.item_factors_[5] != 0)
+
+
+def test_als_fits_the_played_columns_and_folds_the_unplayed_in_as_new_tracks():
+    # given tracks 6 and 7 nobody played: 6 by artist 0 (album 1), 7 by artist 1 with a skip
+    listeners = sp.hstack([LISTENERS, sp.csr_matrix((6, 2), dtype=np.float32)]).tolil()
+    listeners[3, 7] = -0.5
+    members = {
+        "artist": Memberships(np.arange(8), np.array([*ARTISTS, 0, 1]), 2),
+        "album": Memberships(np.arange(8), np.array([0, 0, 1, 2, 2, 3, 1, 3]), 4),
+    }
+
+    # when
+    trained = train(sp.csr_matrix(listeners), members, SMALL)
+
+    # then the played tracks are the listeners' positive cells only, and each unplayed track's
+    # vector is its training column folded in against the fitted rows (what a track added
+    # after training gets)
+    assert trained.als is not None
+    assert played_columns(trained.training).tolist() == [True] * 6 + [False] * 2
+    columns = sp.csr_matrix(trained.training.matrix[:, [6, 7]].T)
+    np.testing.assert_allclose(
+        trained.als.item_factors_[[6, 7]], trained.als.fold_in_tracks(columns), rtol=1e-5
+    )
+    # the unplayed track of artist 0's album sits with artist 0's tracks
+    unit = trained.als.item_factors_ / np.linalg.norm(trained.als.item_factors_, axis=1)[:, None]
+    assert unit[6] @ unit[2] > unit[6] @ unit[5]
+
+
+def test_a_catalog_nobody_played_is_fitted_whole_from_its_metadata():
+    nobody = sp.csr_matrix((3, 6), dtype=np.float32)
+    trained = train(nobody, memberships(), SMALL.replace(ease_weight=0.0))
+    assert trained.als is not None
+    assert trained.als.item_factors_.shape == (6, 4)
+    assert np.abs(trained.als.item_factors_).sum() > 0
+
+
+def test_build_predictors_passes_the_unplayed_factors_to_collaborative_and_content():
+    # given a catalog where nobody had played track 5 when the models were trained
+    catalog = make_catalog(ARTISTS, play_count=[1, 1, 1, 1, 1, 0])
+    params = PredictorParams(collaborative_unplayed=0.6, content_unplayed=0.8)
+
+    # when
+    predictors = build_predictors(catalog, train(LISTENERS, memberships(), SMALL), params=params)
+
+    # then each source damps that track by its own factor
+    assert predictors["collaborative"].damping.tolist() == [1.0] * 5 + [0.6]  # type: ignore[attr-defined]
+    assert predictors["content"].damping.tolist() == [1.0] * 5 + [0.8]  # type: ignore[attr-defined]
+
+
+def test_without_a_trained_model_content_damps_nothing():
+    # "unplayed at training time" needs a training: a site with no model yet (or a new
+    # catalog) keeps content's scores whole
+    catalog = make_catalog(ARTISTS, play_count=[1, 1, 1, 1, 1, 0])
+    params = PredictorParams(content_unplayed=0.5)
+
+    predictors = build_predictors(catalog, None, params=params)
+
+    assert predictors["content"].damping.tolist() == [1.0] * 6  # type: ignore[attr-defined]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from recommendations.engine import tuning
 from recommendations.engine.data import ListenerProfile
@@ -90,3 +91,38 @@ def test_ensemble_params_take_weight_fields_into_weights():
     params = tuning._ensemble_params(base, {"content": 0.1, "relevance": 0.95})
     assert params.weights == WeightParams(content=0.1)
     assert params.relevance == 0.95
+
+
+def test_tune_training_keeps_the_models_train_fits_at_the_chosen_setting():
+    # given a small validation split of two communities, each with its artist
+    from recommendations.engine.evaluation import split_per_listener
+    from recommendations.engine.training import Memberships, TrainingParams, train
+
+    rng = np.random.default_rng(0)
+    cells = np.zeros((40, 10), dtype=np.float32)
+    for listener in range(40):
+        cells[listener, (0 if listener < 20 else 5) + rng.choice(5, size=4, replace=False)] = 1
+    split = split_per_listener(sp.csr_matrix(cells), 0.25, seed=0)
+    memberships = {"artist": Memberships(np.arange(10), np.arange(10) // 5, 2)}
+    grids = tuning.Grids(
+        metadata=((2.0, 2.5, 0.5),),
+        hybrid_ease_l2=(10.0,),
+        hybrid_als=((0.1, 5.0),),
+        blend=((0.5, 0.5), (0.65, 0.35)),
+    )
+    tuned = tuning.Tuned()
+
+    # when
+    base = TrainingParams(als_factors=4, als_iterations=5, pool=10)
+    tuning.tune_training(split, memberships, grids, tuned, base)
+
+    # then what it keeps is what train() fits on the same split at the chosen setting, so the
+    # evaluation need not fit it again
+    again = train(split.train, memberships, tuned.training)
+    kept = tuned.trained
+    assert kept is not None and kept.params == tuned.training
+    assert kept.ease is not None and again.ease is not None and kept.als is not None
+    assert (kept.training.matrix != again.training.matrix).nnz == 0
+    assert np.array_equal(kept.ease.tracks_, again.ease.tracks_)
+    assert np.allclose(kept.ease.weights_.toarray(), again.ease.weights_.toarray())
+    assert np.allclose(kept.als.item_factors_, again.als.item_factors_, atol=1e-4)
