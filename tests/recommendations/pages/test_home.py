@@ -16,6 +16,7 @@ from history.selectors.entries import HistoryState
 from recommendations.models import Impression, ImpressionSurface
 from recommendations.selectors import serving
 from recommendations.selectors.pages import Opinions
+from tests.catalog.factories import ArtistFactory, GenreFactory, TrackFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -32,6 +33,24 @@ def _fresh_state():
     serving.serving_state_reset()
     yield
     serving.serving_state_reset()
+
+
+@pytest.fixture
+def own_catalog(db):
+    """Tracks of ten artists, committed. The tests that take it are transactional: the services
+    commit as they do in a request, so their ``taste_changed`` hooks (the cache of served lists
+    made stale) run before the same request serves the list again — inside the usual rolled-back
+    test transaction those hooks would never run. A transactional test flushes the shared demo
+    catalog afterwards, so it brings its own."""
+    artists = [ArtistFactory() for _ in range(10)]
+    genres = [GenreFactory() for _ in range(4)]
+    return [
+        TrackFactory(artists=[artists[i % 10]], genres=[genres[i % 4]], popularity=90 - i)
+        for i in range(60)
+    ]
+
+
+COMMITTED = pytest.mark.django_db(transaction=True)
 
 
 def _shown(content: bytes) -> list[int]:
@@ -99,8 +118,9 @@ def test_a_listener_home_shows_the_served_list_with_reasons_confidence_and_butto
     assert "js/live-recommendations.js" in page and "data-live-status" in page
 
 
+@COMMITTED
 def test_a_dislike_without_javascript_records_it_and_the_list_drops_the_track(
-    listener_web, listener
+    own_catalog, listener_web, listener
 ):
     # given the listener's home list
     first = listener_web.get(HOME)
@@ -123,7 +143,10 @@ def test_a_dislike_without_javascript_records_it_and_the_list_drops_the_track(
     assert any("will not be recommended to you again" in m for m in _messages(answer))
 
 
-def test_a_dislike_by_htmx_answers_the_new_list_without_the_track(listener_web, listener):
+@COMMITTED
+def test_a_dislike_by_htmx_answers_the_new_list_without_the_track(
+    own_catalog, listener_web, listener
+):
     first = listener_web.get(HOME)
     disliked = _shown(first.content)[2]
 
@@ -142,7 +165,8 @@ def test_a_dislike_by_htmx_answers_the_new_list_without_the_track(listener_web, 
     assert Impression.objects.filter(user=listener).count() == 2
 
 
-def test_a_skip_takes_the_track_out_for_now(listener_web, listener):
+@COMMITTED
+def test_a_skip_takes_the_track_out_for_now(own_catalog, listener_web, listener):
     first = listener_web.get(HOME)
     skipped = _shown(first.content)[0]
 
@@ -174,7 +198,10 @@ def test_a_like_by_htmx_answers_the_pressed_buttons_of_that_track(listener_web, 
     assert Opinion.objects.get(user=listener, track_id=liked).value == "like"
 
 
-def test_not_this_artist_blocks_it_and_its_tracks_leave_the_list(listener_web, listener):
+@COMMITTED
+def test_not_this_artist_blocks_it_and_its_tracks_leave_the_list(
+    own_catalog, listener_web, listener
+):
     first = listener_web.get(HOME)
     track = Track.objects.with_related().get(pk=_shown(first.content)[0])
     artist = track.artist_list[0]
