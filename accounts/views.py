@@ -206,7 +206,8 @@ def onboarding_genres(request: HttpRequest) -> HttpResponse:
             add_service_errors(form, exc)
         else:
             services.listener_onboarding_finish(user=user)
-            messages.success(request, "All set. Your recommendations will follow your taste.")
+            # #12: "/" is now the listener's list
+            messages.success(request, "All set: here are your first recommendations.")
             return redirect("catalog:home")
     return render(request, "accounts/onboarding_genres.html", _onboarding_context(2, form=form))
 

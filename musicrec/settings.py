@@ -418,6 +418,15 @@ RECOMMENDER: dict[str, Any] = {
         # workers share a large fan-out)
         "fan_out_batch": 50,
     },
+    "pages": {
+        # the signed-in home page (recommendations.views): how many recommendations it shows
+        # (the API's default is 5; a page has room for more and a dislike still leaves a list)
+        # and how many trending tracks beside them; chosen for a phone screen, not measured
+        "home_results": 10,
+        "home_trending": 10,
+        # similar tracks on a track page (recommendations/templatetags)
+        "similar_tracks": 6,
+    },
 }
 
 # --------------------------------------------------------------------------- celery

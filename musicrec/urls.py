@@ -17,6 +17,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # the listener's home at "/" (visitors: the catalog's), then the catalog's pages
+    path("", include("recommendations.urls")),
     path("", include("catalog.urls")),
     path("accounts/", include("accounts.urls")),
     path("history/", include("history.urls")),

@@ -1,0 +1,45 @@
+"""Reads of the recommendation pages (the signed-in home, the feedback buttons on catalog
+pages, the profile's blocked artists). The list itself is served by
+``recommendations.services.lists.recommendation_list_serve``, the one path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from accounts.models import ArtistBlock, User
+from catalog.models import Track
+from catalog.selectors import track_list, tracks_in_order
+from history.models import Opinion
+from history.selectors.interactions import opinion_of
+from recommendations.selectors.popularity import trending_tracks
+
+
+def home_trending(*, limit: int) -> list[Track]:
+    """The ``limit`` most trending tracks (the popularity view over all genres), best first;
+    before the view has any row (a new site, no plays yet), the catalog's most popular."""
+    ranked = [row.track_id for row in trending_tracks(genre_id=None, limit=limit)]
+    if ranked:
+        return tracks_in_order(track_ids=ranked)
+    return list(track_list().order_by("-popularity", "id")[:limit])
+
+
+@dataclass(frozen=True)
+class Opinions:
+    """Which of a page's tracks the listener likes and dislikes."""
+
+    liked: frozenset[int] = frozenset()
+    disliked: frozenset[int] = frozenset()
+
+
+def listener_opinions(*, user: User, track_ids: Iterable[int]) -> Opinions:
+    values = opinion_of(user=user, track_ids=track_ids)
+    return Opinions(
+        liked=frozenset(t for t, v in values.items() if v == Opinion.Value.LIKE),
+        disliked=frozenset(t for t, v in values.items() if v == Opinion.Value.DISLIKE),
+    )
+
+
+def artist_block_list(*, user: User) -> list[ArtistBlock]:
+    """The listener's blocked artists, newest block first, with the artist loaded."""
+    return list(ArtistBlock.objects.filter(user=user).select_related("artist"))
