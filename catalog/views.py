@@ -44,11 +44,16 @@ def search(request: HttpRequest) -> HttpResponse:
     page = Paginator([track_id for track_id, _ in ranked], PAGE_SIZE).get_page(
         _page_number(request)
     )
-    context.update(
-        page=page,
-        tracks=selectors.tracks_in_order(track_ids=list(page.object_list)),
-        count=len(ranked),
+    tracks = selectors.tracks_in_order(track_ids=list(page.object_list))
+    context.update(page=page, tracks=tracks, count=len(ranked))
+    # the result of this page that fits the signed-in listener best, highlighted (as the API's
+    # "recommendation"); None for visitors
+    pick = selectors.search_recommendation(
+        user=request.user, track_ids=[track.pk for track in tracks]
     )
+    if pick is not None:
+        picked = next(track for track in tracks if track.pk == pick.track_id)
+        context["recommendation"] = {"track": picked, "reason": pick.reason}
     return render(request, "catalog/search.html", context)
 
 

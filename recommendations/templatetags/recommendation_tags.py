@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db.models import Model
 
 from recommendations.selectors.pages import Opinions, artist_block_list, listener_opinions
+from recommendations.selectors.similar import similar_tracks
 
 register = template.Library()
 
@@ -86,22 +87,12 @@ def blocked_artists_of_listener(context: template.Context) -> list[Any]:
 
 @register.simple_tag
 def similar_to_track(track: Any) -> list[Any] | None:
-    """The tracks most similar to ``track`` with their reasons, or ``None`` when the
-    recommender cannot say yet.
-
-    LEAD: ``recommendations.selectors.similar.similar_tracks(track_id=, n=)`` is written by the
-    catalog-API helper of #12 (branch not merged into ``pages`` when this was written). Once it
-    is on main, drop the ImportError guard below; ``recommendations/_similar_tracks.html``
-    reads each item as ``item.track`` (a Track or TrackSerializer dict) and ``item.reasons``
-    (``{"text"}`` dicts or strings).
-    """
-    try:
-        from recommendations.selectors.similar import similar_tracks  # type: ignore[import-not-found]
-    except ImportError:  # not merged yet (see above)
-        return None
-    return list(
-        similar_tracks(track_id=_track_id(track), n=settings.RECOMMENDER["pages"]["similar_tracks"])
+    """The tracks most similar to ``track`` (``selectors.similar.similar_tracks``: content and
+    collaborative neighbours, each with its reasons), or ``None`` when there are none."""
+    found = similar_tracks(
+        track_id=_track_id(track), n=settings.RECOMMENDER["pages"]["similar_tracks"]
     )
+    return found.items or None
 
 
 @register.filter

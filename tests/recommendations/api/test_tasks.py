@@ -94,18 +94,24 @@ def test_a_list_that_fails_is_logged_and_the_others_are_computed(
 
 def test_a_successful_training_enqueues_the_precomputation(small_training, monkeypatch):  # noqa: F811
     listening()
-    enqueued: list[str] = []
-    monkeypatch.setattr(training_service, "enqueue_on_commit", enqueued.append)
+    enqueued: list[tuple[str, ...]] = []
+    monkeypatch.setattr(
+        training_service, "enqueue_on_commit", lambda name, *args: enqueued.append((name, *args))
+    )
 
     training_service.train_embeddings()
 
-    assert enqueued == ["recommendations.precompute_lists"]
+    # the precomputation of the active listeners' lists, beside the live fan-out
+    assert ("recommendations.precompute_lists",) in enqueued
+    assert ("recommendations.live_fan_out", "training") in enqueued
 
 
 def test_a_failed_training_enqueues_nothing(small_training, monkeypatch):  # noqa: F811
     listening()
-    enqueued: list[str] = []
-    monkeypatch.setattr(training_service, "enqueue_on_commit", enqueued.append)
+    enqueued: list[tuple[str, ...]] = []
+    monkeypatch.setattr(
+        training_service, "enqueue_on_commit", lambda name, *args: enqueued.append((name, *args))
+    )
 
     def broken(*args, **kwargs):
         raise FloatingPointError("ALS diverged")

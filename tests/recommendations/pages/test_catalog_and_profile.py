@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from accounts.models import ArtistBlock
 from catalog.models import Track
@@ -186,3 +187,35 @@ def test_history_and_onboarding_lead_to_the_list(listener_web):
     assert b'id="rec-list"' in done.content
 
     assert '<a href="/" aria-current="page">For you</a>' in done.content.decode()
+
+
+def test_the_search_page_highlights_the_pick_for_a_listener_and_not_for_a_visitor(
+    listener_web, client
+):
+    # a query that matches several tracks of the test catalog
+    title = Track.objects.order_by("id").values_list("title", flat=True).first()
+    word = title.split()[0]
+
+    signed_in = listener_web.get(reverse("catalog:search"), {"q": word})
+    visitor = client.get(reverse("catalog:search"), {"q": word})
+
+    assert signed_in.status_code == visitor.status_code == 200
+    pick = signed_in.context["recommendation"]
+    assert pick["track"] in list(signed_in.context["tracks"])
+    assert pick["reason"]
+    assert "Our pick for you" in signed_in.content.decode()
+    assert "recommendation" not in visitor.context
+    assert "Our pick for you" not in visitor.content.decode()
+
+
+def test_a_track_page_lists_similar_tracks_with_reasons_without_itself(listener_web):
+    track = Track.objects.order_by("id").first()
+
+    response = listener_web.get(reverse("catalog:track", args=[track.pk]))
+
+    assert response.status_code == 200
+    similar = response.context["similar"]
+    assert similar
+    assert track.pk not in {item.track.pk for item in similar}
+    assert all(item.reasons for item in similar)
+    assert "Similar tracks" in response.content.decode()
