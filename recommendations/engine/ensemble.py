@@ -344,7 +344,7 @@ def reason_text(reason: Reason, catalog: Catalog) -> str:
         return "Listeners with your taste play it"
     if reason.kind == "sounds_like":
         tracks = f"your {reason.descriptor} tracks" if reason.descriptor else "your tracks"
-        return f"New in the catalog, close to {tracks}" if reason.new else f"Close to {tracks}"
+        return f"New to listeners here, close to {tracks}" if reason.new else f"Close to {tracks}"
     if reason.kind == "cohort":
         return "Popular with " + _cohort_words(dict(reason.cohort))
     if reason.kind == "trending_genre":

@@ -202,7 +202,7 @@ NAMES = make_catalog(
         ),
         (
             Reason(kind="sounds_like", source="content", descriptor="energetic", new=True),
-            "New in the catalog, close to your energetic tracks",
+            "New to listeners here, close to your energetic tracks",
         ),
         (
             Reason(kind="context", source="context", context="exercise", context_kind="activity"),
