@@ -44,11 +44,17 @@ def search(request: HttpRequest) -> HttpResponse:
     page = Paginator([track_id for track_id, _ in ranked], PAGE_SIZE).get_page(
         _page_number(request)
     )
-    context.update(
-        page=page,
-        tracks=selectors.tracks_in_order(track_ids=list(page.object_list)),
-        count=len(ranked),
+    tracks = selectors.tracks_in_order(track_ids=list(page.object_list))
+    # the result of this page that fits the signed-in listener best (the recommender answers
+    # through registry.search_recommenders), highlighted above the results
+    picked = selectors.search_recommendation(
+        user=request.user, track_ids=[track.pk for track in tracks]
     )
+    recommendation = None
+    if picked is not None:
+        track = next(track for track in tracks if track.pk == picked.track_id)
+        recommendation = {"track": track, "reason": picked.reason}
+    context.update(page=page, tracks=tracks, count=len(ranked), recommendation=recommendation)
     return render(request, "catalog/search.html", context)
 
 
