@@ -45,15 +45,16 @@ def search(request: HttpRequest) -> HttpResponse:
         _page_number(request)
     )
     tracks = selectors.tracks_in_order(track_ids=list(page.object_list))
-    context.update(page=page, tracks=tracks, count=len(ranked))
-    # the result of this page that fits the signed-in listener best, highlighted (as the API's
-    # "recommendation"); None for visitors
-    pick = selectors.search_recommendation(
+    # the result of this page that fits the signed-in listener best (the recommender answers
+    # through registry.search_recommenders), highlighted above the results
+    picked = selectors.search_recommendation(
         user=request.user, track_ids=[track.pk for track in tracks]
     )
-    if pick is not None:
-        picked = next(track for track in tracks if track.pk == pick.track_id)
-        context["recommendation"] = {"track": picked, "reason": pick.reason}
+    recommendation = None
+    if picked is not None:
+        track = next(track for track in tracks if track.pk == picked.track_id)
+        recommendation = {"track": track, "reason": picked.reason}
+    context.update(page=page, tracks=tracks, count=len(ranked), recommendation=recommendation)
     return render(request, "catalog/search.html", context)
 
 

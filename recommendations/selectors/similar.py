@@ -18,6 +18,7 @@ Each source that proposed a neighbour gives a reason ("Sounds alike: energetic, 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,6 +79,13 @@ class SimilarTracks:
     model_version_id: int | None
     sources: list[str]
     items: list[SimilarTrack]
+
+    # iterating gives the neighbours (the track page lists them: recommendation_tags)
+    def __iter__(self) -> Iterator[SimilarTrack]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
 
 
 def _similarity(neighbours: list[Neighbour]) -> dict[int, float]:

@@ -92,3 +92,17 @@ def test_a_pick_outside_the_results_is_ignored(listener, monkeypatch):
 
 def test_the_recommender_is_registered():
     assert "recommendations.engine" in registry.search_recommenders
+
+
+def test_the_search_page_highlights_the_pick_for_a_listener_only(listener_web, client):
+    # when
+    page = listener_web.get("/search/", {"q": "beatles"})
+    anonymous = client.get("/search/", {"q": "beatles"})
+
+    # then the listener's page has the pick, one of its results, with the reason
+    assert page.status_code == 200
+    picked = page.context["recommendation"]
+    assert picked is not None and picked["track"] in page.context["tracks"]
+    html = page.content.decode()
+    assert "Our pick for you" in html and picked["reason"] in html
+    assert "Our pick for you" not in anonymous.content.decode()

@@ -158,3 +158,18 @@ def test_a_constant_number_of_queries_whatever_n(trained_model):
         assert len(similar_tracks(track_id=track_id, n=40).items) == 40
 
     assert len(few.captured_queries) == len(many.captured_queries)
+
+
+def test_the_track_page_lists_the_similar_tracks_with_their_reasons(client):
+    track = _a_track()
+    expected = similar_tracks(track_id=track.pk, n=6)
+
+    response = client.get(f"/tracks/{track.pk}/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Similar tracks" in html and "Sounds alike" in html
+    assert [item.track.pk for item in expected] == [item.track.pk for item in expected.items]
+    assert len(expected) == 6
+    for item in expected:
+        assert f'data-track-id="{item.track.pk}"' in html
