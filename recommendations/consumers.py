@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -34,6 +35,8 @@ from recommendations.services.live import (
     live_refresh_request,
     live_settings,
 )
+
+logger = logging.getLogger(__name__)
 
 
 class RecommendationsConsumer(ListenerConsumer):
@@ -99,6 +102,12 @@ class RecommendationsConsumer(ListenerConsumer):
         except ApplicationError as error:
             await self.send_json(
                 {"type": "error", "error": error.message, "code": error.code, **error.extra}
+            )
+            return
+        except Exception:  # never a disconnect for what a client sent: answered and logged
+            logger.exception("refresh failed for listener %s", self.user.pk)
+            await self.send_json(
+                {"type": "error", "error": "The refresh failed; try again.", "code": "failed"}
             )
             return
         if not outcome.accepted:

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -194,14 +195,15 @@ def list_controls(request: HttpRequest) -> HttpResponse:
     form = ListControlsForm(request.POST)
     if form.is_valid():
         try:
-            account_services.listener_context_update(
-                user=request.user,
-                mood=form.cleaned_data["mood"] or None,
-                activity=form.cleaned_data["activity"] or None,
-            )
-            account_services.listener_discovery_update(
-                user=request.user, discovery=form.cleaned_data["discovery"]
-            )
+            with transaction.atomic():  # both or neither
+                account_services.listener_context_update(
+                    user=request.user,
+                    mood=form.cleaned_data["mood"] or None,
+                    activity=form.cleaned_data["activity"] or None,
+                )
+                account_services.listener_discovery_update(
+                    user=request.user, discovery=form.cleaned_data["discovery"]
+                )
         except ValidationError as error:
             form.add_error(None, error)
         else:

@@ -23,6 +23,8 @@ from accounts.validators import Activity, Mood
 from catalog.models import Track
 from catalog.selectors import track_get
 from history.models import Interaction, Opinion
+from history.selectors.interactions import impression_owned
+from musicrec.errors import ApplicationError
 from musicrec.taste import TasteChange, taste_changed_on_commit
 
 # listened_ms may exceed the track's duration a little (players report the time with a delay,
@@ -121,7 +123,8 @@ def interaction_record(
     impression_id: uuid.UUID | None = None,
 ) -> Interaction:
     """Record one event of the listener's (``impression_id``: the served list it answers, if
-    the client says; stored as given, it is only ever read with the listener's own events).
+    the client says; it must be one of the listener's own lists, else ``ApplicationError`` 404
+    ``unknown_impression`` and nothing is stored).
 
     ``mood`` and ``activity`` default to the listener's current context (``None``: not sent;
     ``""``: sent as "none"). A like or dislike also becomes the listener's opinion of the track,
@@ -129,6 +132,12 @@ def interaction_record(
     ``ValidationError`` naming the fields, and nothing is stored.
     """
     track = _track(track_id)
+    if impression_id is not None and not impression_owned(user=user, impression_id=impression_id):
+        # every entry point (API, page forms) answers alike: another listener's list is as
+        # unknown as one never served, and nothing is stored
+        raise ApplicationError(
+            "No such recommendation list.", code="unknown_impression", status=404
+        )
     now = timezone.now()
     occurred_at = occurred_at or now
     if mood is None or activity is None:

@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import User
@@ -27,6 +28,9 @@ from recommendations.selectors.serving import RecommendationList, recommendation
 from recommendations.services.cache import cache_settings, list_cached
 
 logger = logging.getLogger(__name__)
+
+#: A list's length when the request names none (the API's default).
+DEFAULT_N = 5
 
 
 @dataclass(frozen=True)
@@ -149,10 +153,17 @@ class PrecomputeOutcome:
         }
 
 
+def precompute_sizes() -> list[int]:
+    """The list lengths precomputed after a training: the API's default and the home page's."""
+    pages = settings.RECOMMENDER.get("pages", {})
+    return sorted({DEFAULT_N, int(pages.get("home_results", DEFAULT_N))})
+
+
 def recommendation_lists_precompute(
     *, days: int | None = None, limit: int | None = None
 ) -> PrecomputeOutcome:
-    """Cache the default list (n=5, the stored context and discovery) of every listener active
+    """Cache the default lists (the API's n=5 and the home page's n, the stored context and
+    discovery) of every listener active
     in the last ``days`` days, most recent first, at most ``limit``
     (``RECOMMENDER["cache"]``: ``precompute_active_days``, ``precompute_max_listeners``), so that
     their next request after a training is a hit. Records no impression (nothing is served).
@@ -172,7 +183,11 @@ def recommendation_lists_precompute(
         if user is None:  # deleted since
             continue
         try:
-            _, hit = recommendation_list_payload(user=user)
+            # the API's default list and the home page's (``RECOMMENDER["pages"]``)
+            hits = [
+                recommendation_list_payload(user=user, n=size)[1] for size in precompute_sizes()
+            ]
+            hit = all(hits)
         except Exception:
             failed += 1
             logger.exception("precomputing the list of listener %s failed", user_id)

@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -283,12 +284,17 @@ def _invalid(parameter: str, message: str) -> ApplicationError:
     return ApplicationError(message, code="invalid_parameter", extra={"parameter": parameter})
 
 
+#: A whole number as a client may send it: ASCII digits, a few of them (``"²".isdigit()`` is
+#: true and ``int()`` of 5,000 digits raises: neither may reach ``int``).
+_DIGITS = re.compile(r"[0-9]{1,6}")
+
+
 def _whole_number(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
         return int(value.strip())
     return None
 
@@ -296,13 +302,13 @@ def _whole_number(value: Any) -> int | None:
 def _number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
+    try:
+        if isinstance(value, int | float):
+            return float(value)  # an int of 400 digits overflows a float
+        if isinstance(value, str) and len(value) <= 32:
             return float(value)
-        except ValueError:
-            return None
+    except (OverflowError, ValueError):
+        return None
     return None
 
 
@@ -319,8 +325,10 @@ def live_list_parameters(*, content: Mapping[str, Any]) -> ListParameters:
     choices: dict[str, str | None] = {}
     for name, allowed in (("mood", Mood.values), ("activity", Activity.values)):
         value = content.get(name)
-        if value is None or value == "":
-            choices[name] = None
+        if value is None:
+            choices[name] = None  # the stored one
+        elif value == "":
+            choices[name] = ""  # none for this list, as the API's ?mood=
         elif isinstance(value, str) and value in allowed:
             choices[name] = value
         else:

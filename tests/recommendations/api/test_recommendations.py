@@ -77,6 +77,7 @@ def test_up_to_a_hundred_results(listener_api):
         ({"n": "101"}, "n"),
         ({"n": "-1"}, "n"),
         ({"n": "five"}, "n"),
+        ({"n": "9" * 5000}, "n"),  # more digits than int() takes: a 400, not a 500
         ({"n": "5.0"}, "n"),
         ({"n": " 5"}, "n"),
         ({"n": ""}, "n"),

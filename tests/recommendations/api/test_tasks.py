@@ -14,7 +14,7 @@ from recommendations.models import Impression, ImpressionSurface
 from recommendations.selectors.cache import cache_figures, recently_active_listener_ids
 from recommendations.services import training as training_service
 from recommendations.services.impressions import impressions_prune
-from recommendations.services.lists import recommendation_lists_precompute
+from recommendations.services.lists import precompute_sizes, recommendation_lists_precompute
 from tests.accounts.factories import UserFactory
 from tests.recommendations.test_training import listening, small_training  # noqa: F401
 
@@ -57,12 +57,15 @@ def test_precomputed_lists_make_the_next_request_a_hit(
     # when the lists are precomputed (as after a training)
     outcome = tasks.precompute_lists()
 
-    # then only the active listener's default list was computed, and their next request is a hit
+    # then only the active listener's default lists were computed (the API's n=5 and the home
+    # page's), and their next request is a hit
     assert outcome == {**outcome, "listeners": 1, "computed": 1, "cached": 0, "failed": 0}
-    assert [call["user"] for call in engine_calls.calls] == [listener]
+    assert [call["user"] for call in engine_calls.calls] == [listener] * len(precompute_sizes())
+    assert sorted(call["n"] for call in engine_calls.calls) == precompute_sizes()
+    computed = engine_calls.count
     response = listener_api.get(URL)
     assert response.status_code == 200
-    assert engine_calls.count == 1
+    assert engine_calls.count == computed
     assert cache_figures().hits == 1
     # nothing was served by the precomputation: the one impression is the request's
     assert Impression.objects.filter(user=listener).count() == 1

@@ -113,6 +113,12 @@ def test_refreshes_are_limited_per_listener_and_bad_parameters_use_up_none(liste
             ({"activity": ["party"]}, "activity"),
             ({"discovery": 1.5}, "discovery"),
             ({"discovery": "NaN"}, "discovery"),
+            # digits int() refuses or chokes on, numbers a float cannot hold: answered, the
+            # connection kept (these once killed it)
+            ({"n": "²"}, "n"),
+            ({"n": "9" * 5000}, "n"),
+            ({"discovery": 10**400}, "discovery"),
+            ({"discovery": "1" * 5000}, "discovery"),
         ):
             await first.send_json_to({"type": "refresh", **bad})
             answer = await first.receive_json_from(timeout=5)
@@ -136,21 +142,37 @@ def test_refreshes_are_limited_per_listener_and_bad_parameters_use_up_none(liste
     assert Impression.objects.filter(user=listener).count() == 1
 
 
-def test_a_refresh_with_defaults_uses_the_listeners_stored_values(listener, tracks, eager):
-    listener.mood, listener.discovery = "calm", 0.2
-    listener.save(update_fields=["mood", "discovery"])
+def _refreshed(listener, frame):  # type: ignore[no-untyped-def]
     token = str(AccessToken.for_user(listener))
 
     async def scenario():
         communicator, _ = await connect(query=f"?token={token}")
-        await communicator.send_json_to({"type": "refresh", "mood": ""})
+        await communicator.send_json_to(frame)
         update = await communicator.receive_json_from(timeout=FIRST)
         await communicator.disconnect()
         return update
 
-    update = async_to_sync(scenario)()
+    return async_to_sync(scenario)()
+
+
+def test_a_refresh_with_defaults_uses_the_listeners_stored_values(listener, tracks, eager):
+    listener.mood, listener.discovery = "calm", 0.2
+    listener.save(update_fields=["mood", "discovery"])
+
+    update = _refreshed(listener, {"type": "refresh"})
+
     assert update["parameters"]["n"] == 5
     assert update["parameters"]["mood"] == "calm"
+    assert update["parameters"]["discovery"] == 0.2
+
+
+def test_an_empty_mood_is_no_mood_for_that_list_as_in_the_api(listener, tracks, eager):
+    listener.mood, listener.discovery = "calm", 0.2
+    listener.save(update_fields=["mood", "discovery"])
+
+    update = _refreshed(listener, {"type": "refresh", "mood": ""})
+
+    assert update["parameters"]["mood"] is None
     assert update["parameters"]["discovery"] == 0.2
 
 

@@ -297,6 +297,30 @@ def test_one_listener_s_feedback_never_touches_another_s(listener_web, other_web
     assert ArtistBlock.objects.filter(user=listener, artist=artist).exists()
 
 
+def test_feedback_naming_another_listener_s_list_is_refused_and_stores_nothing(
+    listener_web, other_web, listener
+):
+    # given the other listener's served list (its impression id is in their page)
+    theirs = _impression(other_web.get(HOME).content)
+    track_id = _shown(listener_web.get(HOME).content)[0]
+
+    # when the listener posts feedback naming it, or a list never served
+    named = listener_web.post(
+        FEEDBACK, {"track_id": track_id, "kind": "like", "impression_id": str(theirs)}
+    )
+    unknown = listener_web.post(
+        FEEDBACK, {"track_id": track_id, "kind": "like", "impression_id": str(uuid.uuid4())}
+    )
+
+    # then both are unknown lists to them, and nothing is stored
+    assert named.status_code == unknown.status_code == 404
+    assert not Interaction.objects.filter(user=listener).exists()
+    # their own list is accepted
+    mine = _impression(listener_web.get(HOME).content)
+    listener_web.post(FEEDBACK, {"track_id": track_id, "kind": "like", "impression_id": str(mine)})
+    assert Interaction.objects.get(user=listener).impression_id == mine
+
+
 def test_visitors_cannot_post_feedback_or_fetch_a_list(client):
     track_id = Track.objects.values_list("id", flat=True).first()
     for url, data in (
