@@ -76,7 +76,7 @@ def _home_page(
     context = _list_context(request)
     context.update(
         controls=controls or ListControlsForm(initial=ListControlsForm.initial_for(request.user)),
-        trending=home_trending(limit=_pages_setting("home_trending")),
+        trending=home_trending(limit=_pages_setting("home_trending"), user=request.user),
         history_count=context["history"].count,
         history_limit=context["history"].limit,
     )

@@ -85,13 +85,16 @@ class SimilarTracksView(APIView):
         description="Tracks like this one, best first, the track itself never among them: "
         "neighbours by sound (audio features and genres) and by listening (tracks the same "
         "listeners play, once a model is trained), each with its sources' scores and reasons. "
-        "An unknown track is a 404. Public.",
+        "For a signed-in listener, tracks they disliked and tracks of artists they blocked are "
+        "left out. An unknown track is a 404. Public.",
     )
     def get(self, request: Request, pk: int) -> Response:
         query = SimilarQuerySerializer.from_query(request.query_params)
         query.is_valid(raise_exception=True)
         found = similar.similar_tracks(
-            track_id=pk, n=query.validated_data.get("n", similar.SIMILAR_DEFAULT)
+            track_id=pk,
+            n=query.validated_data.get("n", similar.SIMILAR_DEFAULT),
+            user=request.user,
         )
         return Response(SimilarSerializer(found).data)
 

@@ -15,13 +15,24 @@ from history.selectors.interactions import opinion_of
 from recommendations.selectors.popularity import trending_tracks
 
 
-def home_trending(*, limit: int) -> list[Track]:
+def home_trending(*, limit: int, user: User | None = None) -> list[Track]:
     """The ``limit`` most trending tracks (the popularity view over all genres), best first;
-    before the view has any row (a new site, no plays yet), the catalog's most popular."""
-    ranked = [row.track_id for row in trending_tracks(genre_id=None, limit=limit)]
+    before the view has any row (a new site, no plays yet), the catalog's most popular. For a
+    listener, without the tracks they disliked or whose artists they blocked."""
+    ranked = [row.track_id for row in trending_tracks(genre_id=None, limit=2 * limit)]
     if ranked:
-        return tracks_in_order(track_ids=ranked)
-    return list(track_list().order_by("-popularity", "id")[:limit])
+        tracks = tracks_in_order(track_ids=ranked)
+    else:
+        tracks = list(track_list().order_by("-popularity", "id")[: 2 * limit])
+    if user is not None and user.is_authenticated:
+        blocked = set(ArtistBlock.objects.filter(user=user).values_list("artist_id", flat=True))
+        disliked = listener_opinions(user=user, track_ids=[t.pk for t in tracks]).disliked
+        tracks = [
+            t
+            for t in tracks
+            if t.pk not in disliked and not {a.pk for a in t.artist_list} & blocked
+        ]
+    return tracks[:limit]
 
 
 @dataclass(frozen=True)

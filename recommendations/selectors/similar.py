@@ -25,8 +25,10 @@ import numpy as np
 import numpy.typing as npt
 from django.db import connection
 
-from catalog.models import Track
+from accounts.models import ArtistBlock, User
+from catalog.models import Track, TrackArtist
 from catalog.selectors import track_get
+from history.models import Opinion
 from recommendations.engine.content import (
     DESCRIPTOR_THRESHOLD,
     DESCRIPTORS,
@@ -156,11 +158,27 @@ def _content_reason(words: list[str], genre: str | None) -> str:
     return "Sounds alike"
 
 
-def similar_tracks(*, track_id: int, n: int = SIMILAR_DEFAULT) -> SimilarTracks:
+def _unwanted(*, user: User, track_ids: set[int]) -> set[int]:
+    """Those of ``track_ids`` the listener disliked or whose credited artists they blocked."""
+    blocked = ArtistBlock.objects.filter(user=user).values("artist_id")
+    by_blocked = TrackArtist.objects.filter(
+        track_id__in=track_ids, artist_id__in=blocked
+    ).values_list("track_id", flat=True)
+    disliked = Opinion.objects.filter(
+        user=user, track_id__in=track_ids, value=Opinion.Value.DISLIKE
+    ).values_list("track_id", flat=True)
+    return set(by_blocked) | set(disliked)
+
+
+def similar_tracks(
+    *, track_id: int, n: int = SIMILAR_DEFAULT, user: User | None = None
+) -> SimilarTracks:
     """Up to ``n`` (1–:data:`SIMILAR_MAX`) tracks most like ``track_id``, best first, the track
     itself left out (see the module docstring). An unknown track is an ``ApplicationError``
     404 (``not_found``). About five queries: the track, two nearest-neighbour searches (one
-    before the first training), the neighbours' content vectors and their rows."""
+    before the first training), the neighbours' content vectors and their rows. For a
+    signed-in ``user`` (two queries more), tracks of artists they blocked and tracks they
+    disliked are left out: a blocked artist never comes back anywhere."""
     if not 1 <= n <= SIMILAR_MAX:
         raise ValueError(f"n must be between 1 and {SIMILAR_MAX}")
     track = track_get(track_id=track_id)
@@ -174,6 +192,8 @@ def similar_tracks(*, track_id: int, n: int = SIMILAR_DEFAULT) -> SimilarTracks:
     if collaborative:
         by_source[COLLABORATIVE] = collaborative
     candidates = {i for scores in by_source.values() for i in scores} - {track.pk}
+    if user is not None and user.is_authenticated and candidates:
+        candidates -= _unwanted(user=user, track_ids=candidates)
     ranked = sorted(
         candidates,
         key=lambda i: (-sum(s.get(i, 0.0) for s in by_source.values()) / len(by_source), i),

@@ -85,12 +85,15 @@ def blocked_artists_of_listener(context: template.Context) -> list[Any]:
     return [] if user is None else artist_block_list(user=user)
 
 
-@register.simple_tag
-def similar_to_track(track: Any) -> list[Any] | None:
+@register.simple_tag(takes_context=True)
+def similar_to_track(context: template.Context, track: Any) -> list[Any] | None:
     """The tracks most similar to ``track`` (``selectors.similar.similar_tracks``: content and
-    collaborative neighbours, each with its reasons), or ``None`` when there are none."""
+    collaborative neighbours, each with its reasons; for a signed-in listener without their
+    blocked artists and disliked tracks), or ``None`` when there are none."""
     found = similar_tracks(
-        track_id=_track_id(track), n=settings.RECOMMENDER["pages"]["similar_tracks"]
+        track_id=_track_id(track),
+        n=settings.RECOMMENDER["pages"]["similar_tracks"],
+        user=_user(context),
     )
     return found.items or None
 

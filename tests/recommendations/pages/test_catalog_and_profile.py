@@ -219,3 +219,20 @@ def test_a_track_page_lists_similar_tracks_with_reasons_without_itself(listener_
     assert track.pk not in {item.track.pk for item in similar}
     assert all(item.reasons for item in similar)
     assert "Similar tracks" in response.content.decode()
+
+
+def test_a_blocked_artist_and_a_disliked_track_leave_the_similar_tracks_of_a_listener(
+    listener_web, listener
+):
+    track = Track.objects.order_by("id").first()
+    before = listener_web.get(reverse("catalog:track", args=[track.pk])).context["similar"]
+    disliked, blocked_track = before[0].track, before[1].track
+    blocked = blocked_track.artist_list[0]
+    Opinion.objects.create(user=listener, track=disliked, value=Opinion.Value.DISLIKE)
+    ArtistBlock.objects.create(user=listener, artist=blocked)
+
+    after = listener_web.get(reverse("catalog:track", args=[track.pk])).context["similar"] or []
+
+    shown = {item.track.pk for item in after}
+    assert disliked.pk not in shown
+    assert not any(blocked in item.track.artist_list for item in after)
