@@ -27,9 +27,9 @@ from musicrec.api.schema_params import (
     text_schema,
 )
 
-# at most 18 digits: every id and count fits, and int() never meets a 5,000-digit string (it
-# raises past 4,300)
-INTEGER = re.compile(r"-?[0-9]{1,18}")
+# at most 19 digits: every id and count fits (ids go to 2^63 - 1, 19 digits), and int() never
+# meets a 5,000-digit string (it raises past 4,300)
+INTEGER = re.compile(r"-?[0-9]{1,19}")
 NUMBER = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 
 
