@@ -18,8 +18,11 @@ keep-alive connection per client, each request authenticated by a JWT of its own
 (minted directly). For each level of concurrent clients, a fixed number of requests (and a time
 cap):
 
-* ``trivial``: ``GET /api/v1/me/``, the caller's profile: the same JWT authentication,
-  throttle, DRF view and JSON rendering as the list, a single small read; the ceiling;
+* ``floor``: ``GET /api/v1/bench-serve-floor/``, an API path nobody serves: Django's
+  middleware, routing and a small JSON 404, no authentication, no database; the stack's floor;
+* ``trivial``: ``GET /api/v1/me/blocks/``, the caller's blocked artists (none): the same JWT
+  authentication, throttle, DRF view and JSON rendering as the list, with two small reads (the
+  user, the count); the ceiling the list is compared with;
 * ``warm``: ``GET /api/v1/recommendations/`` of listeners whose list is cached (each asked once
   before, not timed): a hit, plus the impression every serve records;
 * ``cold``: the same for listeners whose list version was replaced just before the phase
@@ -56,9 +59,13 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 20261130
 SERVERS = ("uvicorn", "daphne")
-KINDS = ("trivial", "warm", "cold")
-PATHS = {"trivial": "/api/v1/me/", "warm": "/api/v1/recommendations/"}
+PATHS = {
+    "floor": "/api/v1/bench-serve-floor/",  # no such API: the JSON 404 (middleware, routing)
+    "trivial": "/api/v1/me/blocks/",
+    "warm": "/api/v1/recommendations/",
+}
 PATHS["cold"] = PATHS["warm-up"] = PATHS["warm"]
+STATUS = {"floor": 404}  # the status each kind answers with (200 unless named here)
 
 SERVER_ENV = {
     "DEBUG": "0",
@@ -125,7 +132,10 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--levels", type=levels_argument, default=[1, 8, 32])
     parser.add_argument("--servers", type=servers_argument, default=list(SERVERS))
     parser.add_argument(
-        "--requests", type=positive, default=400, help="timed trivial and warm requests per level"
+        "--requests",
+        type=positive,
+        default=400,
+        help="timed floor, trivial and warm requests per level",
     )
     parser.add_argument(
         "--cold-requests", type=positive, default=160, help="timed cold requests per level"
@@ -232,7 +242,9 @@ async def _request(
     return status, close
 
 
-async def _drive(port: int, path: str, tokens: list[str], clients: int, cap: float, phase: Phase):  # type: ignore[no-untyped-def]
+async def _drive(  # type: ignore[no-untyped-def]
+    port: int, path: str, tokens: list[str], clients: int, cap: float, phase: Phase
+):
     """``clients`` connections take the tokens in turn until none is left or the cap passes."""
     jobs = deque(tokens)
     connections = [await asyncio.open_connection("127.0.0.1", port) for _ in range(clients)]
@@ -248,7 +260,7 @@ async def _drive(port: int, path: str, tokens: list[str], clients: int, cap: flo
                 writer.close()
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
                 continue
-            if status == 200:
+            if status == STATUS.get(phase.kind, 200):
                 phase.seconds.append(time.perf_counter() - started)
             else:
                 phase.errors += 1
@@ -358,7 +370,7 @@ def _phase(server: str, kind: str, clients: int, port: int, tokens: list[str], c
     hits, misses = _figures()
     asyncio.run(_drive(port, PATHS[kind], tokens, clients, cap, phase))
     after_hits, after_misses = _figures()
-    if kind != "trivial":
+    if kind not in ("floor", "trivial"):
         phase.hits, phase.misses = after_hits - hits, after_misses - misses
     print(phase_row(phase), flush=True)
     return phase
@@ -373,7 +385,10 @@ def _serve(args: argparse.Namespace, server: str, warm: list, cold: deque) -> li
     phases: list[Phase] = []
     try:
         # untimed: the first list builds the process's serving state; then every warm listener's
-        # list is asked once, so that it is cached
+        # list is computed (versions replaced first: this process computes them, whatever the
+        # last server cached) and cached
+        for user_id, _ in warm:
+            listener_lists_invalidate(user_id=user_id)
         phase = _phase(server, "warm-up", 4, port, [t for _, t in warm], 600.0)
         print(
             f"{server}: started and warmed up in {time.perf_counter() - started:.1f} s "
@@ -383,6 +398,7 @@ def _serve(args: argparse.Namespace, server: str, warm: list, cold: deque) -> li
         warm_tokens = [t for _, t in warm]
         for clients in args.levels:
             cycle = [warm_tokens[i % len(warm_tokens)] for i in range(args.requests)]
+            phases.append(_phase(server, "floor", clients, port, cycle, args.time_cap))
             phases.append(_phase(server, "trivial", clients, port, cycle, args.time_cap))
             phases.append(_phase(server, "warm", clients, port, cycle, args.time_cap))
             batch = [cold.popleft() for _ in range(min(args.cold_requests, len(cold)))]
@@ -498,8 +514,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     connections.close_all()
     print(
         f"{len(users)} listeners: {len(warm)} warm, {len(cold)} cold (each listener's version "
-        f"replaced before its cold request); levels {args.levels}; {args.requests} trivial and "
-        f"warm, {args.cold_requests} cold requests per level; cap {args.time_cap:.0f} s a phase"
+        f"replaced before its cold request); levels {args.levels}; {args.requests} floor, "
+        f"trivial and warm, {args.cold_requests} cold requests per level; "
+        f"cap {args.time_cap:.0f} s a phase"
     )
     print(f"uptime before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}", flush=True)
     header = "| server | clients | endpoint | n | p50 ms | p95 ms | p99 ms | req/s | hit rate |"
