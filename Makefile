@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 export OPENBLAS_NUM_THREADS ?= 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help run test services manage stop lint format bench-import bench-history evaluate bench-recommend browser clean
+.PHONY: help run test services manage stop lint format bench-import bench-history evaluate bench-recommend bench-serve browser clean
 
 help:
 	@echo "make run           start musicrec on http://127.0.0.1:8000 (Ctrl-C stops everything)"
@@ -24,6 +24,8 @@ help:
 	@echo "                   catalog (LISTENS=mpd-format folder CATALOG=tracks.csv OUT=var/evaluation)"
 	@echo "make bench-recommend the recommender at catalog scale: training, latency, HNSW recall,"
 	@echo "                   fold-in, memory (CATALOG=tracks.csv LISTENS=mpd-format folder)"
+	@echo "make bench-serve   GET /api/v1/recommendations/ over HTTP, warm and cold, 1/8/32 clients,"
+	@echo "                   uvicorn and daphne (CATALOG=tracks.csv LISTENS=mpd-format folder)"
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -103,6 +105,16 @@ evaluate: $(VENV)/.installed-run
 # scan, fold-in, a web process's memory. Figures, not a test (docs/benchmarks.md).
 bench-recommend: $(VENV)/.installed-dev
 	$(PY) -m musicrec.stack bench -- $(PY) scripts/bench_recommend.py $(CATALOG) \
+		$(if $(filter command line,$(origin LISTENS)),$(LISTENS),$(EVAL_LISTENS))
+
+# GET /api/v1/recommendations/ served as `make run` serves it (production settings, uvicorn, then
+# daphne), driven over loopback by 1, 8 and 32 clients: warm and cold against GET /api/v1/me/, the
+# cache's hit rate, a per-process cache probe. Its own kept instance (var/serve/): a second run
+# reuses the loaded catalog, listeners and model (SERVE_ARGS=--reuse). Figures, not a test.
+SERVE_ARGS ?=
+bench-serve: $(VENV)/.installed-dev
+	MUSICREC_BENCH_INSTANCE=serve $(PY) -m musicrec.stack bench $(if $(filter --reuse,$(SERVE_ARGS)),--keep) \
+		-- $(PY) scripts/bench_serve.py $(SERVE_ARGS) $(CATALOG) \
 		$(if $(filter command line,$(origin LISTENS)),$(LISTENS),$(EVAL_LISTENS))
 
 clean:

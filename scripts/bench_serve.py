@@ -1,0 +1,547 @@
+"""Serving recommendations over HTTP: ``GET /api/v1/recommendations/`` warm and cold against a
+trivial endpoint of the same stack, under uvicorn and daphne, with 1, 8 and 32 clients.
+
+    make bench-serve   # CATALOG=… LISTENS=…, which runs:
+    .venv/bin/python -m musicrec.stack bench -- .venv/bin/python scripts/bench_serve.py \\
+        CATALOG_CSV LISTENS_FOLDER
+    # a second run on the kept database skips the loading (catalog, listeners, training):
+    MUSICREC_BENCH_INSTANCE=serve .venv/bin/python -m musicrec.stack bench --keep -- \\
+        .venv/bin/python scripts/bench_serve.py --reuse CATALOG_CSV LISTENS_FOLDER
+
+The data is ``bench_recommend.py``'s (its loading phases, imported): the full catalog, the
+listens folder's playlists as site listeners, a trained model. Then, for each server (uvicorn
+as ``make run`` starts it, one process, then daphne), this process starts the server in
+production mode (``DEBUG=0``, the same ASGI app, no access log, the per-user throttle raised out
+of the way; no Celery worker or beat: nothing served here waits on them, and beat's popularity
+refresh would make every list cold mid-run) and drives it over loopback from here, one
+keep-alive connection per client, each request authenticated by a JWT of its own listener
+(minted directly). For each level of concurrent clients, a fixed number of requests (and a time
+cap):
+
+* ``floor``: ``GET /api/v1/bench-serve-floor/``, an API path nobody serves: Django's
+  middleware, routing and a small JSON 404, no authentication, no database; the stack's floor;
+* ``trivial``: ``GET /api/v1/me/blocks/``, the caller's blocked artists (none): the same JWT
+  authentication, throttle, DRF view and JSON rendering as the list, with two small reads (the
+  user, the count); the ceiling the list is compared with;
+* ``warm``: ``GET /api/v1/recommendations/`` of listeners whose list is cached (each asked once
+  before, not timed): a hit, plus the impression every serve records;
+* ``cold``: the same for listeners whose list version was replaced just before the phase
+  (``services.cache.listener_lists_invalidate``, as any change of their taste does): each
+  request is the first of its listener's new version, a miss computed by the engine.
+
+Latency is measured by the client, request written to body read. The hit rate of each phase is
+the server's own counters (``selectors.cache.cache_figures``, Redis) before and after it. The
+end probes, in this process against the same Redis, what a per-process cache in front of Redis
+would save on a warm request (Redis GET + unpickle of a cached payload against a dict lookup)
+and times the other pieces of a hit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import os
+import pickle
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+ROOT = Path(__file__).resolve().parent.parent
+SEED = 20261130
+SERVERS = ("uvicorn", "daphne")
+PATHS = {
+    "floor": "/api/v1/bench-serve-floor/",  # no such API: the JSON 404 (middleware, routing)
+    "trivial": "/api/v1/me/blocks/",
+    "warm": "/api/v1/recommendations/",
+}
+PATHS["cold"] = PATHS["warm-up"] = PATHS["warm"]
+STATUS = {"floor": 404}  # the status each kind answers with (200 unless named here)
+
+SERVER_ENV = {
+    "DEBUG": "0",
+    "ALLOWED_HOSTS": "127.0.0.1",
+    "SECURE_SSL_REDIRECT": "0",
+    "THROTTLE_USER": "10000000/minute",
+    "LOG_LEVEL": "ERROR",
+    "PYTHONWARNINGS": "ignore::UserWarning",
+}
+
+
+# ---- pure helpers (tests/test_bench_serve.py) ----------------------------------------------
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """The nearest-rank percentile (``pct`` in 0-100) of a non-empty sequence."""
+    if not values:
+        raise ValueError("no values")
+    if not 0 <= pct <= 100:
+        raise ValueError(f"percentile {pct} is not between 0 and 100")
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * pct // 100))  # ceil without floats' rounding surprises
+    return ordered[min(int(rank), len(ordered)) - 1]
+
+
+def levels_argument(text: str) -> list[int]:
+    """``"1,8,32"`` → ``[1, 8, 32]`` (positive, at most 100, no duplicates)."""
+    try:
+        levels = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a comma-separated list of numbers: {text!r}"
+        ) from None
+    if not levels or any(not 1 <= level <= 100 for level in levels):
+        raise argparse.ArgumentTypeError("each level must be between 1 and 100 clients")
+    if len(set(levels)) != len(levels):
+        raise argparse.ArgumentTypeError(f"a level is repeated: {text!r}")
+    return levels
+
+
+def servers_argument(text: str) -> list[str]:
+    """``"uvicorn,daphne"`` → ``["uvicorn", "daphne"]`` (known servers only)."""
+    servers = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = sorted(set(servers) - set(SERVERS))
+    if not servers or unknown:
+        raise argparse.ArgumentTypeError(f"servers are among {', '.join(SERVERS)}: {text!r}")
+    return servers
+
+
+def positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("catalog", help="the catalog CSV (spotify_tracks.csv)")
+    parser.add_argument("listens", help="a listens folder (mpd_subset format)")
+    parser.add_argument("--levels", type=levels_argument, default=[1, 8, 32])
+    parser.add_argument("--servers", type=servers_argument, default=list(SERVERS))
+    parser.add_argument(
+        "--requests",
+        type=positive,
+        default=400,
+        help="timed floor, trivial and warm requests per level",
+    )
+    parser.add_argument(
+        "--cold-requests", type=positive, default=160, help="timed cold requests per level"
+    )
+    parser.add_argument(
+        "--warm-listeners", type=positive, default=200, help="listeners the warm requests cycle"
+    )
+    parser.add_argument(
+        "--time-cap", type=float, default=60.0, help="seconds at most per phase (then it stops)"
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="skip the loading when the database holds the listeners and an active model "
+        "(run under `musicrec.stack bench --keep`)",
+    )
+    args = parser.parse_args(argv)
+    if args.time_cap <= 0:
+        parser.error("--time-cap must be positive")
+    return args
+
+
+@dataclass
+class Phase:
+    """One timed phase: latencies (seconds) of the answered requests, their statuses."""
+
+    server: str
+    kind: str
+    clients: int
+    seconds: list[float] = field(default_factory=list)
+    errors: int = 0
+    wall: float = 0.0
+    capped: bool = False
+    hits: int | None = None
+    misses: int | None = None
+
+    @property
+    def rate(self) -> float:
+        return len(self.seconds) / self.wall if self.wall else 0.0
+
+    def ms(self, pct: float) -> float:
+        return percentile(self.seconds, pct) * 1000
+
+    @property
+    def hit_rate(self) -> float | None:
+        if self.hits is None or self.misses is None or not self.hits + self.misses:
+            return None
+        return self.hits / (self.hits + self.misses)
+
+
+def phase_row(phase: Phase) -> str:
+    """A markdown table row: server, clients, endpoint, n, p50/p95/p99, req/s, hit rate."""
+    hit = "—"
+    if phase.hit_rate is not None:
+        hit = f"{phase.hit_rate:.0%} ({phase.hits}/{(phase.hits or 0) + (phase.misses or 0)})"
+    flags = (" (capped)" if phase.capped else "") + (
+        f" {phase.errors} errors" if phase.errors else ""
+    )
+    if not phase.seconds:
+        head = f"| {phase.server} | {phase.clients} | {phase.kind} | 0{flags} |"
+        return f"{head} — | — | — | — | {hit} |"
+    return (
+        f"| {phase.server} | {phase.clients} | {phase.kind} | {len(phase.seconds)}{flags} | "
+        f"{phase.ms(50):.1f} | {phase.ms(95):.1f} | {phase.ms(99):.1f} | {phase.rate:.0f} | {hit} |"
+    )
+
+
+# ---- the client -----------------------------------------------------------------------------
+
+
+async def _request(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str, token: str
+) -> tuple[int, bool]:
+    """One HTTP/1.1 GET on a keep-alive connection: (status, whether the server closes it)."""
+    writer.write(
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+        "Accept: application/json\r\n\r\n".encode()
+    )
+    await writer.drain()
+    status = int((await reader.readline()).split()[1])
+    length, chunked, close = None, False, False
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b""):
+            break
+        name, _, value = line.decode("latin-1").partition(":")
+        name, value = name.strip().lower(), value.strip().lower()
+        if name == "content-length":
+            length = int(value)
+        elif name == "transfer-encoding" and "chunked" in value:
+            chunked = True
+        elif name == "connection" and value == "close":
+            close = True
+    if chunked:
+        while size := int((await reader.readline()).split(b";")[0], 16):
+            await reader.readexactly(size + 2)
+        while (await reader.readline()) not in (b"\r\n", b""):
+            pass
+    elif length is not None:
+        await reader.readexactly(length)
+    else:
+        await reader.read()
+        close = True
+    return status, close
+
+
+async def _drive(  # type: ignore[no-untyped-def]
+    port: int, path: str, tokens: list[str], clients: int, cap: float, phase: Phase
+):
+    """``clients`` connections take the tokens in turn until none is left or the cap passes."""
+    jobs = deque(tokens)
+    connections = [await asyncio.open_connection("127.0.0.1", port) for _ in range(clients)]
+
+    async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while jobs and time.perf_counter() < deadline:
+            token = jobs.popleft()
+            started = time.perf_counter()
+            try:
+                status, close = await _request(reader, writer, path, token)
+            except (ConnectionError, asyncio.IncompleteReadError, ValueError, IndexError):
+                phase.errors += 1
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                continue
+            if status == STATUS.get(phase.kind, 200):
+                phase.seconds.append(time.perf_counter() - started)
+            else:
+                phase.errors += 1
+            if close:
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.close()
+
+    started = time.perf_counter()
+    deadline = started + cap
+    await asyncio.gather(*(client(r, w) for r, w in connections))
+    phase.wall = time.perf_counter() - started
+    phase.capped = bool(jobs)
+
+
+# ---- the server -----------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _server_command(server: str, port: int) -> list[str]:
+    if server == "uvicorn":  # as musicrec.stack run starts it, without the access log
+        return [
+            sys.executable, "-m", "uvicorn", "musicrec.asgi:application", "--host", "127.0.0.1",
+            "--port", str(port), "--lifespan", "off", "--log-level", "warning",
+            "--no-access-log",
+        ]  # fmt: skip
+    return [
+        sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "-v", "0",
+        "musicrec.asgi:application",
+    ]  # fmt: skip
+
+
+def _start(server: str, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        _server_command(server, port), cwd=ROOT, env=os.environ, start_new_session=True
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{server} exited with status {proc.returncode}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/health/")
+            if conn.getresponse().status == 200:
+                return proc
+        except OSError:
+            pass
+        time.sleep(0.25)
+    _stop(proc)
+    raise SystemExit(f"{server} did not answer /health/ within 60 s")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+# ---- the run --------------------------------------------------------------------------------
+
+
+def _listeners(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The listeners (loaded now, or the kept database's with ``--reuse``)."""
+    import bench_recommend
+    import numpy as np
+
+    from accounts.models import User
+    from recommendations.models import ModelVersion
+
+    reusable = (
+        args.reuse
+        and ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exists()
+        and User.objects.filter(username__startswith="listens-").exists()
+    )
+    if reusable:
+        users = list(User.objects.filter(username__startswith="listens-").order_by("pk"))
+        print(f"reusing the kept database: {len(users)} listeners and an active model")
+        return users
+    return bench_recommend._load(args, np.random.default_rng(bench_recommend.SEED))
+
+
+def _figures() -> tuple[int, int]:
+    from recommendations.selectors.cache import cache_figures
+
+    figures = cache_figures()
+    return figures.hits, figures.misses
+
+
+def _phase(server: str, kind: str, clients: int, port: int, tokens: list[str], cap: float) -> Phase:
+    phase = Phase(server=server, kind=kind, clients=clients)
+    hits, misses = _figures()
+    asyncio.run(_drive(port, PATHS[kind], tokens, clients, cap, phase))
+    after_hits, after_misses = _figures()
+    if kind not in ("floor", "trivial"):
+        phase.hits, phase.misses = after_hits - hits, after_misses - misses
+    print(phase_row(phase), flush=True)
+    return phase
+
+
+def _serve(args: argparse.Namespace, server: str, warm: list, cold: deque) -> list[Phase]:  # type: ignore[type-arg]
+    from recommendations.services.cache import listener_lists_invalidate
+
+    port = _free_port()
+    started = time.perf_counter()
+    proc = _start(server, port)
+    phases: list[Phase] = []
+    try:
+        # untimed: the first list builds the process's serving state; then every warm listener's
+        # list is computed (versions replaced first: this process computes them, whatever the
+        # last server cached) and cached
+        for user_id, _ in warm:
+            listener_lists_invalidate(user_id=user_id)
+        phase = _phase(server, "warm-up", 4, port, [t for _, t in warm], 600.0)
+        print(
+            f"{server}: started and warmed up in {time.perf_counter() - started:.1f} s "
+            f"({len(phase.seconds)} lists, {phase.errors} errors), RSS {_rss_mb(proc.pid):.0f} MB",
+            flush=True,
+        )
+        warm_tokens = [t for _, t in warm]
+        for clients in args.levels:
+            cycle = [warm_tokens[i % len(warm_tokens)] for i in range(args.requests)]
+            phases.append(_phase(server, "floor", clients, port, cycle, args.time_cap))
+            phases.append(_phase(server, "trivial", clients, port, cycle, args.time_cap))
+            phases.append(_phase(server, "warm", clients, port, cycle, args.time_cap))
+            batch = [cold.popleft() for _ in range(min(args.cold_requests, len(cold)))]
+            for user_id, _ in batch:
+                listener_lists_invalidate(user_id=user_id)
+            phases.append(
+                _phase(server, "cold", clients, port, [t for _, t in batch], args.time_cap)
+            )
+        print(f"{server}: RSS after the run {_rss_mb(proc.pid):.0f} MB", flush=True)
+    finally:
+        _stop(proc)
+    return phases
+
+
+def _timed_us(call: Callable[[], object], repeat: int) -> float:
+    """The median of ``repeat`` calls, in microseconds."""
+    seconds = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        seconds.append(time.perf_counter() - started)
+    return statistics.median(seconds) * 1e6
+
+
+def _probe(user) -> None:  # type: ignore[no-untyped-def]
+    """What a hit is made of, in this process against the same Redis and database: the pieces
+    ``recommendation_list_serve`` runs on a hit, and the payload's Redis GET + unpickle against
+    an in-process dict lookup."""
+    import json
+
+    from django.core.cache import cache
+    from django_redis import get_redis_connection
+    from rest_framework.renderers import JSONRenderer
+
+    from recommendations.models import ImpressionSurface
+    from recommendations.selectors import serving
+    from recommendations.services import cache as list_cache
+    from recommendations.services.lists import impression_record
+
+    key = list_cache.LIST_KEY.format(
+        user_id=user.pk,
+        listener=list_cache.listener_version(user_id=user.pk),
+        generation=list_cache._generation_part(serving.generation_key()),
+        request=list_cache._request_part(n=5, mood=None, activity=None, discovery=None),
+    )
+    payload = cache.get(key)
+    if payload is None:
+        print("probe: the listener's list is not cached (skipped)")
+        return
+    redis = get_redis_connection("default")
+    raw_key = cache.make_key(key)
+    raw = redis.get(raw_key)
+    local = {key: payload}
+    repeat = 500
+    figures = {
+        "listener version (Redis GET)": _timed_us(
+            lambda: list_cache.listener_version(user_id=user.pk), repeat
+        ),
+        "generation_key() (cache read + 2 pk lookups)": _timed_us(serving.generation_key, repeat),
+        "payload: cache.get (Redis GET + unpickle)": _timed_us(lambda: cache.get(key), repeat),
+        "payload: Redis GET alone": _timed_us(lambda: redis.get(raw_key), repeat),
+        "payload: unpickle alone": _timed_us(lambda: pickle.loads(raw), repeat),  # noqa: S301
+        "payload: in-process dict lookup": _timed_us(lambda: local.get(key), repeat),
+        "hit counter (Redis INCR)": _timed_us(
+            lambda: cache.incr("bench:serve:probe", 1, ignore_key_check=True), repeat
+        ),
+        "impression INSERT": _timed_us(
+            lambda: impression_record(user=user, payload=payload, surface=ImpressionSurface.API),
+            200,
+        ),
+        "JSON rendering (DRF JSONRenderer)": _timed_us(
+            lambda: JSONRenderer().render(payload), repeat
+        ),
+    }
+    cache.delete("bench:serve:probe")
+    print(
+        f"probe: a cached payload of n=5 is {len(raw):,} bytes pickled, "
+        f"{len(json.dumps(payload)):,} bytes of JSON"
+    )
+    for label, us in figures.items():
+        print(f"probe: {label:<48} {us:8.1f} µs (median of calls)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_arguments(argv)
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "scripts"))
+    os.environ.update(SERVER_ENV)
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "musicrec.settings")
+    import django
+
+    django.setup()
+    import random
+
+    from django.db import connections
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    users = _listeners(args)
+    rng = random.Random(SEED)
+    chosen = rng.sample(users, len(users))
+    needed_cold = args.cold_requests * len(args.levels) * len(args.servers)
+    if len(chosen) < args.warm_listeners + args.cold_requests:
+        raise SystemExit(f"{len(chosen)} listeners: fewer than --warm-listeners + --cold-requests")
+    warm_users = chosen[: args.warm_listeners]
+    cold_users = chosen[args.warm_listeners : args.warm_listeners + needed_cold]
+
+    def token(user) -> str:  # type: ignore[no-untyped-def]
+        return str(RefreshToken.for_user(user).access_token)
+
+    warm = [(user.pk, token(user)) for user in warm_users]
+    cold = deque((user.pk, token(user)) for user in cold_users)
+    connections.close_all()
+    print(
+        f"{len(users)} listeners: {len(warm)} warm, {len(cold)} cold (each listener's version "
+        f"replaced before its cold request); levels {args.levels}; {args.requests} floor, "
+        f"trivial and warm, {args.cold_requests} cold requests per level; "
+        f"cap {args.time_cap:.0f} s a phase"
+    )
+    print(f"uptime before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}", flush=True)
+    header = "| server | clients | endpoint | n | p50 ms | p95 ms | p99 ms | req/s | hit rate |"
+    print(header + "\n|---|---|---|---|---|---|---|---|---|", flush=True)
+    phases: list[Phase] = []
+    for server in args.servers:
+        phases += _serve(args, server, warm, cold)
+    print(f"uptime after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")
+
+    print("\n" + header + "\n|---|---|---|---|---|---|---|---|---|")
+    for phase in phases:
+        print(phase_row(phase))
+    by_key = {(p.server, p.kind, p.clients): p for p in phases}
+    for server in args.servers:
+        for clients in args.levels:
+            warm_phase = by_key.get((server, "warm", clients))
+            trivial = by_key.get((server, "trivial", clients))
+            if warm_phase and trivial and trivial.rate:
+                print(
+                    f"{server}, {clients} clients: warm throughput = "
+                    f"{warm_phase.rate / trivial.rate:.0%} of the trivial endpoint's"
+                )
+    _probe(warm_users[0])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
