@@ -25,6 +25,7 @@ from catalog.selectors import track_get
 from history.models import Interaction, Opinion
 from history.selectors.interactions import impression_owned
 from musicrec.errors import ApplicationError
+from musicrec.retention import rows_delete_before
 from musicrec.taste import TasteChange, taste_changed_on_commit
 
 # listened_ms may exceed the track's duration a little (players report the time with a delay,
@@ -200,20 +201,6 @@ def interactions_prune(
     """
     days = settings.INTERACTION_RETENTION_DAYS if retention_days is None else retention_days
     cutoff = timezone.now() - dt.timedelta(days=days)
-    table = Interaction._meta.db_table
-    deleted = 0
-    while True:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                f"""
-                DELETE FROM {table} WHERE id IN (
-                    SELECT id FROM {table} WHERE recorded_at < %s
-                     LIMIT %s FOR UPDATE SKIP LOCKED
-                )
-                """,
-                [cutoff, batch_size],
-            )
-            batch = int(cursor.rowcount)
-        deleted += batch
-        if batch < batch_size:
-            return deleted
+    return rows_delete_before(
+        model=Interaction, column="recorded_at", cutoff=cutoff, batch_size=batch_size
+    )

@@ -7,9 +7,9 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.db import connection, transaction
 from django.utils import timezone
 
+from musicrec.retention import rows_delete_before
 from recommendations.models import Impression
 
 # Impressions deleted per statement, each its own short transaction (as the interactions'
@@ -35,20 +35,6 @@ def impressions_prune(
     lets two runs share the work."""
     days = impression_retention_days() if retention_days is None else retention_days
     cutoff = timezone.now() - dt.timedelta(days=days)
-    table = Impression._meta.db_table
-    deleted = 0
-    while True:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                f"""
-                DELETE FROM {table} WHERE id IN (
-                    SELECT id FROM {table} WHERE served_at < %s
-                     LIMIT %s FOR UPDATE SKIP LOCKED
-                )
-                """,
-                [cutoff, batch_size],
-            )
-            batch = int(cursor.rowcount)
-        deleted += batch
-        if batch < batch_size:
-            return deleted
+    return rows_delete_before(
+        model=Impression, column="served_at", cutoff=cutoff, batch_size=batch_size
+    )
