@@ -206,6 +206,9 @@ CHANNEL_LAYERS = {
 
 # --------------------------------------------------------------------------- recommender
 # Every setting of the recommender, in one place (docs/recommendations.md).
+# the signed-in home page's list length, also the length of a pushed live update (below)
+_HOME_RESULTS = 10
+
 RECOMMENDER: dict[str, Any] = {
     # ---- the engine's parameters, read as TrainingParams(**RECOMMENDER["training"]),
     # PredictorParams(**RECOMMENDER["predictors"]) and EnsembleParams(weights=WeightParams(**…),
@@ -407,9 +410,10 @@ RECOMMENDER: dict[str, Any] = {
         # computes a list in the worker and records an impression; the issue asks for a limit,
         # 5 s is what a person pressing "refresh" needs)
         "refresh_interval_s": 5,
-        # how many results a pushed list has when nothing asked for another n (the API's
-        # default; a refresh may ask for 1–100)
-        "results": 5,
+        # how many results a pushed list has when nothing asked for another n (a refresh may
+        # ask for 1–100): the home page's length ("pages" below), so the page shows the very
+        # list that was pushed (and recorded) instead of serving itself another one
+        "results": _HOME_RESULTS,
         # presence: each open connection refreshes its entry this often; an entry not refreshed
         # for three heartbeats belongs to a process that died without closing and is ignored
         "heartbeat_s": 60,
@@ -422,7 +426,7 @@ RECOMMENDER: dict[str, Any] = {
         # the signed-in home page (recommendations.views): how many recommendations it shows
         # (the API's default is 5; a page has room for more and a dislike still leaves a list)
         # and how many trending tracks beside them; chosen for a phone screen, not measured
-        "home_results": 10,
+        "home_results": _HOME_RESULTS,
         "home_trending": 10,
         # similar tracks on a track page (recommendations/templatetags)
         "similar_tracks": 6,

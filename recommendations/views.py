@@ -17,6 +17,7 @@ listener turned down is gone at once) or the buttons of the one track. Refusals
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -52,11 +53,15 @@ def _pages_setting(name: str) -> int:
     return int(settings.RECOMMENDER["pages"][name])
 
 
-def _list_context(request: HttpRequest) -> dict[str, Any]:
-    """A list served now for the home page (recorded as a ``web`` impression), with the
-    listener's opinions of its tracks and their history (for the buttons' state)."""
+def _list_context(request: HttpRequest, *, shown: uuid.UUID | None = None) -> dict[str, Any]:
+    """A list served now for the home page (recorded as a ``web`` impression, unless it is the
+    list of impression ``shown`` the live update already recorded), with the listener's
+    opinions of its tracks and their history (for the buttons' state)."""
     served = recommendation_list_serve(
-        user=request.user, n=_pages_setting("home_results"), surface=ImpressionSurface.WEB
+        user=request.user,
+        n=_pages_setting("home_results"),
+        surface=ImpressionSurface.WEB,
+        shown=shown,
     )
     track_ids = [result["track"]["id"] for result in served.payload["results"]]
     return {
@@ -66,8 +71,12 @@ def _list_context(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-def _list_fragment(request: HttpRequest, *, status: int = 200) -> HttpResponse:
-    return render(request, "recommendations/_list.html", _list_context(request), status=status)
+def _list_fragment(
+    request: HttpRequest, *, status: int = 200, shown: uuid.UUID | None = None
+) -> HttpResponse:
+    return render(
+        request, "recommendations/_list.html", _list_context(request, shown=shown), status=status
+    )
 
 
 def _home_page(
@@ -95,10 +104,16 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 def list_fragment(request: HttpRequest) -> HttpResponse:
     """A freshly served list, as the fragment that fills ``#rec-list`` (the live client
-    fetches it when the server says the list changed). Opened as a page, it is the home page."""
+    fetches it when the server says the list changed, naming the pushed list's impression in
+    ``?impression=``: when that is the list served now, it is shown under that impression and
+    not recorded twice; a malformed id is ignored). Opened as a page, it is the home page."""
     if not request.htmx:
         return redirect(reverse(HOME) + "#recommendations")
-    return _list_fragment(request)
+    try:
+        shown = uuid.UUID(request.GET.get("impression", ""))
+    except ValueError:
+        shown = None
+    return _list_fragment(request, shown=shown)
 
 
 def _track_label(track_id: int) -> str:

@@ -122,17 +122,40 @@ def recommendation_list_serve(
     activity: str | None = None,
     discovery: float | None = None,
     surface: ImpressionSurface = ImpressionSurface.API,
+    shown: uuid.UUID | None = None,
 ) -> ServedList:
     """Up to ``n`` recommendations for ``user`` (``mood``, ``activity``, ``discovery``
     override the stored ones for this list only, ``""`` clears mood or activity; validated by
-    the caller), from the cache or computed, recorded as an impression of ``surface``."""
+    the caller), from the cache or computed, recorded as an impression of ``surface``.
+
+    ``shown``: the impression of a list this listener was already sent (a live update the
+    home page now displays). When the list served now is that one (the same tracks in the same
+    order), it is served under that impression and nothing new is recorded: one list the
+    listener saw is one impression, whatever the number of surfaces it reached them through.
+    Another listener's impression, or a list that changed since, is served and recorded anew."""
     payload, _hit = recommendation_list_payload(
         user=user, n=n, mood=mood, activity=activity, discovery=discovery
     )
+    if shown is not None and _same_list(user=user, impression_id=shown, payload=payload):
+        return ServedList(impression_id=shown, payload={"impression_id": str(shown), **payload})
     impression = impression_record(user=user, payload=payload, surface=surface)
     return ServedList(
         impression_id=impression.pk, payload={"impression_id": str(impression.pk), **payload}
     )
+
+
+def _same_list(*, user: User, impression_id: uuid.UUID, payload: dict[str, Any]) -> bool:
+    """Whether ``user``'s impression ``impression_id`` recorded exactly the list of
+    ``payload`` (its tracks, in order). One primary-key read."""
+    items = (
+        Impression.objects.filter(pk=impression_id, user=user)
+        .values_list("items", flat=True)
+        .first()
+    )
+    if items is None:
+        return False
+    recorded = [item["track_id"] for item in sorted(items, key=lambda item: item["position"])]
+    return recorded == [result["track"]["id"] for result in payload["results"]]
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,10 @@
 
    Connects to /ws/recommendations/ (the session cookie signs it in), reconnects with
    exponential backoff (1 s doubling to 30 s, with jitter), pings every 25 s. On
-   {"type": "recommendations.update", "reason", …} it fetches the server-rendered list fragment
-   (GET /recommendations/list/: one template renders every list, and the list it shows is served
-   as the page's own, so the feedback on it names the list the listener saw) and swaps it into
+   {"type": "recommendations.update", "reason", "impression_id", …} it fetches the
+   server-rendered list fragment (GET /recommendations/list/?impression=…: one template renders
+   every list; the server computed and recorded the pushed list already, of the page's length,
+   so the fragment shows that list under that impression, and feedback on it names it) and swaps it into
    #rec-list; on {"type": "history.changed", "count"} it updates [data-history-count]. The status
    line says "Live", "Offline — reconnecting…" or "Updated just now (because …)".
 
@@ -74,14 +75,15 @@
     if (window.htmx) window.htmx.process(list);
   }
 
-  function refreshList(reason) {
+  function refreshList(reason, impressionId) {
     // One fetch at a time; an update that arrives meanwhile is folded into the next one.
     if (fetching) {
-      fetching.again = reason;
+      fetching.again = { reason: reason, impressionId: impressionId };
       return;
     }
     fetching = { again: null };
-    fetch(LIST_URL, {
+    var url = LIST_URL + (impressionId ? "?impression=" + encodeURIComponent(impressionId) : "");
+    fetch(url, {
       credentials: "same-origin",
       headers: { "HX-Request": "true", "HX-Target": "rec-list" }
     })
@@ -102,7 +104,7 @@
       .then(function () {
         var again = fetching.again;
         fetching = null;
-        if (again !== null) refreshList(again);
+        if (again !== null) refreshList(again.reason, again.impressionId);
       });
   }
 
@@ -115,7 +117,7 @@
     }
     if (!message || typeof message !== "object") return;
     if (message.type === "recommendations.update") {
-      refreshList(String(message.reason || ""));
+      refreshList(String(message.reason || ""), String(message.impression_id || ""));
     } else if (message.type === "history.changed" && typeof message.count === "number") {
       document.querySelectorAll("[data-history-count]").forEach(function (el) {
         el.textContent = String(message.count);

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -230,7 +231,9 @@ def test_the_home_page_at_390_px(listener: str, page: Page, artifacts_dir: Path)
     page.screenshot(path=artifacts_dir / "recs-6-search-390px.png")
 
 
-def test_two_pages_of_one_listener(listener: str, celery_worker: None, page: Page) -> None:
+def test_two_pages_of_one_listener(
+    listener: str, celery_worker: None, page: Page, django_db_blocker
+) -> None:
     """Adding a history track on one page changes the other page's list without a reload."""
     sign_in(page, listener, PASSWORD, lands_on=HOME_URL)
     watcher = page
@@ -250,3 +253,19 @@ def test_two_pages_of_one_listener(listener: str, celery_worker: None, page: Pag
     expect(watcher.locator(IMPRESSION)).not_to_have_attribute("data-impression-id", before)
     expect(watcher.locator("[data-live-status]")).to_contain_text("because your history changed")
     expect(watcher.locator("[data-history-count]")).not_to_have_text(count)
+    # showing the pushed list under the impression the worker recorded, not one more of its own
+    # (read in a thread of its own: Playwright's event loop makes this one async to Django)
+    shown = _impression(watcher)
+
+    def surface() -> str:
+        from django.db import connection
+
+        from recommendations.models import Impression
+
+        try:
+            return Impression.objects.get(pk=shown).surface
+        finally:
+            connection.close()
+
+    with django_db_blocker.unblock(), ThreadPoolExecutor(1) as thread:
+        assert thread.submit(surface).result() == "live"

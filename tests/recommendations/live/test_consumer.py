@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
+from django.conf import settings
 from rest_framework_simplejwt.tokens import AccessToken
 
 from musicrec.consumers import CLOSE_UNAUTHORISED
@@ -161,7 +162,7 @@ def test_a_refresh_with_defaults_uses_the_listeners_stored_values(listener, trac
 
     update = _refreshed(listener, {"type": "refresh"})
 
-    assert update["parameters"]["n"] == 5
+    assert update["parameters"]["n"] == settings.RECOMMENDER["live"]["results"] == 10
     assert update["parameters"]["mood"] == "calm"
     assert update["parameters"]["discovery"] == 0.2
 

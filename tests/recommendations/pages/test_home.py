@@ -16,6 +16,7 @@ from history.selectors.entries import HistoryState
 from recommendations.models import Impression, ImpressionSurface
 from recommendations.selectors import serving
 from recommendations.selectors.pages import Opinions
+from recommendations.services.lists import recommendation_list_serve
 from tests.catalog.factories import ArtistFactory, GenreFactory, TrackFactory
 
 pytestmark = pytest.mark.django_db
@@ -116,6 +117,32 @@ def test_a_listener_home_shows_the_served_list_with_reasons_confidence_and_butto
     assert answer.context["trending"]
     assert "htmx" in page
     assert "js/live-recommendations.js" in page and "data-live-status" in page
+
+
+def test_the_list_fragment_shows_a_pushed_list_under_its_impression(listener_web, listener):
+    # given a live update pushed to the listener (their list of the page's length, recorded)
+    pushed = recommendation_list_serve(user=listener, n=10, surface="live")
+
+    # when the live client fetches the fragment naming the pushed impression
+    answer = listener_web.get(LIST, {"impression": str(pushed.impression_id)}, **HTMX_LIST)
+
+    # then the fragment shows that list under that impression, recorded once
+    assert answer.status_code == 200
+    assert _impression(answer.content) == pushed.impression_id
+    assert _shown(answer.content) == [r["track"]["id"] for r in pushed.payload["results"]]
+    assert Impression.objects.filter(user=listener).count() == 1
+
+
+@pytest.mark.parametrize("impression", ["not-a-uuid", "", str(uuid.UUID(int=7))])
+def test_a_list_fragment_naming_no_list_of_the_listener_serves_a_new_one(
+    listener_web, listener, impression
+):
+    answer = listener_web.get(LIST, {"impression": impression}, **HTMX_LIST)
+
+    assert answer.status_code == 200
+    served = Impression.objects.get(user=listener)
+    assert served.surface == ImpressionSurface.WEB
+    assert _impression(answer.content) == served.pk
 
 
 @COMMITTED
