@@ -92,6 +92,7 @@ LOCAL_APPS = [
     "catalog",
     "history",
     "recommendations",
+    "playlists",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
