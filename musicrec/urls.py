@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("recommendations.api.urls")),
     # trending, similar tracks and stats: the recommender's code under the catalog's paths
     path("", include("recommendations.api.catalog_urls")),
+    path("", include("playlists.api.urls")),
 ]
 
 urlpatterns = [
@@ -22,6 +23,7 @@ urlpatterns = [
     path("", include("catalog.urls")),
     path("accounts/", include("accounts.urls")),
     path("history/", include("history.urls")),
+    path("playlists/", include("playlists.urls")),
     path("admin/login/", admin_sign_in, name="admin-sign-in"),  # rate-limited
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
