@@ -3,13 +3,9 @@
 The playlists themselves, their tracks and order (``views``); generating one (``generate``);
 importing and exporting (``transfer``)."""
 
-from django.urls import path
-
 urlpatterns: list = [
     # GET/POST playlists/ · GET/PATCH/DELETE playlists/<id>/ · POST playlists/<id>/tracks/ ·
     # DELETE playlists/<id>/tracks/<track_id>/ · POST playlists/<id>/reorder/   (views)
     # POST playlists/generate/                                                  (generate)
     # POST playlists/import/ · GET playlists/<id>/export/                        (transfer)
 ]
-
-__all__ = ["path", "urlpatterns"]
