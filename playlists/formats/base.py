@@ -132,16 +132,12 @@ def checked_text(value: object, *, what: str, where: str) -> str:
         raise FormatError(f"{where}: the {what} must be text.")
     value = value.strip()
     if len(value) > MAX_FIELD_CHARS:
-        raise FormatError(
-            f"{where}: the {what} is longer than {MAX_FIELD_CHARS} characters."
-        )
+        raise FormatError(f"{where}: the {what} is longer than {MAX_FIELD_CHARS} characters.")
     return value
 
 
 def too_many(limit: int) -> FormatError:
-    return FormatError(
-        f"The file has more than {limit} tracks; a playlist holds at most {limit}."
-    )
+    return FormatError(f"The file has more than {limit} tracks; a playlist holds at most {limit}.")
 
 
 def no_tracks() -> FormatError:

@@ -11,7 +11,8 @@ injection); the reader drops that ``'`` again, so such titles round-trip.
 Read: a header row naming, in any order and case, a title column (``title``, ``track name``,
 ``track``, ``name``) and an artist column (``artists``, ``artist``, ``artist name(s)``,
 ``artist name``, ``creator``); optionally ``album`` / ``album name``, ``duration_ms`` /
-``duration (ms)``, and ``spotify_uri`` / ``track uri`` / ``spotify_id`` / ``uri``. Artists are
+``duration (ms)``, ``spotify_uri`` / ``track uri`` / ``spotify_id`` / ``uri``, and ``url`` (the
+entry's ``identifier`` when there is no Spotify column value). Artists are
 split at ";". Exportify's export (``Track URI,Track Name,Album Name,Artist Name(s),…,Duration
 (ms),…``) is read as is.
 """
@@ -48,6 +49,7 @@ _HEADERS = {
     "artists": ("artists", "artist", "artist name(s)", "artist name", "artist_name", "creator"),
     "album": ("album", "album name", "album_name", "release"),
     "duration_ms": ("duration_ms", "duration (ms)"),
+    "url": ("url", "link", "track url"),
     "spotify": ("spotify_uri", "track uri", "spotify_id", "spotify id", "uri", "spotify_track_uri"),
 }
 
@@ -156,5 +158,5 @@ def _entry(row: list[str], columns: dict[str, int], *, where: str) -> ParsedEntr
         album=cell("album", "album"),
         duration_ms=int(duration) if digits else None,
         spotify_id=spotify_id_of(spotify, bare=True),
-        identifier=spotify,
+        identifier=spotify or cell("url", "url"),
     )

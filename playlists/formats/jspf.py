@@ -8,8 +8,9 @@ Written: ``{"playlist": {"title", "creator", "annotation", "date", "extension":
 ``https://musicbrainz.org/recording/<mbid>`` there), ``info`` the track's page on this site.
 
 Read: ``playlist.title`` and each ``playlist.track[]``'s ``title`` (required), ``creator``,
-``album``, ``duration`` and ``identifier`` / ``location`` (a string or a list of strings; the
-first Spotify one gives the Spotify id). Unknown keys, extensions included, are ignored.
+``album``, ``duration`` and ``identifier`` / ``location`` / ``info`` (a string or a list of
+strings; the first Spotify one gives the Spotify id, the first of all is the entry's
+``identifier``). Unknown keys, extensions included, are ignored.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def _uris(value: Any, *, what: str, where: str) -> list[str]:
     return [v.strip() for v in values if v.strip()]
 
 
-def _duration(value: Any, *, where: str) -> int | None:
+def _duration(value: object, *, where: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 2**31:
@@ -96,11 +97,12 @@ def read(data: bytes, *, max_entries: int = DEFAULT_MAX_ENTRIES) -> ParsedPlayli
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise FormatError(
-            f"The file is not valid JSON (line {error.lineno}, column {error.colno}: "
-            f"{error.msg})."
+            f"The file is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})."
         ) from None
     except RecursionError:
-        raise FormatError("The file is not a JSPF playlist: its JSON is nested too deeply.") from None
+        raise FormatError(
+            "The file is not a JSPF playlist: its JSON is nested too deeply."
+        ) from None
     playlist = document.get("playlist") if isinstance(document, dict) else None
     if not isinstance(playlist, dict):
         raise FormatError('The file is not a JSPF playlist: it has no "playlist" object.')
@@ -125,9 +127,11 @@ def read(data: bytes, *, max_entries: int = DEFAULT_MAX_ENTRIES) -> ParsedPlayli
         if not title:
             raise FormatError(f"{where} has no title.")
         creator = checked_text(track.get("creator"), what="creator", where=where)
-        uris = _uris(track.get("identifier"), what="identifier", where=where) + _uris(
-            track.get("location"), what="location", where=where
-        )
+        uris = [
+            *_uris(track.get("identifier"), what="identifier", where=where),
+            *_uris(track.get("location"), what="location", where=where),
+            *_uris(track.get("info"), what="info", where=where),
+        ]
         spotify_ids = [found for found in map(spotify_id_of, uris) if found]
         parsed.entries.append(
             ParsedEntry(

@@ -98,16 +98,14 @@ def _from_location(location: str) -> str:
     """The file name of a location without its folders and extension ("" for a URL)."""
     if "://" in location or location.startswith("spotify:"):
         return ""
-    name = re.split(r"[\\/]", unquote(urlsplit(location).path if ":" in location else location))[
-        -1
-    ]
+    name = re.split(r"[\\/]", unquote(urlsplit(location).path if ":" in location else location))[-1]
     stem, dot, _extension = name.rpartition(".")
     return stem if dot and stem else name
 
 
-def read(data: bytes, *, utf8_only: bool = False, max_entries: int = DEFAULT_MAX_ENTRIES) -> (
-    ParsedPlaylist
-):
+def read(
+    data: bytes, *, utf8_only: bool = False, max_entries: int = DEFAULT_MAX_ENTRIES
+) -> ParsedPlaylist:
     text = decode(data, utf8_only=utf8_only)
     playlist = ParsedPlaylist(fmt=M3U)
     info: tuple[str, int | None] | None = None  # the pending #EXTINF text and duration

@@ -5,15 +5,17 @@ Export: ``playlist_export`` writes a playlist the caller has already been allowe
 
 Matching (``playlist_entries_match``) runs in the import request, so it never loads the catalog
 (``history.selectors.matching.CatalogIndex`` does, and belongs in a worker). For up to
-``PLAYLIST_TRACKS_MAX`` entries it costs three queries:
+``PLAYLIST_TRACKS_MAX`` entries it costs two queries:
 
 1. the tracks of the entries' Spotify ids (the unique index on ``spotify_id``);
 2. candidates by title: for each distinct title of the file, its *stem* (the title cut before
    " (", " [", " - " or " feat": where versions, guests and remasters are written) is looked up
    as a prefix of ``lower(title)`` (the ``catalog_track_title_lower_idx`` index: one range scan
    per stem, at most ``CANDIDATES_PER_TITLE`` rows each, exact and decorated titles first),
-   with each candidate's credited artists;
-3. none more: the candidates' keys are made in Python with the listening imports' own
+   with each candidate's credited artists — and in the same query the tracks of links to a
+   track's page here (``/tracks/<id>/``: an export's location for a track without a Spotify
+   id, trusted only when that track's artist and title agree with the entry's);
+3. no more: the candidates' keys are made in Python with the listening imports' own
    ``history.listen_formats.matching`` (``listen_key``: case, accents, punctuation, "feat." and
    "Remastered" folded), so both importers agree on what matches what.
 
@@ -29,10 +31,12 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.db import connection
+from django.urls import Resolver404, resolve
 
-from catalog.models import Artist, Track, TrackArtist
+from catalog.models import ID_MAX, Artist, Track, TrackArtist
 from history.listen_formats.matching import listen_key, normalise
 from playlists.formats import ExportTrack, ParsedEntry, write_playlist
 from playlists.formats.base import FORMATS
@@ -79,7 +83,7 @@ def playlist_export(*, playlist: Playlist, fmt: str, base_url: str = "") -> Expo
         ExportTrack(
             title=entry.track.title,
             artists=tuple(artist.name for artist in entry.track.artist_list),
-            album=entry.track.album.name if entry.track.album_id else "",
+            album=entry.track.album.name if entry.track.album is not None else "",
             duration_ms=entry.track.duration_ms,
             spotify_id=entry.track.spotify_id,
             url=f"{base_url.rstrip('/')}{entry.track.get_absolute_url()}",
@@ -129,11 +133,36 @@ def _entry_keys(entry: ParsedEntry) -> list[str]:
     return list(dict.fromkeys(listen_key(name, entry.title) for name in credits))
 
 
-def _candidates(stems: Sequence[str]) -> dict[str, int]:
-    """Keys of the catalog tracks whose lowercased title starts with one of ``stems``: one
-    query (see the module docstring), most popular track first for each key."""
-    if not stems:
-        return {}
+def page_track_id(identifier: str) -> int | None:
+    """The track id of a link to a track's page on this site (``/tracks/<id>/``, with any
+    host: exports carry it for tracks without a Spotify id), else None."""
+    if not identifier or len(identifier) > 500:
+        return None
+    path = urlsplit(identifier).path
+    try:
+        found = resolve(path)
+    except Resolver404:
+        return None
+    if found.view_name != "catalog:track":
+        return None
+    track_id = found.kwargs.get("pk")
+    return track_id if isinstance(track_id, int) and 1 <= track_id <= ID_MAX else None
+
+
+@dataclass
+class _Candidates:
+    """Catalog tracks that may be an entry: each one's keys, and the best track of each key."""
+
+    keys_of: dict[int, set[str]]
+    best: dict[str, int]
+
+
+def _candidates(stems: Sequence[str], track_ids: Sequence[int]) -> _Candidates:
+    """The catalog tracks whose lowercased title starts with one of ``stems``, and the tracks
+    of ``track_ids``, with their keys: one query (see the module docstring)."""
+    candidates = _Candidates(keys_of={}, best={})
+    if not stems and not track_ids:
+        return candidates
     track = Track._meta.db_table
     credit = TrackArtist._meta.db_table
     artist = Artist._meta.db_table
@@ -141,51 +170,63 @@ def _candidates(stems: Sequence[str]) -> dict[str, int]:
         cursor.execute(
             f"""
             SELECT t.id, t.title, array_agg(a.name ORDER BY c.position, c.id)
-              FROM (SELECT DISTINCT found.id
+              FROM (SELECT found.id
                       FROM unnest(%s::text[]) AS wanted(stem)
                      CROSS JOIN LATERAL (
                            SELECT id FROM {track}
                             WHERE lower(title) >= lower(wanted.stem)
                               AND lower(title) < lower(wanted.stem) || chr(1114111)
                             ORDER BY lower(title)
-                            LIMIT %s) AS found) AS candidate
+                            LIMIT %s) AS found
+                    UNION
+                    SELECT unnest(%s::bigint[])) AS candidate(id)
               JOIN {track} AS t ON t.id = candidate.id
               JOIN {credit} AS c ON c.track_id = t.id
               JOIN {artist} AS a ON a.id = c.artist_id
              GROUP BY t.id
              ORDER BY t.popularity DESC, t.id
             """,
-            [list(stems), CANDIDATES_PER_TITLE],
+            [list(stems), CANDIDATES_PER_TITLE, list(track_ids)],
         )
         rows = cursor.fetchall()
-    keys: dict[str, int] = {}
     for track_id, title, names in rows:
         credits = [*names, ", ".join(names), " & ".join(names)] if len(names) > 1 else names
         title_key = normalise(title, is_title=True)
-        for name in credits:
-            keys.setdefault(f"{normalise(name)}\x1f{title_key}", track_id)
-    return keys
+        keys = {f"{normalise(name)}\x1f{title_key}" for name in credits}
+        candidates.keys_of[track_id] = keys
+        for key in keys:
+            candidates.best.setdefault(key, track_id)  # rows come most popular first
+    return candidates
 
 
 def playlist_entries_match(*, entries: Sequence[ParsedEntry]) -> list[EntryMatch]:
-    """Which catalog track each entry is (see the module docstring): in three queries at
-    most, whatever the number of entries."""
+    """Which catalog track each entry is (see the module docstring): in two queries,
+    whatever the number of entries.
+
+    A link to a track's page here (what an export holds for a track without a Spotify id) is
+    taken only when that track's artist and title agree with the entry's: a file from another
+    site with pages at the same paths names other tracks."""
     spotify_ids = sorted({entry.spotify_id for entry in entries if entry.spotify_id})
     by_spotify = (
         dict(Track.objects.filter(spotify_id__in=spotify_ids).values_list("spotify_id", "id"))
         if spotify_ids
         else {}
     )
-    by_name = [
-        entry for entry in entries if entry.spotify_id not in by_spotify and entry.artists
-    ]
+    by_name = [entry for entry in entries if entry.spotify_id not in by_spotify and entry.artists]
+    pages = [page_track_id(entry.identifier) for entry in by_name]
     stems = sorted({title_stem(entry.title) for entry in by_name} - {""})
-    keys = _candidates(stems)
+    candidates = _candidates(stems, sorted({page for page in pages if page is not None}))
+    page_of = {id(entry): page for entry, page in zip(by_name, pages, strict=True)}
     matches = []
     for entry in entries:
         track_id = by_spotify.get(entry.spotify_id) if entry.spotify_id else None
-        if track_id is None:
-            track_id = next((keys[key] for key in _entry_keys(entry) if key in keys), None)
+        if track_id is None and entry.artists:
+            keys = _entry_keys(entry)
+            page = page_of.get(id(entry))
+            if page is not None and candidates.keys_of.get(page, set()) & set(keys):
+                track_id = page
+            else:
+                track_id = next((candidates.best[k] for k in keys if k in candidates.best), None)
         if track_id is not None:
             matches.append(EntryMatch(track_id=track_id))
         else:

@@ -54,7 +54,7 @@ def _read_upload(upload: UploadedFile) -> bytes:
     if upload.size is not None and upload.size > limit:
         raise _too_large(limit)
     upload.seek(0)
-    data = upload.read(limit + 1)
+    data: bytes = upload.read(limit + 1)
     if len(data) > limit:
         raise _too_large(limit)
     return data
@@ -83,9 +83,7 @@ def _name(*, given: str | None, title: str | None, filename: str) -> str:
     return DEFAULT_NAME
 
 
-def playlist_import(
-    *, owner: User, upload: UploadedFile, name: str | None = None
-) -> ImportOutcome:
+def playlist_import(*, owner: User, upload: UploadedFile, name: str | None = None) -> ImportOutcome:
     """A new private playlist of ``owner``'s from an uploaded file, named ``name``, else the
     file's title, else the file's name. Refusals (nothing stored): ``file_too_large`` 413,
     ``invalid_file`` 400 (the message says what is wrong), ``nothing_matched`` 400 (with
