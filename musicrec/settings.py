@@ -581,6 +581,8 @@ REST_FRAMEWORK = {
         "password_reset": env.str("THROTTLE_PASSWORD_RESET", default="3/hour"),
         # listening-data uploads per listener
         "imports": env.str("THROTTLE_IMPORTS", default="30/hour"),
+        # playlist file uploads (M3U, JSPF, CSV; matched in the request) per listener
+        "playlist_imports": env.str("THROTTLE_PLAYLIST_IMPORTS", default="60/hour"),
         # data exports (the whole listening log, streamed) per listener
         "exports": env.str("THROTTLE_EXPORTS", default="20/hour"),
     },

@@ -3,9 +3,19 @@
 The playlists themselves, their tracks and order (``views``); generating one (``generate``);
 importing and exporting (``transfer``)."""
 
+from django.urls import path
+
+from playlists.api import transfer
+
 urlpatterns: list = [
     # GET/POST playlists/ · GET/PATCH/DELETE playlists/<id>/ · POST playlists/<id>/tracks/ ·
     # DELETE playlists/<id>/tracks/<track_id>/ · POST playlists/<id>/reorder/   (views)
     # POST playlists/generate/                                                  (generate)
     # POST playlists/import/ · GET playlists/<id>/export/                        (transfer)
+    path("playlists/import/", transfer.PlaylistImportView.as_view(), name="playlist-import"),
+    path(
+        "playlists/<int:playlist_id>/export/",
+        transfer.PlaylistExportView.as_view(),
+        name="playlist-export",
+    ),
 ]

@@ -147,6 +147,9 @@ REFUSED_FOR_WHAT_IS_STORED: dict[str, set[str]] = {
     "POST /api/v1/auth/register/": {"password"},
     # a genre id or slug that no genre has (the issue asks a 400 naming `genre` here)
     "GET /api/v1/recommendations/trending/": {"genre"},
+    # the file's content is not a playlist file we read (a schema says "a file"), or none of
+    # its tracks is in the catalog
+    "POST /api/v1/playlists/import/": {"invalid_file", "nothing_matched"},
 }
 
 
