@@ -11,8 +11,11 @@ Matching (``playlist_entries_match``) runs in the import request, so it never lo
 2. candidates by title: for each distinct title of the file, its *stem* (the title cut before
    " (", " [", " - " or " feat": where versions, guests and remasters are written) is looked up
    as a prefix of ``lower(title)`` (the ``catalog_track_title_lower_idx`` index: one range scan
-   per stem, at most ``CANDIDATES_PER_TITLE`` rows each, exact and decorated titles first),
-   with each candidate's credited artists — and in the same query the tracks of links to a
+   per stem, at most ``CANDIDATES_PER_TITLE`` rows each, exact and decorated titles first);
+   the same range once more per (stem, artist named in the file) for the tracks credited to
+   that artist (case folded; among the first ``CANDIDATES_PER_ARTIST``), so that a common title
+   ("Intro", "Home") still finds the artist's track past the first hundred; with each
+   candidate's credited artists — and in the same query the tracks of links to a
    track's page here (``/tracks/<id>/``: an export's location for a track without a Spotify
    id, trusted only when that track's artist and title agree with the entry's);
 3. no more: the candidates' keys are made in Python with the listening imports' own
@@ -49,8 +52,14 @@ EXPORT_FORMATS: tuple[str, ...] = FORMATS
 #: catalog tracks read per distinct title stem of an imported file: enough for every version
 #: of a common title ("Home", "Intro"), few enough that 500 entries read at most 50,000 rows
 CANDIDATES_PER_TITLE = 100
+#: … and per (title stem, artist named in the file): the tracks of that title by that artist,
+#: among the first this many of the title (a title's range in a 90k catalog: a few hundred at
+#: most, for "Intro")
+CANDIDATES_PER_ARTIST = 2000
 
 _STEM_END = re.compile(r"\s+(?:[\(\[]|[-–—]\s|feat\b|ft\b|featuring\b)", re.IGNORECASE)
+# where a credit of several artists written as one text splits ("A, B", "A & B", "A feat. B")
+_CREDIT_SPLIT = re.compile(r",\s*|\s+&\s+|\s+(?:feat|ft|featuring)\b\.?\s*", re.IGNORECASE)
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _FILE_NAME_MAX = 80
 
@@ -157,9 +166,14 @@ class _Candidates:
     best: dict[str, int]
 
 
-def _candidates(stems: Sequence[str], track_ids: Sequence[int]) -> _Candidates:
-    """The catalog tracks whose lowercased title starts with one of ``stems``, and the tracks
-    of ``track_ids``, with their keys: one query (see the module docstring)."""
+def _candidates(
+    stems: Sequence[str], pairs: Sequence[tuple[str, str]], track_ids: Sequence[int]
+) -> _Candidates:
+    """The catalog tracks whose lowercased title starts with one of ``stems`` (the first
+    ``CANDIDATES_PER_TITLE`` in title order); those credited to the artist of one of the
+    ``(stem, artist)`` pairs (among the first ``CANDIDATES_PER_ARTIST`` of the title: a common
+    title such as "Intro" has more tracks than the first lookup reads); and the tracks of
+    ``track_ids``. With their keys, in one query (see the module docstring)."""
     candidates = _Candidates(keys_of={}, best={})
     if not stems and not track_ids:
         return candidates
@@ -179,6 +193,18 @@ def _candidates(stems: Sequence[str], track_ids: Sequence[int]) -> _Candidates:
                             ORDER BY lower(title)
                             LIMIT %s) AS found
                     UNION
+                    SELECT titled.id
+                      FROM unnest(%s::text[], %s::text[]) AS pair(stem, artist)
+                     CROSS JOIN LATERAL (
+                           SELECT id FROM {track}
+                            WHERE lower(title) >= lower(pair.stem)
+                              AND lower(title) < lower(pair.stem) || chr(1114111)
+                            ORDER BY lower(title)
+                            LIMIT %s) AS titled
+                      JOIN {credit} AS pc ON pc.track_id = titled.id
+                      JOIN {artist} AS pa ON pa.id = pc.artist_id
+                     WHERE lower(pa.name) = lower(pair.artist)
+                    UNION
                     SELECT unnest(%s::bigint[])) AS candidate(id)
               JOIN {track} AS t ON t.id = candidate.id
               JOIN {credit} AS c ON c.track_id = t.id
@@ -186,7 +212,14 @@ def _candidates(stems: Sequence[str], track_ids: Sequence[int]) -> _Candidates:
              GROUP BY t.id
              ORDER BY t.popularity DESC, t.id
             """,
-            [list(stems), CANDIDATES_PER_TITLE, list(track_ids)],
+            [
+                list(stems),
+                CANDIDATES_PER_TITLE,
+                [stem for stem, _ in pairs],
+                [name for _, name in pairs],
+                CANDIDATES_PER_ARTIST,
+                list(track_ids),
+            ],
         )
         rows = cursor.fetchall()
     for track_id, title, names in rows:
@@ -215,7 +248,16 @@ def playlist_entries_match(*, entries: Sequence[ParsedEntry]) -> list[EntryMatch
     by_name = [entry for entry in entries if entry.spotify_id not in by_spotify and entry.artists]
     pages = [page_track_id(entry.identifier) for entry in by_name]
     stems = sorted({title_stem(entry.title) for entry in by_name} - {""})
-    candidates = _candidates(stems, sorted({page for page in pages if page is not None}))
+    pairs = sorted(
+        {
+            (title_stem(entry.title), name)
+            for entry in by_name
+            for artist in entry.artists
+            for name in (artist, *_CREDIT_SPLIT.split(artist))
+            if name.strip() and title_stem(entry.title)
+        }
+    )
+    candidates = _candidates(stems, pairs, sorted({page for page in pages if page is not None}))
     page_of = {id(entry): page for entry, page in zip(by_name, pages, strict=True)}
     matches = []
     for entry in entries:

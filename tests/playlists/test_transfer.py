@@ -22,7 +22,12 @@ from playlists.formats import FORMATS, read_playlist
 from playlists.formats.detect import KINDS
 from playlists.models import Origin, Playlist
 from playlists.selectors.playlists import playlist_track_ids
-from playlists.selectors.transfer import export_file_name, playlist_export, title_stem
+from playlists.selectors.transfer import (
+    CANDIDATES_PER_TITLE,
+    export_file_name,
+    playlist_export,
+    title_stem,
+)
 from playlists.services import transfer
 from playlists.services.playlists import playlist_create
 from playlists.services.transfer import playlist_import
@@ -217,6 +222,17 @@ def test_names_match_across_case_accents_feat_and_remaster_suffixes(listener):
         }
     ]
     assert outcome.playlist.origin_parameters["duplicates"] == 1
+
+
+def test_a_common_title_finds_the_named_artists_track_past_the_first_hundred(listener):
+    # given more tracks titled "Intro" than the title lookup reads, the wanted one last
+    TrackFactory.create_batch(CANDIDATES_PER_TITLE + 20, title="Intro", popularity=90)
+    wanted = TrackFactory(title="Intro", artists=[ArtistFactory(name="The xx")], popularity=1)
+    data = b"#EXTM3U\n#EXTINF:127,the XX - intro\nintro.mp3\n"
+
+    outcome = playlist_import(owner=listener, upload=_upload(data, "x.m3u"))
+
+    assert playlist_track_ids(playlist_id=outcome.playlist.pk) == [wanted.pk]
 
 
 def test_listenbrainz_jspf_imports_and_reports_what_is_not_in_the_catalog(listener):
