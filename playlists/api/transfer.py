@@ -11,9 +11,7 @@ the file itself.
 
 from __future__ import annotations
 
-import re
 from typing import Any
-from urllib.parse import quote
 
 from django.http import HttpResponse
 from drf_spectacular.utils import (
@@ -43,8 +41,6 @@ from playlists.selectors.playlists import playlist_get
 from playlists.selectors.transfer import EXPORT_FORMATS, playlist_export
 from playlists.services.transfer import PLAYLIST_IMPORT_MAX_BYTES, playlist_import
 
-_UNSAFE_IN_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
-
 
 class _JsonErrorsOnly(BaseContentNegotiation):
     """No negotiation: JSON for errors (the export's file is an HttpResponse of its own), and
@@ -58,11 +54,6 @@ class _JsonErrorsOnly(BaseContentNegotiation):
         self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, str]:
         return renderers[0], renderers[0].media_type
-
-
-def _content_disposition(*, filename: str, display_name: str) -> str:
-    shown = _UNSAFE_IN_NAME.sub("-", display_name)
-    return f"attachment; filename=\"{filename}\"; filename*=UTF-8''{quote(shown, safe='')}"
 
 
 _FORMAT_PARAMETER = OpenApiParameter(
@@ -149,9 +140,7 @@ class PlaylistExportView(APIView):
             base_url=request.build_absolute_uri("/").rstrip("/"),
         )
         response = HttpResponse(export.body, content_type=export.content_type)
-        response["Content-Disposition"] = _content_disposition(
-            filename=export.filename, display_name=export.display_name
-        )
+        response["Content-Disposition"] = export.content_disposition
         response["Cache-Control"] = "private, no-store"
         response["X-Content-Type-Options"] = "nosniff"
         return response

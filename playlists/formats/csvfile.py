@@ -104,7 +104,7 @@ def looks_like(header_line: str) -> bool:
 
 def read(data: bytes, *, max_entries: int = DEFAULT_MAX_ENTRIES) -> ParsedPlaylist:
     text = decode_utf8(data, what="A CSV file")
-    # field_size_limit: no cell we read is longer; a longer one is junk, refused early
+    # a cell longer than csv.field_size_limit() (128 kB) is a csv.Error: malformed
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     parsed = ParsedPlaylist(fmt=CSV)
     try:

@@ -99,6 +99,8 @@ def read(data: bytes, *, max_entries: int = DEFAULT_MAX_ENTRIES) -> ParsedPlayli
         raise FormatError(
             f"The file is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})."
         ) from None
+    except ValueError as error:  # an integer of more digits than Python converts
+        raise FormatError(f"The file is not valid JSON ({error}).") from None
     except RecursionError:
         raise FormatError(
             "The file is not a JSPF playlist: its JSON is nested too deeply."

@@ -34,7 +34,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from django.db import connection
 from django.urls import Resolver404, resolve
@@ -60,6 +60,7 @@ CANDIDATES_PER_ARTIST = 2000
 _STEM_END = re.compile(r"\s+(?:[\(\[]|[-–—]\s|feat\b|ft\b|featuring\b)", re.IGNORECASE)
 # where a credit of several artists written as one text splits ("A, B", "A & B", "A feat. B")
 _CREDIT_SPLIT = re.compile(r",\s*|\s+&\s+|\s+(?:feat|ft|featuring)\b\.?\s*", re.IGNORECASE)
+_UNSAFE_IN_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _FILE_NAME_MAX = 80
 
@@ -71,6 +72,13 @@ class Export:
     body: bytes
     #: the playlist's own name with the extension, for ``Content-Disposition``'s ``filename*``
     display_name: str = ""
+
+    @property
+    def content_disposition(self) -> str:
+        """``attachment`` with the ASCII ``filename`` and the real name as ``filename*``
+        (UTF-8, RFC 6266; slashes and control characters in it replaced with "-")."""
+        shown = _UNSAFE_IN_NAME.sub("-", self.display_name or self.filename)
+        return f"attachment; filename=\"{self.filename}\"; filename*=UTF-8''{quote(shown, safe='')}"
 
 
 def export_file_name(name: str, extension: str) -> str:

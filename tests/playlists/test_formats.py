@@ -265,6 +265,12 @@ def test_each_format_is_detected_from_its_own_export_whatever_the_file_name(fmt)
         (b'{"playlist": {"track": [{"title": "a", "duration": "5"}]}}', "a.jspf", "milliseconds"),
         (b'{"playlist": {"track": [{"title": "a", "identifier": [1]}]}}', "a.jspf", "URI"),
         (b"[" * 100_000 + b"]" * 100_000, "a.json", "nested too deeply"),
+        (
+            b'{"playlist": {"track": [{"title": "a", "duration": ' + b"9" * 5000 + b"}]}}",
+            "a.jspf",
+            "not valid JSON",
+        ),
+        (b"title,artist\n" + b"x" * 200_000 + b",y\n", "a.csv", "malformed"),
         (b'{"playlist": {"track": [{"title": "\xff"}]}}', "a.jspf", "UTF-8"),
         (b"title,artist\n\xe9t\xe9,x\n", "a.csv", "must be UTF-8 text; line 2"),
         (b"name;singer\nx;y\n", "a.csv", "no title"),
