@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
+from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
 from accounts.models import ArtistBlock, GenrePreference, User
@@ -133,6 +134,40 @@ def serving_state() -> ServingState:
         return _state
     finally:
         _building.release()
+
+
+def serving_state_warm_up() -> bool:
+    """Build the serving state now (what the first request would otherwise wait for): the web
+    process's start-up calls it in a background thread (:func:`serving_state_warm_up_start`).
+    Requests that arrive meanwhile wait for this build, as they would for a first request's.
+    Never raises: a failure (the database unreachable …) is logged, and the first request
+    builds the state as before. Closes this thread's database connections when done."""
+    try:
+        state = serving_state()
+    except Exception:
+        logger.exception("serving state warm-up failed: the first request builds it")
+        return False
+    else:
+        logger.info(
+            "serving state warmed up at start in %.2f s (%d tracks)",
+            state.built_seconds,
+            state.engine.n_tracks,
+        )
+        return True
+    finally:
+        connections.close_all()  # this thread's own connections (back to the pool)
+
+
+def serving_state_warm_up_start() -> threading.Thread | None:
+    """Start :func:`serving_state_warm_up` in a daemon thread when
+    ``RECOMMENDER["serving"]["warm_up"]`` is on (the thread, else None)."""
+    if not settings.RECOMMENDER.get("serving", {}).get("warm_up", False):
+        return None
+    thread = threading.Thread(
+        target=serving_state_warm_up, name="serving-state-warm-up", daemon=True
+    )
+    thread.start()
+    return thread
 
 
 def serving_state_reset() -> None:
