@@ -130,8 +130,14 @@ def serving_state() -> ServingState:
     try:
         if _state is not None and _state.key == key:
             return _state
-        _state = _build_state(key)
-        return _state
+        built = _build_state(key)
+        _state = built
+        # the previous state is let go before the memory is settled: its arrays, rows and
+        # objects are freed by then (unless a request still reads them), so the process hands
+        # their memory back instead of keeping two states' worth (docs/benchmarks.md)
+        del current
+        _settle_memory()
+        return built
     finally:
         _building.release()
 
@@ -190,7 +196,6 @@ def _build_state(key: tuple[Any, ...]) -> ServingState:
         cohort_tables=cohorts,
         params=recommender_params()[1],
     )
-    _settle_memory()
     seconds = time.perf_counter() - started
     logger.info(
         "serving state built in %.2f s: %d tracks, model %s, sources %s",
@@ -210,8 +215,8 @@ def _build_state(key: tuple[Any, ...]) -> ServingState:
 
 
 def _settle_memory() -> None:
-    """After a build, once per state (measured with ``make bench-recommend``,
-    docs/benchmarks.md):
+    """After a build, once the new state replaced the old one (measured with
+    ``make bench-recommend`` and ``make bench-serve``, docs/benchmarks.md):
 
     - ``gc.freeze()`` moves every object alive now (Django's, the state's) to the collector's
       permanent generation, so its full passes stop walking them: they were the slow tail of
