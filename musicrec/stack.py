@@ -32,7 +32,7 @@ PORT = os.environ.get("PORT", "8000")
 STOP_TIMEOUT = 15.0
 #: web processes of ``make run`` unless WEB_CONCURRENCY says otherwise (measured on a 2-core
 #: machine: docs/benchmarks.md "Serving recommendations over HTTP")
-WEB_CONCURRENCY_DEFAULT = 1
+WEB_CONCURRENCY_DEFAULT = 2
 MALLOC_ARENA_MAX = "2"
 
 

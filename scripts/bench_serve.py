@@ -65,6 +65,8 @@ PATHS = {
     "warm": "/api/v1/recommendations/",
 }
 PATHS["cold"] = PATHS["warm-up"] = PATHS["rebuild"] = PATHS["warm"]
+#: seconds a server may take to answer /health/ (its imports, on a loaded machine)
+START_TIMEOUT = 240.0
 STATUS = {"floor": 404}  # the status each kind answers with (200 unless named here)
 
 SERVER_ENV = {
@@ -162,12 +164,6 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=float,
         default=15.0,
         help="seconds after the server's start at which one listener's first list is timed",
-    )
-    parser.add_argument(
-        "--tracemalloc",
-        action="store_true",
-        help="a diagnostic: trace the server's Python allocations (scripts/bench_serve_probe) "
-        "and print its largest allocation sites with each memory figure; slows the server",
     )
     parser.add_argument(
         "--reuse",
@@ -323,12 +319,9 @@ def _server_command(server: str, port: int, workers: int = 1) -> list[str]:
     ]  # fmt: skip
 
 
-def _server_environment(
-    arena_max: str | None, tracemalloc_folder: Path | None = None
-) -> dict[str, str]:
+def _server_environment(arena_max: str | None) -> dict[str, str]:
     """The web process's environment as ``make run`` sets it (``musicrec.stack``), with
-    ``MALLOC_ARENA_MAX`` replaced when asked (``"0"``: left to glibc), and the allocation
-    tracing of ``--tracemalloc`` (written to ``tracemalloc_folder``)."""
+    ``MALLOC_ARENA_MAX`` replaced when asked (``"0"``: left to glibc)."""
     from musicrec import stack
 
     base = dict(os.environ)
@@ -338,10 +331,6 @@ def _server_environment(
     env = stack.web_environment(base)
     if env.get("MALLOC_ARENA_MAX") == "0":
         del env["MALLOC_ARENA_MAX"]
-    if tracemalloc_folder is not None:
-        probe = str(ROOT / "scripts" / "bench_serve_probe")
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [probe, env.get("PYTHONPATH")]))
-        env["BENCH_SERVE_TRACEMALLOC"] = str(tracemalloc_folder)
     return env
 
 
@@ -349,7 +338,7 @@ def _start(server: str, port: int, workers: int, env: dict[str, str]) -> subproc
     proc = subprocess.Popen(
         _server_command(server, port, workers), cwd=ROOT, env=env, start_new_session=True
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"{server} exited with status {proc.returncode}")
@@ -362,7 +351,7 @@ def _start(server: str, port: int, workers: int, env: dict[str, str]) -> subproc
             pass
         time.sleep(0.25)
     _stop(proc)
-    raise SystemExit(f"{server} did not answer /health/ within 60 s")
+    raise SystemExit(f"{server} did not answer /health/ within {START_TIMEOUT:.0f} s")
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -459,25 +448,7 @@ def _serving_pids(proc: subprocess.Popen) -> list[int]:
     return workers or [proc.pid]
 
 
-def _traced(pid: int, folder: Path) -> str:
-    """What ``scripts/bench_serve_probe`` writes when the traced process gets SIGUSR1."""
-    dump = folder / f"{pid}.txt"
-    dump.unlink(missing_ok=True)
-    os.kill(pid, signal.SIGUSR1)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if dump.exists() and dump.read_text().endswith("\n"):
-            return dump.read_text()
-        time.sleep(0.5)
-    return f"(pid {pid} wrote no trace)\n"
-
-
-def _memory_line(
-    proc: subprocess.Popen, label: str, rows: list[str], traced: Path | None = None
-) -> None:
-    if traced is not None:
-        for pid in _serving_pids(proc):
-            print(f"tracemalloc {label}, pid {pid}:\n{_traced(pid, traced)}", flush=True)
+def _memory_line(proc: subprocess.Popen, label: str, rows: list[str]) -> None:
     figures = [m for m in map(_memory, _serving_pids(proc)) if m is not None]
     for memory in figures:
         rows.append(memory.row(label))
@@ -558,10 +529,7 @@ def _serve(
 
     port = _free_port()
     workers = args.workers if server == "uvicorn" else 1
-    traced = ROOT / "var" / "bench-serve-tracemalloc" if args.tracemalloc else None
-    if traced is not None:
-        traced.mkdir(parents=True, exist_ok=True)
-    env = _server_environment(args.malloc_arena_max, traced)
+    env = _server_environment(args.malloc_arena_max)
     label = f"{server} ×{workers}" if workers > 1 else server
     started = time.perf_counter()
     proc = _start(server, port, workers, env)
@@ -582,7 +550,7 @@ def _serve(
             f"RECOMMENDER_WARM_UP={env.get('RECOMMENDER_WARM_UP', 'unset (on)')})",
             flush=True,
         )
-        _memory_line(proc, f"{label}: after the first list", memory, traced)
+        _memory_line(proc, f"{label}: after the first list", memory)
         # untimed: every warm listener's list is computed (versions replaced first: this
         # process computes them, whatever the last server cached) and cached
         for user_id, _ in warm:
@@ -593,7 +561,7 @@ def _serve(
             f"({len(phase.seconds)} lists, {phase.errors} errors)",
             flush=True,
         )
-        _memory_line(proc, f"{label}: after the warm-up ({len(warm)} lists)", memory, traced)
+        _memory_line(proc, f"{label}: after the warm-up ({len(warm)} lists)", memory)
         warm_tokens = [t for _, t in warm]
         for clients in args.levels:
             cycle = [warm_tokens[i % len(warm_tokens)] for i in range(args.requests)]
@@ -606,7 +574,7 @@ def _serve(
             phases.append(
                 _phase(label, "cold", clients, port, [t for _, t in batch], args.time_cap)
             )
-            _memory_line(proc, f"{label}: after {clients} client(s)", memory, traced)
+            _memory_line(proc, f"{label}: after {clients} client(s)", memory)
         # a rebuild of the serving state, as a catalog edit causes (a popularity refresh or a
         # training likewise): every process rebuilds on its next request while the others are
         # answered from the old state; the phase ends when every request, the rebuilding ones
@@ -614,7 +582,7 @@ def _serve(
         catalog_generation_bump()
         rebuild = [warm_tokens[i % len(warm_tokens)] for i in range(min(args.requests, 200))]
         _phase(label, "rebuild", 4, port, rebuild, args.time_cap)
-        _memory_line(proc, f"{label}: after a rebuild of the state", memory, traced)
+        _memory_line(proc, f"{label}: after a rebuild of the state", memory)
     finally:
         _stop(proc)
     return phases
