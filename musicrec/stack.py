@@ -146,8 +146,8 @@ def web_environment(base: dict[str, str] | None = None) -> dict[str, str]:
     """The web processes' environment: ``base`` (ours by default) with glibc's malloc held to
     ``MALLOC_ARENA_MAX`` arenas (2 unless given). Django serves every request of a sync view
     in a thread of its own; without the limit glibc gives new threads arenas of their own (up
-    to 8 per core), and a serving process's resident memory grew by ~100 MB under load
-    (docs/benchmarks.md). glibc reads it when the process starts: it must be in the
+    to 8 per core), and a serving process's resident memory grew by ~85 MB under load, ~25 MB
+    with 2 arenas (docs/benchmarks.md). glibc reads it when the process starts: it must be in the
     environment, not set from Python."""
     env = dict(os.environ if base is None else base)
     env.setdefault("MALLOC_ARENA_MAX", MALLOC_ARENA_MAX)
@@ -159,6 +159,7 @@ def _pids_file(instance: embedded.Instance) -> Path:
 
 
 def run() -> int:
+    workers = web_concurrency()  # a bad WEB_CONCURRENCY stops here, before anything starts
     instance = embedded.Instance("dev")
     instance.log_dir.mkdir(parents=True, exist_ok=True)
     started = _services(instance)
@@ -179,7 +180,7 @@ def run() -> int:
         worker_log = instance.log_dir / "celery-worker.log"
         beat_log = instance.log_dir / "celery-beat.log"
         commands = {
-            "web": web_command(host=HOST, port=PORT, workers=web_concurrency()),
+            "web": web_command(host=HOST, port=PORT, workers=workers),
             "worker": [
                 PYTHON, "-m", "celery", "-A", "musicrec", "worker", "-l", "INFO",
                 "--concurrency", "2", "--logfile", str(worker_log),
