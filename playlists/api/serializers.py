@@ -212,6 +212,10 @@ class ClosedSerializerExtension(OpenApiSerializerExtension):
     def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
         schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
         schema["additionalProperties"] = False
+        for name, field in self.target.fields.items():
+            if isinstance(field, TextOrEmptyField):
+                # drf-spectacular says minLength 1 of a field that refuses blanks in DRF's way
+                schema["properties"][name].pop("minLength", None)
         return schema
 
 
@@ -230,7 +234,8 @@ def _name_field(*, required: bool) -> StrictCharField:
 class TextOrEmptyField(StrictCharField):
     """Text without NUL that may be empty, untrimmed. Not DRF's ``allow_blank``: with a
     pattern, drf-spectacular would write it ``oneOf: [pattern, maxLength: 0]``, which the empty
-    text matches twice (so it would be invalid); the pattern here matches it once."""
+    text matches twice (so it would be invalid); the pattern here matches it once (and
+    ``ClosedSerializerExtension`` drops the ``minLength`` a blank-refusing field gets)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(pattern=TEXT_PATTERN, trim_whitespace=False, **kwargs)
@@ -239,14 +244,6 @@ class TextOrEmptyField(StrictCharField):
         if data == "":
             return ""
         return super().run_validation(data)
-
-
-class TextOrEmptyFieldExtension(OpenApiSerializerFieldExtension):
-    target_class = TextOrEmptyField
-    priority = 1  # before StrictCharField's (which says minLength 1 when blank is refused)
-
-    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
-        return {"type": "string", "pattern": TEXT_PATTERN}
 
 
 def _description_field() -> TextOrEmptyField:
