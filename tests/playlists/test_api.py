@@ -11,6 +11,7 @@ import pytest
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
+from rest_framework.throttling import SimpleRateThrottle
 
 from catalog.models import Track
 from history.models import Interaction
@@ -427,3 +428,22 @@ def test_concurrent_reorders_through_the_api_leave_one_complete_order(django_use
     rows = list(PlaylistTrack.objects.filter(playlist=playlist).values_list("track_id", "rank"))
     assert sorted(t for t, _ in rows) == sorted(ids)
     assert len({r for _, r in rows}) == 12
+
+
+def test_writes_are_rate_limited_per_listener_like_the_other_endpoints(
+    listener_api, other_api, monkeypatch
+):
+    monkeypatch.setattr(
+        SimpleRateThrottle,
+        "THROTTLE_RATES",
+        {**SimpleRateThrottle.THROTTLE_RATES, "user": "2/minute"},
+    )
+
+    answers = [listener_api.post(LIST, {"name": f"P{i}"}, format="json") for i in range(3)]
+
+    assert [a.status_code for a in answers] == [201, 201, 429]
+    assert answers[2].json()["code"] == "throttled"
+    assert "Retry-After" in answers[2]
+    assert Playlist.objects.count() == 2
+    # another listener has a budget of their own
+    assert other_api.post(LIST, {"name": "Theirs"}, format="json").status_code == 201
