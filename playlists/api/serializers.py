@@ -12,6 +12,7 @@ a 400 naming it (``additionalProperties: false`` in the schema), so a client tha
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -301,7 +302,7 @@ class TrackIdsField(serializers.ListField):
 
     def to_internal_value(self, data: Any) -> list[int]:
         ids: list[int] = super().to_internal_value(data)
-        repeated = sorted({t for t in ids if ids.count(t) > 1})
+        repeated = sorted(t for t, n in Counter(ids).items() if n > 1)
         if repeated:
             raise serializers.ValidationError(
                 f"A track may be named once; repeated: {', '.join(map(str, repeated))}.",
