@@ -432,6 +432,16 @@ RECOMMENDER: dict[str, Any] = {
         # similar tracks on a track page (recommendations/templatetags)
         "similar_tracks": 6,
     },
+    # ---- the web process's serving state (recommendations.selectors.serving)
+    "serving": {
+        # build the serving state (catalog, model, predictors: ~7 s on the full catalog,
+        # docs/benchmarks.md "Serving recommendations over HTTP") in the background as soon as
+        # the ASGI server starts the application (its lifespan start-up, musicrec.asgi), so the
+        # first listener does not wait for it. On by default (`make run`, a deployment's
+        # uvicorn); `musicrec.stack test` turns it off (RECOMMENDER_WARM_UP=0); a failure is
+        # logged and the first request builds the state as before.
+        "warm_up": env.bool("RECOMMENDER_WARM_UP", default=True),
+    },
 }
 
 # --------------------------------------------------------------------------- celery

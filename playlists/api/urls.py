@@ -5,9 +5,28 @@ importing and exporting (``transfer``)."""
 
 from django.urls import path
 
-from playlists.api import transfer
+from playlists.api import transfer, views
 
 urlpatterns: list = [
+    path("playlists/", views.PlaylistListView.as_view(), name="playlist-list"),
+    path(
+        "playlists/<int:playlist_id>/", views.PlaylistDetailView.as_view(), name="playlist-detail"
+    ),
+    path(
+        "playlists/<int:playlist_id>/tracks/",
+        views.PlaylistTracksView.as_view(),
+        name="playlist-tracks",
+    ),
+    path(
+        "playlists/<int:playlist_id>/tracks/<int:track_id>/",
+        views.PlaylistTrackView.as_view(),
+        name="playlist-track",
+    ),
+    path(
+        "playlists/<int:playlist_id>/reorder/",
+        views.PlaylistReorderView.as_view(),
+        name="playlist-reorder",
+    ),
     # GET/POST playlists/ · GET/PATCH/DELETE playlists/<id>/ · POST playlists/<id>/tracks/ ·
     # DELETE playlists/<id>/tracks/<track_id>/ · POST playlists/<id>/reorder/   (views)
     # POST playlists/generate/                                                  (generate)
