@@ -32,7 +32,7 @@ from rest_framework.views import APIView
 
 from catalog.models import ID_MAX
 from musicrec.api.fields import StrictCharField
-from musicrec.api.schema import error_responses
+from musicrec.api.schema import Link, error_responses, response_links
 from musicrec.api.schema_params import NON_BLANK_TEXT_PATTERN
 from musicrec.throttling import StrictScopedRateThrottle
 from playlists.api.serializers import PlaylistDetailSerializer
@@ -258,6 +258,14 @@ class PlaylistImportView(APIView):
         "(`file_too_large`). A listener at their playlist limit: 400 "
         "(`playlist_limit_reached`). Uploads are rate-limited per listener (429; 503 when the "
         "limit cannot be checked). Nothing is stored on a refusal.",
+        extensions=response_links(
+            {
+                201: {
+                    "GetPlaylist": Link("v1_playlists_retrieve", playlist_id="id"),
+                    "ExportPlaylist": Link("v1_playlists_export_retrieve", playlist_id="id"),
+                }
+            }
+        ),
     )
     def post(self, request: Request) -> Response:
         upload = PlaylistImportUploadSerializer(data=request.data)
