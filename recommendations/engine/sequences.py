@@ -24,7 +24,7 @@ from allowed tracks it leaves out: a sequence may come back shorter than asked, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -414,7 +414,8 @@ class PathParams:
     - ``taste_weight`` (0.3): what ``1 - taste`` (in [0, 1]) adds, lightly, as a share of the
       step's best distance cost;
     - ``monotone`` (True): a step never goes *back* along the start → end direction (its
-      projection on it is at least the previous track's) while any open track goes forward:
+      projection on it is at least the previous track's, and not past the end) while any
+      open track does so:
       the features keep moving towards the end instead of wavering around the line (with 9
       features and a step of a twentieth of the way, the nearest track to a target is often
       behind the previous one);
@@ -452,7 +453,7 @@ def sonic_path(
     allowed: BoolArray,
     rng: np.random.Generator,
     artists: npt.ArrayLike | None = None,
-    taste: npt.ArrayLike | None = None,
+    taste: Callable[[IntArray], npt.ArrayLike] | None = None,
     params: PathParams | None = None,
 ) -> IntArray:
     """A path of up to ``length`` tracks from ``start`` to ``end`` (both always in it, first
@@ -460,7 +461,8 @@ def sonic_path(
     column z-scores). Step ``i`` aims at the ``i``-th of ``length`` points evenly spaced from
     the start's features to the end's and picks, among allowed unused tracks, one with a small
     ``target_weight * |f - target|² + previous_weight * |f - f_prev|² + taste_weight *
-    (1 - taste)``. ``taste`` per track in [0, 1] (None: not known). With too few allowed
+    (1 - taste)``. ``taste`` gives tracks' taste in [0, 1] (asked only for the candidates near
+    the segment; None: not known). With too few allowed
     tracks the path is shorter (still from ``start`` to ``end``)."""
     p = params or PathParams()
     values = np.asarray(features, dtype=np.float64)
@@ -483,7 +485,7 @@ def sonic_path(
     liking = (
         np.zeros(len(tube))
         if taste is None
-        else 1.0 - np.clip(np.asarray(taste, dtype=np.float64)[tube], 0.0, 1.0)
+        else 1.0 - np.clip(np.asarray(taste(tube), dtype=np.float64), 0.0, 1.0)
     )
     artist_of = (
         np.full(len(values), -1, dtype=np.int64)
@@ -499,7 +501,7 @@ def sonic_path(
         to_previous = ((points - previous) ** 2).sum(axis=1)
         distance_cost = p.target_weight * to_target + p.previous_weight * to_previous
         if p.monotone:
-            forward = open_ & (along >= previous_along)
+            forward = open_ & (along >= previous_along) & (along <= 1.0)
             if forward.any():
                 distance_cost = np.where(forward, distance_cost, np.inf)
         # the step's own yardstick: the best distance cost among the open tracks, so that
