@@ -147,6 +147,16 @@ REFUSED_FOR_WHAT_IS_STORED: dict[str, set[str]] = {
     "POST /api/v1/auth/register/": {"password"},
     # a genre id or slug that no genre has (the issue asks a 400 naming `genre` here)
     "GET /api/v1/recommendations/trending/": {"genre"},
+    # what each kind of generated playlist needs (one flat body for four kinds: the operation's
+    # description gives each kind's body): a radio's one seed of two, a mix's mood and/or
+    # activity, a path's two different ends
+    "POST /api/v1/playlists/generate/": {
+        "seed_track_id",
+        "seed_artist_id",
+        "mood",
+        "from_track_id",
+        "to_track_id",
+    },
 }
 
 
