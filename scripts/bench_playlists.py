@@ -69,24 +69,33 @@ def main() -> int:
     from accounts.models import User
     from recommendations.models import ModelVersion
 
-    reusable = (
-        args.reuse
-        and ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exists()
-        and User.objects.filter(username__startswith="listens-").exists()
-    )
-    if reusable:
+    settings.RECOMMENDER["figures"]["enabled"] = False  # the holdout is not measured here
+    loaded = args.reuse and User.objects.filter(username__startswith="listens-").exists()
+    if loaded:
         users = list(User.objects.filter(username__startswith="listens-").order_by("pk"))
-        print(f"reusing the kept catalog, {len(users)} listeners and active model")
+        print(f"reusing the kept catalog and {len(users)} listeners")
+        if not ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exists():
+            _train()  # an earlier run stopped before its model was active
     else:
         if not args.catalog or not args.listens:
             parser.error("the catalog CSV and the listens folder are required")
         from bench_recommend import _load
 
-        settings.RECOMMENDER["figures"]["enabled"] = False  # the holdout is not measured here
         users = _load(args, np.random.default_rng(SEED))
     _generate(args, users)
     _paths(args)
     return 0
+
+
+def _train() -> None:
+    from recommendations.services.popularity import refresh_popularity
+    from recommendations.services.training import train_embeddings
+
+    started = time.perf_counter()
+    refresh_popularity()
+    print(f"popularity views refreshed in {time.perf_counter() - started:.1f} s")
+    outcome = train_embeddings()
+    print(f"training: {outcome.total_seconds:.1f} s")
 
 
 def _generate(args: argparse.Namespace, users) -> None:  # type: ignore[no-untyped-def]

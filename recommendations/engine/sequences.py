@@ -225,9 +225,10 @@ class RadioParams:
     - ``memory`` (3): the last tracks picked that make the rest of the anchor, the latest
       weighing most (weights 1, 1/2, 1/3 …);
     - ``taste_weight`` (0.2): how much the listener's taste counts against nearness;
-    - ``pool`` (40 per track asked, at least 1,500): candidates near the seed; ``expand_every``
-      (5) and ``expand`` (200): every few steps, the nearest tracks to the current anchor join
-      the pool, so the walk can leave the seed's neighbourhood;
+    - ``pool`` (20 per track asked, at least 1,000): candidates near the seed; ``expand_every``
+      (8) and ``expand`` (300): every few steps, the tracks nearest the current anchor in
+      content join the pool (one product over the catalog's content vectors), so the walk can
+      leave the seed's neighbourhood;
     - ``choices`` (3) and ``spread`` (0.02): each pick is drawn from the best few (see
       :func:`_choose`), which is what the seed varies."""
 
@@ -235,10 +236,10 @@ class RadioParams:
     seed_decay: float = 0.85
     memory: int = 3
     taste_weight: float = 0.2
-    pool_per_track: int = 40
-    pool_min: int = 1500
-    expand_every: int = 5
-    expand: int = 200
+    pool_per_track: int = 20
+    pool_min: int = 1000
+    expand_every: int = 8
+    expand: int = 300
     choices: int = 3
     spread: float = 0.02
     max_run: int = RADIO_MAX_RUN
@@ -249,6 +250,99 @@ def _top(scores: FloatArray, allowed: BoolArray, k: int) -> IntArray:
     if len(candidates) > k:
         candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
     return np.sort(candidates).astype(np.int64)
+
+
+class _Pool:
+    """The radio's candidates with their unit vectors gathered once (each step is then a few
+    products over the pool, not a gather of the catalog's rows). Nearness to an anchor is
+    linear in the anchor's parts (the seed's vectors, each recent track's), so the pool's dot
+    with each part is computed once — for a picked track when it is picked — and a step only
+    weighs those columns and divides by the anchor's length."""
+
+    def __init__(self, similarity: Similarity, taste: Taste | None) -> None:
+        self.similarity = similarity
+        self.taste_of = taste
+        self.tracks = np.zeros(0, dtype=np.int64)
+        self.member = np.zeros(len(similarity.content.vectors), dtype=bool)
+        spaces = [similarity.content]
+        if similarity.collaborative is not None:
+            spaces.append(similarity.collaborative)
+        self.spaces = spaces
+        self._rows = [np.zeros((0, space.vectors.shape[1]), dtype=np.float32) for space in spaces]
+        self.units = list(self._rows)
+        self.known = np.zeros(0, dtype=bool)
+        self.taste: FloatArray | None = None if taste is None else np.zeros(0)
+        #: part → its anchor vectors per space and the pool's dots with them
+        self.parts: dict[int, tuple[list[FloatArray], list[FloatArray]]] = {}
+
+    def grow(self, tracks: IntArray) -> None:
+        tracks = np.asarray(tracks, dtype=np.int64)
+        if not len(tracks):
+            return
+        self.member[tracks] = True
+        self.tracks = np.concatenate([self.tracks, tracks])
+        new_units = [space.unit(tracks).astype(np.float32) for space in self.spaces]
+        size = len(self.tracks)
+        if size > len(self._rows[0]):  # room for this and later growth: no copy per step
+            self._rows = [
+                np.concatenate(
+                    [
+                        rows,
+                        np.zeros(
+                            (max(size, 2 * len(rows)) - len(rows), rows.shape[1]), dtype=np.float32
+                        ),
+                    ]
+                )
+                for rows in self._rows
+            ]
+        for rows, new in zip(self._rows, new_units, strict=True):
+            rows[size - len(tracks) : size] = new
+        self.units = [rows[:size] for rows in self._rows]
+        if len(self.spaces) > 1:
+            self.known = np.concatenate([self.known, self.spaces[1].known[tracks]])
+        if self.taste is not None and self.taste_of is not None:
+            self.taste = np.concatenate([self.taste, self.taste_of.score(self.similarity, tracks)])
+        for vectors, dots in self.parts.values():
+            for i, (unit, vector) in enumerate(zip(new_units, vectors, strict=True)):
+                dots[i] = np.concatenate([dots[i], unit @ vector.astype(np.float32)])
+
+    def track_column(self, part: int, vectors: Sequence[FloatArray]) -> None:
+        """Keep the pool's dots with ``vectors`` (one per space) under ``part``."""
+        vectors = list(vectors)
+        dots = [
+            np.asarray(unit @ np.asarray(vector, dtype=np.float32), dtype=np.float64)
+            for unit, vector in zip(self.units, vectors, strict=True)
+        ]
+        self.parts[part] = (vectors, dots)
+
+    def nearness(self, weighted: Sequence[tuple[int, float]]) -> FloatArray:
+        """The pool's nearness to the anchor ``Σ weight × part`` (a part is -1, the seed, or a
+        picked track), as :meth:`Similarity.score` computes it."""
+        for part, _ in weighted:
+            if part not in self.parts:
+                at = np.asarray([part], dtype=np.int64)
+                self.track_column(part, [space.unit(at)[0] for space in self.spaces])
+        cosines: list[FloatArray | None] = []
+        for i in range(len(self.spaces)):
+            anchor = sum(
+                (weight * self.parts[part][0][i] for part, weight in weighted),
+                np.zeros(self.units[i].shape[1]),
+            )
+            length = float(np.linalg.norm(anchor))
+            if length == 0:
+                cosines.append(None)
+                continue
+            dot = sum(
+                (weight * self.parts[part][1][i] for part, weight in weighted),
+                np.zeros(len(self.tracks)),
+            )
+            cosines.append(dot / length)
+        content = cosines[0] if cosines[0] is not None else np.zeros(len(self.tracks))
+        if len(cosines) < 2 or cosines[1] is None:
+            return content
+        w = self.similarity.collaborative_weight
+        blended: FloatArray = np.where(self.known, (1 - w) * content + w * cosines[1], content)
+        return blended
 
 
 def radio(
@@ -283,46 +377,40 @@ def radio(
         picked.append(int(first))
         available[first] = False
 
-    pool_size = max(p.pool_min, p.pool_per_track * length)
-    pool = _top(similarity.score(seed_anchor), available, pool_size)
-    in_pool = np.zeros(len(available), dtype=bool)
-    in_pool[pool] = True
-    taste_of = np.full(len(available), 0.5)
-    taste_known = taste is not None and taste.known
-    if taste_known:
-        assert taste is not None
-        taste_of[pool] = taste.score(similarity, pool)
+    pool = _Pool(similarity, taste if taste is not None and taste.known else None)
+    pool.grow(
+        _top(similarity.score(seed_anchor), available, max(p.pool_min, p.pool_per_track * length))
+    )
+    pool.track_column(-1, seed_anchor)
 
     step = 0
     while len(picked) < length:
         recent = picked[-p.memory :]
         pull = p.seed_pull * p.seed_decay**step
-        anchor = [part * pull for part in seed_anchor]
-        if recent:
-            recency = 1.0 / np.arange(1, len(recent) + 1)[::-1]
-            recent_anchor = similarity.anchor(np.asarray(recent, dtype=np.int64), recency)
-            anchor = [a + b for a, b in zip(anchor, recent_anchor, strict=True)]
+        recency = 1.0 / np.arange(1, len(recent) + 1)[::-1]
         if step and step % p.expand_every == 0:
-            grown = _top(similarity.score(anchor), available & ~in_pool, p.expand)
-            if len(grown):
-                in_pool[grown] = True
-                pool = np.union1d(pool, grown)
-                if taste_known:
-                    assert taste is not None
-                    taste_of[grown] = taste.score(similarity, grown)
-        candidates = pool[available[pool]]
-        if not len(candidates):
+            anchor = [part * pull for part in seed_anchor]
+            if recent:
+                recent_anchor = similarity.anchor(np.asarray(recent, dtype=np.int64), recency)
+                anchor = [a + b for a, b in zip(anchor, recent_anchor, strict=True)]
+            # who joins is decided in content alone (41 dimensions, a third of the cost of the
+            # collaborative ones over the catalog); inside the pool both spaces count
+            nearness = similarity.content.cosine(anchor[0])
+            pool.grow(_top(nearness, available & ~pool.member, p.expand))
+        open_ = available[pool.tracks]
+        if not open_.any():
             break
-        values = similarity.score(anchor, candidates)
-        if taste_known:
-            values = (1 - p.taste_weight) * values + p.taste_weight * (2 * taste_of[candidates] - 1)
+        values = pool.nearness([(-1, pull), *zip(recent, recency.tolist(), strict=True)])
+        if pool.taste is not None:
+            values = (1 - p.taste_weight) * values + p.taste_weight * (2 * pool.taste - 1)
+        values = np.where(open_, values, -np.inf)
         banned = _run_artist(catalog.artist, picked, p.max_run)
         if banned >= 0:
-            values = np.where(catalog.artist[candidates] == banned, -np.inf, values)
+            values = np.where(catalog.artist[pool.tracks] == banned, -np.inf, values)
         choice = _choose(values, rng, p.choices, p.spread)
         if choice < 0:
             break
-        track = int(candidates[choice])
+        track = int(pool.tracks[choice])
         picked.append(track)
         available[track] = False
         step += 1
@@ -414,14 +502,15 @@ class PathParams:
     - ``taste_weight`` (0.3): what ``1 - taste`` (in [0, 1]) adds, lightly, as a share of the
       step's best distance cost;
     - ``monotone`` (True): a step never goes *back* along the start → end direction (its
-      projection on it is at least the previous track's, and not past the end) while any
-      open track does so:
+      projection on it is at least the previous track's) nor more than one step ahead of its
+      target (never past the end) while any open track does so:
       the features keep moving towards the end instead of wavering around the line (with 9
       features and a step of a twentieth of the way, the nearest track to a target is often
       behind the previous one);
-    - ``tube`` (60 per track asked, at least 3,000): the candidates are the tracks nearest to
-      the segment between the two ends (their projection inside it), so each step scores a
-      few thousand tracks, not the catalog;
+    - ``tube`` (60 per step, at least 3,000): the candidates are, for each step of the
+      segment between the two ends, the 60 tracks nearest the segment around it (then the
+      nearest overall up to 3,000), so each step scores a few thousand tracks, not the catalog,
+      and the sparse ends of the segment still have candidates;
     - ``choices`` (3) and ``spread`` (0.1): each pick is drawn from the best few by cost
       relative to the step's best (see :func:`_choose`), which is what the seed varies;
     - ``max_run`` (2): the radio's artist rule holds here too."""
@@ -435,6 +524,28 @@ class PathParams:
     choices: int = 3
     spread: float = 0.1
     max_run: int = RADIO_MAX_RUN
+
+
+def _tube(
+    s: FloatArray, distance: FloatArray, available: BoolArray, length: int, p: PathParams
+) -> IntArray:
+    """The path's candidates: per step of the segment (the tracks whose nearest point on it is
+    nearest that step's target), the ``tube_per_track`` nearest the segment, and then the
+    nearest overall up to ``tube_min``. Per step, so that the sparse ends of the segment (two
+    unusual tracks have few neighbours) still have candidates ahead."""
+    candidates = np.flatnonzero(available)
+    if not len(candidates):
+        return candidates.astype(np.int64)
+    bins = np.rint(s[candidates] * (length - 1)).astype(np.int64)
+    order = np.lexsort((candidates, distance[candidates], bins))
+    sorted_bins = bins[order]
+    first = np.searchsorted(sorted_bins, sorted_bins, side="left")
+    rank = np.arange(len(order)) - first
+    chosen = np.zeros(len(available), dtype=bool)
+    chosen[candidates[order[rank < p.tube_per_track]]] = True
+    if chosen.sum() < p.tube_min:
+        chosen[_top(-distance, available, p.tube_min)] = True
+    return np.flatnonzero(chosen).astype(np.int64)
 
 
 def path_targets(start: FloatArray, end: FloatArray, length: int) -> FloatArray:
@@ -478,7 +589,7 @@ def sonic_path(
     s = np.clip(projection, 0.0, 1.0)
     nearest = a[None, :] + s[:, None] * direction[None, :]
     distance = np.einsum("ij,ij->i", values - nearest, values - nearest)
-    tube = _top(-distance, available, max(p.tube_min, p.tube_per_track * length))
+    tube = _tube(s, distance, available, length, p)
     points = values[tube]
     along = projection[tube]
     previous_along = 0.0
@@ -496,14 +607,25 @@ def sonic_path(
     targets = path_targets(a, b, length)
     picked = [start]
     previous = a
+    # t·|f − target|² + p·|f − previous|² = (t + p)|f|² − 2 f·(t target + p previous) + const:
+    # one product over the candidates per step
+    squares = np.einsum("ij,ij->i", points, points)
+    both = p.target_weight + p.previous_weight
     for i in range(1, length - 1):
-        to_target = ((points - targets[i]) ** 2).sum(axis=1)
-        to_previous = ((points - previous) ** 2).sum(axis=1)
-        distance_cost = p.target_weight * to_target + p.previous_weight * to_previous
+        aim = p.target_weight * targets[i] + p.previous_weight * previous
+        constant = p.target_weight * float(targets[i] @ targets[i]) + p.previous_weight * float(
+            previous @ previous
+        )
+        distance_cost = np.maximum(both * squares - 2.0 * (points @ aim) + constant, 0.0)
         if p.monotone:
-            forward = open_ & (along >= previous_along) & (along <= 1.0)
-            if forward.any():
-                distance_cost = np.where(forward, distance_cost, np.inf)
+            # forward, and never more than a step ahead of this step's target: a greedy jump
+            # ahead would otherwise hold every later step ahead of its target
+            ahead = min(1.0, (i + 1) / (length - 1))
+            onward = open_ & (along >= previous_along)
+            for forward in (onward & (along <= ahead), onward & (along <= 1.0), onward):
+                if forward.any():
+                    distance_cost = np.where(forward, distance_cost, np.inf)
+                    break
         # the step's own yardstick: the best distance cost among the open tracks, so that
         # the taste term and the draw's spread are relative to what this step can reach
         unit = max(float(np.min(np.where(open_, distance_cost, np.inf), initial=np.inf)), 1e-9)
