@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 export OPENBLAS_NUM_THREADS ?= 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help run test services manage stop lint format bench-import bench-history evaluate bench-recommend bench-serve browser clean
+.PHONY: help run test services manage stop lint format bench-import bench-history evaluate bench-recommend bench-serve bench-playlists browser clean
 
 help:
 	@echo "make run           start musicrec on http://127.0.0.1:8000 (Ctrl-C stops everything;"
@@ -27,6 +27,8 @@ help:
 	@echo "                   fold-in, memory (CATALOG=tracks.csv LISTENS=mpd-format folder)"
 	@echo "make bench-serve   GET /api/v1/recommendations/ over HTTP, warm and cold, 1/8/32 clients,"
 	@echo "                   uvicorn and daphne (CATALOG=tracks.csv LISTENS=mpd-format folder)"
+	@echo "make bench-playlists generated playlists at catalog scale: time per kind, the sonic"
+	@echo "                   path's mean step against random (CATALOG=… LISTENS=…; PLAYLISTS_ARGS=--reuse)"
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -117,6 +119,16 @@ SERVE_ARGS ?=
 bench-serve: $(VENV)/.installed-dev
 	MUSICREC_BENCH_INSTANCE=serve $(PY) -m musicrec.stack bench $(if $(filter --reuse,$(SERVE_ARGS)),--keep) \
 		-- $(PY) scripts/bench_serve.py $(SERVE_ARGS) $(CATALOG) \
+		$(if $(filter command line,$(origin LISTENS)),$(LISTENS),$(EVAL_LISTENS))
+
+# Generated playlists at catalog scale (scripts/bench_playlists.py): each kind's time at length
+# 100, the sonic path's mean step against a random order and a random path. Its own kept instance
+# (var/playlists/): a second run reuses the loaded catalog, listeners and model
+# (PLAYLISTS_ARGS=--reuse). Figures, not a test.
+PLAYLISTS_ARGS ?=
+bench-playlists: $(VENV)/.installed-dev
+	MUSICREC_BENCH_INSTANCE=playlists $(PY) -m musicrec.stack bench $(if $(filter --reuse,$(PLAYLISTS_ARGS)),--keep) \
+		-- $(PY) scripts/bench_playlists.py $(PLAYLISTS_ARGS) $(CATALOG) \
 		$(if $(filter command line,$(origin LISTENS)),$(LISTENS),$(EVAL_LISTENS))
 
 clean:

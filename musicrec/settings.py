@@ -442,6 +442,20 @@ RECOMMENDER: dict[str, Any] = {
         # logged and the first request builds the state as before.
         "warm_up": env.bool("RECOMMENDER_WARM_UP", default=True),
     },
+    # Generated playlists (recommendations.selectors.sequences; docs/recommendations.md
+    # "Generated playlists"). Each block overrides fields of the engine's dataclass of the same
+    # kind (recommendations.engine.sequences: RadioParams, MixParams, PathParams); an empty one
+    # keeps the engine's defaults, which are seeds, not tuned (no data says what listeners think
+    # of a generated sequence). E.g. "radio": {"seed_decay": 0.9} drifts more slowly.
+    "playlists": {
+        # the radio's nearness: this share of the collaborative (ALS) cosine, the rest content,
+        # for tracks with an ALS vector (half and half: neither source is known to be better
+        # at "sounds and feels alike"; content alone before the first training)
+        "collaborative_weight": 0.5,
+        "radio": {},  # seed pull and decay, memory, taste weight, pools, draw (RadioParams)
+        "mix": {},  # fit / taste / popularity weights, jitter, MMR relevance (MixParams)
+        "path": {},  # target / previous / taste weights, monotone, tube, draw (PathParams)
+    },
 }
 
 # --------------------------------------------------------------------------- celery

@@ -5,7 +5,7 @@ importing and exporting (``transfer``)."""
 
 from django.urls import path
 
-from playlists.api import transfer, views
+from playlists.api import generate, transfer, views
 
 urlpatterns: list = [
     path("playlists/", views.PlaylistListView.as_view(), name="playlist-list"),
@@ -30,6 +30,11 @@ urlpatterns: list = [
     # GET/POST playlists/ · GET/PATCH/DELETE playlists/<id>/ · POST playlists/<id>/tracks/ ·
     # DELETE playlists/<id>/tracks/<track_id>/ · POST playlists/<id>/reorder/   (views)
     # POST playlists/generate/                                                  (generate)
+    path(
+        "playlists/generate/",
+        generate.PlaylistGenerateView.as_view(),
+        name="playlist-generate",
+    ),
     # POST playlists/import/ · GET playlists/<id>/export/                        (transfer)
     path("playlists/import/", transfer.PlaylistImportView.as_view(), name="playlist-import"),
     path(

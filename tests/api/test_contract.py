@@ -157,6 +157,16 @@ REFUSED_FOR_WHAT_IS_STORED: dict[str, set[str]] = {
     "POST /api/v1/playlists/": {"playlist_limit_reached"},
     # an order that does not name exactly the playlist's tracks, or a place past its end
     "POST /api/v1/playlists/{playlist_id}/reorder/": {"invalid_order", "invalid_position"},
+    # what each kind of generated playlist needs (one flat body for four kinds: the operation's
+    # description gives each kind's body): a radio's one seed of two, a mix's mood and/or
+    # activity, a path's two different ends
+    "POST /api/v1/playlists/generate/": {
+        "seed_track_id",
+        "seed_artist_id",
+        "mood",
+        "from_track_id",
+        "to_track_id",
+    },
 }
 
 
