@@ -27,15 +27,11 @@ urlpatterns: list = [
         views.PlaylistReorderView.as_view(),
         name="playlist-reorder",
     ),
-    # GET/POST playlists/ · GET/PATCH/DELETE playlists/<id>/ · POST playlists/<id>/tracks/ ·
-    # DELETE playlists/<id>/tracks/<track_id>/ · POST playlists/<id>/reorder/   (views)
-    # POST playlists/generate/                                                  (generate)
     path(
         "playlists/generate/",
         generate.PlaylistGenerateView.as_view(),
         name="playlist-generate",
     ),
-    # POST playlists/import/ · GET playlists/<id>/export/                        (transfer)
     path("playlists/import/", transfer.PlaylistImportView.as_view(), name="playlist-import"),
     path(
         "playlists/<int:playlist_id>/export/",
