@@ -167,10 +167,37 @@ def rerank_for_discovery(
 
 
 #: :func:`diversify`'s artist limit: at most this many tracks of one artist in any
-#: ``ARTIST_WINDOW`` consecutive places (the site's: ``RECOMMENDER["ensemble"]``). A top 10
-#: then names at least five artists.
+#: ``ARTIST_WINDOW`` consecutive places (the site's: ``RECOMMENDER["ensemble"]``), unless the
+#: listener's own tracks give the artist more (:func:`artist_allowance`).
 ARTIST_LIMIT = 2
 ARTIST_WINDOW = 10
+#: :func:`artist_allowance`'s prior: as if the listener had this many more tracks, by other
+#: artists, so that one or two tracks of an artist do not yet make it their favourite.
+ARTIST_PRIOR = 5.0
+
+
+def artist_allowance(
+    profile: ListenerProfile,
+    catalog: Catalog,
+    *,
+    limit: int = ARTIST_LIMIT,
+    window: int = ARTIST_WINDOW,
+    prior: float = ARTIST_PRIOR,
+) -> dict[int, int]:
+    """The artists the listener's own tracks (history and likes) give more places than
+    ``limit`` in ``window``: ``ceil(window * tracks of the artist / (tracks + prior))``, where
+    that is above ``limit``. A listener whose history is half one artist's gets that artist in
+    about half of each window; one or two tracks of it (a new listener) give it nothing more.
+    What listeners play again and again stays in their lists, and one artist's catalogue no
+    longer fills the list of someone who played it once."""
+    known = np.unique(np.concatenate([profile.history, profile.liked]))
+    artists = catalog.artist[known]
+    artists = artists[artists >= 0]
+    if not len(artists):
+        return {}
+    names, counts = np.unique(artists, return_counts=True)
+    places = np.ceil(window * counts / (len(known) + prior) - 1e-9).astype(np.int64)
+    return {int(a): int(c) for a, c in zip(names, places, strict=True) if c > limit}
 
 
 def diversify(
@@ -183,6 +210,7 @@ def diversify(
     relevance: float = 0.8,
     artist_limit: int | None = ARTIST_LIMIT,
     artist_window: int = ARTIST_WINDOW,
+    artist_allowance: Mapping[int, int] | None = None,
 ) -> IntArray:
     """The final ``n`` tracks, picked one at a time: of the tracks that keep the artist rule,
     the one with the highest ``relevance * score - (1 - relevance) * genre_similarity``, where
@@ -196,7 +224,9 @@ def diversify(
     - no more than ``max_run`` consecutive tracks by one artist. When only that artist's tracks
       are left the list ends early rather than break it; ask for a deep enough candidate pool.
     - no more than ``artist_limit`` tracks by one artist among any ``artist_window``
-      consecutive places (None: no limit). The run rule alone let an artist whose tracks fill
+      consecutive places (None: no limit), or ``artist_allowance[artist]`` where that is
+      given (:func:`artist_allowance`: what the listener's own tracks give the artist). The
+      run rule alone let an artist whose tracks fill
       the top of the blend (a new listener's popularity-led list: one artist's hits) take
       5 of a top 10 as A A A B A A …, since the genre term hardly weighs at the tuned
       relevance. This limit gives way rather than end the list early: when every candidate
@@ -232,6 +262,7 @@ def diversify(
             ceiling=ceiling,
             artist_limit=artist_limit,
             artist_window=artist_window,
+            artist_allowance=artist_allowance or {},
         )
         if certain or window >= len(order):
             return tracks[inside[picked]]
@@ -254,6 +285,7 @@ def _mmr(
     ceiling: float,
     artist_limit: int | None = None,
     artist_window: int = ARTIST_WINDOW,
+    artist_allowance: Mapping[int, int] | None = None,
 ) -> tuple[list[int], bool]:
     """The greedy picks over these candidates, and whether a candidate left out (whose value
     is at most ``ceiling``) could not have changed them."""
@@ -274,7 +306,9 @@ def _mmr(
             recent = artists[picked[len(picked) - min(len(picked), artist_window - 1) :]]
             recent = recent[recent >= 0]
             names, counts = np.unique(recent, return_counts=True)
-            full = names[counts >= artist_limit]
+            allowance = artist_allowance or {}
+            caps = np.array([allowance.get(int(a), artist_limit) for a in names], dtype=np.int64)
+            full = names[counts >= caps]
             if len(full):
                 limited = np.where(np.isin(artists, full), -np.inf, value)
         choice = int(np.argmax(limited))

@@ -1,7 +1,8 @@
 """The artist limit of the variety step: a new listener whose list popularity leads was served
 one artist 5 times in a top 10 (A A A B A A …: the run rule alone never broke it, and the genre
 term hardly weighs at the tuned relevance). Now no artist takes more than ``artist_limit`` (2)
-of any ``artist_window`` (10) consecutive places."""
+of any ``artist_window`` (10) consecutive places, unless the listener's own tracks give it more
+(``artist_allowance``)."""
 
 from __future__ import annotations
 
@@ -125,3 +126,66 @@ def test_a_limit_or_window_below_one_is_refused(limit: int, window: int) -> None
         ranking.diversify(
             np.arange(2), np.ones(2), catalog, 2, artist_limit=limit, artist_window=window
         )
+
+
+# --- what the listener's own tracks allow ----------------------------------------------------
+
+
+def test_the_listeners_own_tracks_give_an_artist_more_places():
+    # given a history of 10 tracks: 6 by artist 0, 1 by artist 1, 3 by others
+    catalog = make_catalog(artist=[0] * 6 + [1, 2, 3, 4] + [0] * 20 + [1] * 20)
+    profile = ListenerProfile(history=list(range(10)))
+
+    allowance = ranking.artist_allowance(profile, catalog)
+
+    # then artist 0 gets ceil(10 * 6 / (10 + 5)) = 4 places in 10; artist 1 (1 track) nothing
+    # above the limit of 2
+    assert allowance == {0: 4}
+    # a like counts as the history does; the prior is a knob
+    liked = ListenerProfile(history=list(range(10)), liked=[10, 11])
+    assert ranking.artist_allowance(liked, catalog) == {0: 5}  # 8 of 12 + 5
+    assert ranking.artist_allowance(profile, catalog, prior=0.0) == {0: 6}
+
+
+def test_a_track_or_two_of_an_artist_give_it_little_or_nothing_more():
+    catalog = make_catalog(artist=[0, 0, 1, 2, 3, 4, 5, 6, 7, 8] + [0] * 10)
+
+    # one track (a new listener who added one): nothing above the limit
+    assert ranking.artist_allowance(ListenerProfile(history=[0]), catalog) == {}
+    assert ranking.artist_allowance(ListenerProfile(), catalog) == {}
+    # two of ten: ceil(10 * 2 / 15) = 2, the limit
+    assert ranking.artist_allowance(ListenerProfile(history=list(range(10))), catalog) == {}
+    # a whole history of two tracks of one artist: ceil(10 * 2 / 7) = 3
+    assert ranking.artist_allowance(ListenerProfile(history=[0, 1]), catalog) == {0: 3}
+
+
+def test_an_allowed_artist_keeps_its_places_and_the_others_keep_the_limit():
+    # given artists 0 and 1 alternating at the top of the ranking, then one track each of others
+    catalog = make_catalog(artist=[0, 1] * 10 + list(range(2, 22)))
+    scores = np.linspace(1.0, 0.0, 40)
+
+    # when artist 0 is allowed four places in ten
+    picked = ranking.diversify(
+        np.arange(40), scores, catalog, 10, relevance=1.0, artist_allowance={0: 4}
+    )
+
+    artists = catalog.artist[picked].tolist()
+    assert Counter(artists)[0] == 4
+    assert Counter(artists)[1] == 2
+
+
+def test_a_listener_who_plays_one_artist_keeps_it_in_their_list():
+    # given a listener whose history is all one artist's, and a source that proposes that
+    # artist's other tracks first
+    catalog, _ = _popular_world()
+    profile = ListenerProfile(history=[0, 1, 3])  # three tracks of artist 0 (of five)
+    scores = np.linspace(1.0, 0.5, catalog.n_tracks)
+
+    allowance = ranking.artist_allowance(profile, catalog)
+    picked = ranking.diversify(
+        np.arange(catalog.n_tracks), scores, catalog, 10, artist_allowance=allowance
+    )
+
+    # then ceil(10 * 3 / 8) = 4 places for it, not 2
+    assert allowance == {0: 4}
+    assert Counter(catalog.artist[picked].tolist())[0] == 4

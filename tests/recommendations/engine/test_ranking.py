@@ -190,7 +190,15 @@ def test_without_the_genre_term_the_order_is_the_scores():
 
 
 def _diversify_over_everything(
-    tracks, scores, catalog, n, max_run, relevance, artist_limit=None, artist_window=10
+    tracks,
+    scores,
+    catalog,
+    n,
+    max_run,
+    relevance,
+    artist_limit=None,
+    artist_window=10,
+    allowance=None,
 ):
     """The greedy MMR over the whole pool, step by step as the docstring states it: the
     reference the windowed :func:`ranking.diversify` must equal."""
@@ -211,7 +219,9 @@ def _diversify_over_everything(
         if artist_limit is not None:
             recent = artists[picked][len(picked) - min(len(picked), artist_window - 1) :].tolist()
             for artist in set(recent):
-                if artist >= 0 and recent.count(artist) >= artist_limit:
+                if artist >= 0 and recent.count(artist) >= (allowance or {}).get(
+                    artist, artist_limit
+                ):
                     limited[artists == artist] = -np.inf
         # the limit gives way when nothing else is left
         choice = int(np.argmax(limited if np.isfinite(limited).any() else value))
@@ -223,9 +233,12 @@ def _diversify_over_everything(
 
 @pytest.mark.parametrize("seed", range(12))
 @pytest.mark.parametrize("relevance", [0.97, 0.8, 0.5])
-@pytest.mark.parametrize(("artist_limit", "artist_window"), [(None, 10), (2, 10), (1, 4)])
+@pytest.mark.parametrize(
+    ("artist_limit", "artist_window", "allowance"),
+    [(None, 10, None), (2, 10, None), (1, 4, None), (2, 10, {1: 5, 2: 3})],
+)
 def test_the_windowed_greedy_picks_what_the_whole_pool_would(
-    monkeypatch, seed, relevance, artist_limit, artist_window
+    monkeypatch, seed, relevance, artist_limit, artist_window, allowance
 ):
     # given pools with few artists (long runs to break), few genres and many tied scores, and
     # a first window of n only, so that it has to widen
@@ -251,11 +264,12 @@ def test_the_windowed_greedy_picks_what_the_whole_pool_would(
             relevance=relevance,
             artist_limit=artist_limit,
             artist_window=artist_window,
+            artist_allowance=allowance,
         ).tolist()
 
         # then
         assert windowed == _diversify_over_everything(
-            tracks, scores, catalog, n, 3, relevance, artist_limit, artist_window
+            tracks, scores, catalog, n, 3, relevance, artist_limit, artist_window, allowance
         )
 
 
