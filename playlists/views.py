@@ -18,6 +18,7 @@ message; a refusal (``ApplicationError``) goes to ``musicrec.pages.ApplicationEr
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -27,7 +28,6 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods
 
 from catalog.selectors import track_get, track_search_ranked_ids, tracks_in_order
@@ -46,7 +46,7 @@ from playlists.forms import (
     TrackForm,
     TrackMoveForm,
 )
-from playlists.models import PLAYLIST_TRACKS_MAX, Playlist
+from playlists.models import PLAYLIST_TRACKS_MAX, Origin, Playlist
 from playlists.selectors import pages as page_selectors
 from playlists.selectors.playlists import (
     playlist_entries,
@@ -61,9 +61,6 @@ LIST = "playlists:list"
 EXPORT_LABELS = {"m3u": "M3U", "jspf": "JSPF (JSON)", "csv": "CSV"}
 #: results a track picker shows
 PICK_RESULTS = 10
-#: unmatched rows the import report keeps (the count says how many there were)
-REPORT_ROWS_MAX = 200
-_REPORTS = "playlist_import_reports"
 
 
 def _forbidden(request: HttpRequest, error: ApplicationError) -> HttpResponse:
@@ -308,10 +305,14 @@ def playlist_export_download(request: HttpRequest, playlist_id: int, fmt: str) -
     playlist = playlist_get(viewer=request.user, playlist_id=playlist_id)
     if fmt not in EXPORT_LABELS:
         raise ApplicationError("No such export format.", code="not_found", status=404)
-    export = playlist_export(playlist=playlist, fmt=fmt)
+    export = playlist_export(
+        playlist=playlist, fmt=fmt, base_url=request.build_absolute_uri("/").rstrip("/")
+    )
     response = HttpResponse(export.body, content_type=export.content_type)
-    response["Content-Disposition"] = content_disposition_header(
-        as_attachment=True, filename=export.filename
+    # an ASCII name for every client, the playlist's own (any script) for those that read it
+    display = getattr(export, "display_name", "") or export.filename
+    response["Content-Disposition"] = (
+        f"attachment; filename=\"{export.filename}\"; filename*=UTF-8''{quote(display, safe='')}"
     )
     return response
 
@@ -477,8 +478,8 @@ def track_pick(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def playlist_import_page(request: HttpRequest) -> HttpResponse:
-    """Upload a playlist file; then the report of what did not match (kept in the session
-    for the report page, so a reload never sends the file again)."""
+    """Upload a playlist file; then, after a redirect (a reload never sends the file again),
+    the report of what did not match."""
     if request.method != "POST":
         return render(request, "playlists/import.html", {"form": ImportForm()})
     form = ImportForm(request.POST, request.FILES)
@@ -496,16 +497,6 @@ def playlist_import_page(request: HttpRequest) -> HttpResponse:
         except ApplicationError as error:
             form.add_error("file", error.message)
         else:
-            reports = request.session.get(_REPORTS, {})
-            reports = {k: v for k, v in reports.items() if k != str(outcome.playlist.pk)}
-            reports = dict(list(reports.items())[-4:])  # the last few imports only
-            reports[str(outcome.playlist.pk)] = {
-                "matched": outcome.matched,
-                "unmatched": list(outcome.unmatched[:REPORT_ROWS_MAX]),
-                "unmatched_count": len(outcome.unmatched),
-                "fmt": outcome.fmt,
-            }
-            request.session[_REPORTS] = reports
             return redirect("playlists:import_report", playlist_id=outcome.playlist.pk)
     messages.error(request, f"Nothing was imported. {form_errors_text(form)}")
     return render(request, "playlists/import.html", {"form": form}, status=400)
@@ -514,12 +505,20 @@ def playlist_import_page(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def playlist_import_report(request: HttpRequest, playlist_id: int) -> HttpResponse:
+    """What an import matched and what it did not (kept with the playlist by the import:
+    ``origin_parameters``), for its owner; the playlist itself for anything else."""
     playlist = playlist_get(viewer=request.user, playlist_id=playlist_id)
-    report = request.session.get(_REPORTS, {}).get(str(playlist.pk))
-    if report is None or playlist.owner_id != request.user.pk:
+    if playlist.origin != Origin.IMPORT or playlist.owner_id != request.user.pk:
         return redirect(_detail_url(playlist.pk))
+    report = playlist.origin_parameters or {}
+    unmatched = [row for row in report.get("unmatched", []) if isinstance(row, dict)]
     return render(
         request,
         "playlists/import_report.html",
-        {"playlist": playlist, "report": report, "shown_max": REPORT_ROWS_MAX},
+        {
+            "playlist": playlist,
+            "report": report,
+            "unmatched": unmatched,
+            "unmatched_count": int(report.get("unmatched_count", len(unmatched)) or 0),
+        },
     )
