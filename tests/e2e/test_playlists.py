@@ -207,8 +207,8 @@ def test_export_m3u_and_import_it_back(listener: dict, page: Page, artifacts_dir
     with page.expect_download() as download_info:
         page.get_by_role("link", name="M3U").click()
     download = download_info.value
-    assert download.suggested_filename.endswith(".m3u")
-    saved = artifacts_dir / f"export-{playlist_id}.m3u"
+    assert download.suggested_filename == "Export me.m3u8"
+    saved = artifacts_dir / f"export-{playlist_id}.m3u8"
     download.save_as(saved)
     assert saved.read_text(encoding="utf-8").startswith("#EXTM3U")
 

@@ -4,9 +4,11 @@ form's validation and track picker, and escaping of user and catalog text."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from catalog.models import Track
 from history.models import Interaction
@@ -333,6 +335,19 @@ def test_the_generate_form_says_what_is_missing(listener, listener_web, data, fi
     assert not Playlist.objects.filter(owner=listener).exists()
 
 
+def test_an_artist_page_offers_a_radio_and_the_form_names_the_artist(listener_web, ids):
+    track = Track.objects.get(pk=ids[0])
+    artist = track.artist_list[0]
+    page = listener_web.get(f"/artists/{artist.pk}/").content.decode()
+    assert f'href="/playlists/generate/?kind=radio&amp;seed_artist_id={artist.pk}"' in page
+
+    form = listener_web.get(f"/playlists/generate/?kind=radio&seed_artist_id={artist.pk}")
+
+    html = form.content.decode()
+    assert f'name="seed_artist_id" value="{artist.pk}"' in html
+    assert "Or the artist: <strong>" in html
+
+
 def test_a_path_needs_two_different_tracks(listener_web, ids):
     response = listener_web.post(
         "/playlists/generate/",
@@ -407,3 +422,86 @@ def test_user_and_catalog_text_is_escaped(listener, listener_web, other_web, ids
     for page in pages:
         assert evil not in page
         assert "&lt;script&gt;" in page
+
+
+# ------------------------------------------------------------------ generate, export, import
+
+needs_generation = pytest.mark.skipif(
+    importlib.util.find_spec("playlists.services.generate") is None,
+    reason="the generator lands with the generation helper",
+)
+needs_transfer = pytest.mark.skipif(
+    importlib.util.find_spec("playlists.selectors.transfer") is None,
+    reason="export and import land with the import/export helper",
+)
+
+
+@needs_generation
+def test_generating_a_radio_opens_the_new_playlist(listener, listener_web, ids):
+    response = listener_web.post(
+        "/playlists/generate/",
+        {"kind": "radio", "length": 8, "seed_track_id": ids[0], "seed": 7},
+    )
+
+    playlist = Playlist.objects.get(owner=listener)
+    assert response.status_code == 302 and response.url == f"/playlists/{playlist.pk}/"
+    assert playlist.origin == "radio"
+    assert len(playlist_track_ids(playlist_id=playlist.pk)) == 8
+
+
+@needs_generation
+def test_the_generators_refusal_is_shown_by_its_field(listener, listener_web):
+    response = listener_web.post(
+        "/playlists/generate/", {"kind": "radio", "length": 8, "seed_track_id": 10**12}
+    )
+
+    assert response.status_code == 400
+    assert "No playlist was made." in _messages(response)
+    assert not Playlist.objects.filter(owner=listener).exists()
+
+
+@needs_transfer
+def test_export_downloads_a_file_named_after_the_playlist(listener_web, playlist, ids):
+    response = listener_web.get(f"/playlists/{playlist.pk}/export/m3u/")
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == (
+        "attachment; filename=\"Road-trip.m3u8\"; filename*=UTF-8''Road%20trip.m3u8"
+    )
+    body = response.content.decode()
+    assert body.startswith("#EXTM3U")
+    assert body.count("#EXTINF:") == 4
+
+
+@needs_transfer
+def test_an_unknown_export_format_is_not_found(listener_web, playlist):
+    assert listener_web.get(f"/playlists/{playlist.pk}/export/xml/").status_code == 404
+
+
+@needs_transfer
+def test_import_then_the_report_of_what_did_not_match(listener, listener_web, playlist, ids):
+    exported = listener_web.get(f"/playlists/{playlist.pk}/export/m3u/").content
+    unknown = b"#EXTINF:200,Nobody Here - <b>No Such Song</b>\nhttps://example.com/x\n"
+    upload = SimpleUploadedFile("mix.m3u", exported + unknown, content_type="audio/x-mpegurl")
+
+    response = listener_web.post("/playlists/import/", {"file": upload, "name": "Back again"})
+
+    imported = Playlist.objects.get(owner=listener, name="Back again")
+    assert response.url == f"/playlists/{imported.pk}/imported/"
+    assert playlist_track_ids(playlist_id=imported.pk) == ids[:4]
+    report = listener_web.get(response.url).content.decode()
+    assert "1 did not match." in report
+    assert "&lt;b&gt;No Such Song&lt;/b&gt;" in report
+    detail = listener_web.get(f"/playlists/{imported.pk}/").content.decode()
+    assert "1 track of the imported file did not match" in detail
+
+
+@needs_transfer
+def test_a_bad_file_is_refused_with_a_message(listener, listener_web):
+    upload = SimpleUploadedFile("notes.csv", b"\x00\x01 not a playlist", content_type="text/csv")
+
+    response = listener_web.post("/playlists/import/", {"file": upload})
+
+    assert response.status_code == 400
+    assert "Nothing was imported." in _messages(response)
+    assert not Playlist.objects.filter(owner=listener).exists()
