@@ -28,7 +28,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from catalog.selectors import track_get, track_search_ranked_ids, tracks_in_order
 from musicrec.errors import ApplicationError
@@ -87,7 +87,7 @@ def _detail_url(playlist_id: int) -> str:
 
 
 @login_required
-@require_GET
+@require_safe
 def playlist_list_page(request: HttpRequest) -> HttpResponse:
     playlists = Paginator(
         playlist_list(viewer=request.user).order_by("-updated_at", "-id"), 50
@@ -100,7 +100,7 @@ def playlist_list_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def playlists_by_owner(request: HttpRequest, username: str) -> HttpResponse:
     """A listener's public page: their public playlists (the owner sees the same page, as
     others see it, with a link to all of theirs)."""
@@ -192,7 +192,7 @@ def _detail_page(
 
 
 @login_required
-@require_GET
+@require_safe
 def playlist_detail(request: HttpRequest, playlist_id: int) -> HttpResponse:
     return _detail_page(request, playlist_get(viewer=request.user, playlist_id=playlist_id))
 
@@ -296,7 +296,7 @@ def playlist_track_remove(request: HttpRequest, playlist_id: int) -> HttpRespons
 
 
 @login_required
-@require_GET
+@require_safe
 def playlist_export_download(request: HttpRequest, playlist_id: int, fmt: str) -> HttpResponse:
     """The playlist as a file (M3U, JSPF or CSV): the owner's, or another listener's public
     one, like reading it."""
@@ -427,7 +427,7 @@ def _add_errors(form: GenerateForm, error: ValidationError) -> None:
 
 
 @login_required
-@require_GET
+@require_safe
 def track_pick(request: HttpRequest) -> HttpResponse:
     """The generate form's track picker: the catalog's search for a field of the form. With
     htmx (search as you type) only the results; without JavaScript a page of results, each a
@@ -503,7 +503,7 @@ def playlist_import_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def playlist_import_report(request: HttpRequest, playlist_id: int) -> HttpResponse:
     """What an import matched and what it did not (kept with the playlist by the import:
     ``origin_parameters``), for its owner; the playlist itself for anything else."""

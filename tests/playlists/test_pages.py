@@ -9,6 +9,8 @@ import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Track
 from history.models import Interaction
@@ -505,3 +507,19 @@ def test_a_bad_file_is_refused_with_a_message(listener, listener_web):
     assert response.status_code == 400
     assert "Nothing was imported." in _messages(response)
     assert not Playlist.objects.filter(owner=listener).exists()
+
+
+def test_the_detail_page_costs_the_same_queries_whatever_the_length(
+    listener, listener_web, django_assert_num_queries
+):
+    track_ids = list(Track.objects.order_by("id").values_list("id", flat=True)[:30])
+    short = playlist_create(owner=listener, name="Short", track_ids=track_ids[:2])
+    long = playlist_create(owner=listener, name="Long", track_ids=track_ids)
+    listener_web.get(f"/playlists/{short.pk}/")  # warm (session, content types)
+
+    with CaptureQueriesContext(connection) as short_queries:
+        listener_web.get(f"/playlists/{short.pk}/")
+    with django_assert_num_queries(len(short_queries)):
+        response = listener_web.get(f"/playlists/{long.pk}/")
+
+    assert response.content.decode().count('class="playlist-entry"') == 30
