@@ -253,6 +253,17 @@ def test_the_pages_at_390_px(listener: dict, page: Page, artifacts_dir: Path) ->
     _no_horizontal_scroll(page)
     page.screenshot(path=artifacts_dir / "pl-10-track-menu-390px.png", full_page=True)
 
+    for path, shot in (
+        (f"/playlists/new/?track_id={listener['tracks'][0]}", "pl-12-new-390px.png"),
+        (f"/playlists/{playlist_id}/delete/", "pl-13-delete-390px.png"),
+        ("/playlists/import/", "pl-14-import-390px.png"),
+        (f"/playlists/by/{listener['username']}/", None),
+    ):
+        page.goto(path)
+        _no_horizontal_scroll(page)
+        if shot:
+            page.screenshot(path=artifacts_dir / shot, full_page=True)
+
     page.goto("/search/?q=love")
     page.locator("ol.track-list li.track .playlist-add summary").first.click()
     _no_horizontal_scroll(page)
