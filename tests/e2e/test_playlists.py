@@ -10,6 +10,7 @@ it stopped; each test works on a playlist of its own.
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import uuid
 from collections.abc import Iterator
@@ -114,6 +115,31 @@ def test_reorder_two_tracks_by_drag(listener: dict, page: Page, artifacts_dir: P
     page.reload()
     assert _order(page) == [before[1], before[0], before[2], before[4], before[3]]
     page.screenshot(path=artifacts_dir / "pl-2-after-drag.png", full_page=True)
+
+
+def test_a_move_answered_with_another_order_shows_what_is_stored(
+    listener: dict, page: Page
+) -> None:
+    """When the server's order is not the page's (another tab changed the playlist), the page
+    reloads to show what is stored. Here the request never reaches the server: the test answers
+    it with an order of its own, so the stored order is the one before."""
+    playlist_id = listener["playlists"]["Drag me"]
+    _sign_in(page, listener["username"], f"/playlists/{playlist_id}/")
+    before = _order(page)
+    page.route(
+        re.compile(rf"/playlists/{playlist_id}/move/$"),
+        lambda route: route.fulfill(
+            status=200,
+            content_type="application/json",
+            body=json.dumps({"order": [int(t) for t in reversed(before)]}),
+        ),
+    )
+
+    with page.expect_navigation():
+        page.locator(ENTRIES).nth(0).get_by_role("button", name=re.compile(r" down$")).click()
+
+    expect(page.locator(ENTRIES)).to_have_count(len(before))
+    assert _order(page) == before
 
 
 def test_the_up_and_down_buttons_without_javascript(
