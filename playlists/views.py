@@ -95,7 +95,7 @@ def playlist_list_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "playlists/list.html",
-        {"page": playlists, "playlists": playlists.object_list, "form": PlaylistCreateForm()},
+        {"page": playlists, "playlists": playlists.object_list},
     )
 
 
