@@ -429,8 +429,9 @@ def _add_errors(form: GenerateForm, error: ValidationError) -> None:
 @login_required
 @require_safe
 def track_pick(request: HttpRequest) -> HttpResponse:
-    """The generate form's track picker: the catalog's search for a field of the form. With
-    htmx (search as you type) only the results; without JavaScript a page of results, each a
+    """The generate form's track picker: the catalog's search for a field of the form. Asked
+    as a fragment (``HX-Request``: the page's script, searching as you type) only the results;
+    without JavaScript a page of results, each a
     link back to the form with that track chosen and the form's other fields kept."""
     if "csrfmiddlewaretoken" in request.GET:  # the form's "Find" button sent it all: drop it
         query = request.GET.copy()

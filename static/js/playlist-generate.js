@@ -1,8 +1,9 @@
 /* The generate form (templates/playlists/generate.html), progressive enhancement:
    - shows only the part of the form the chosen kind needs;
-   - the track pickers search as you type (htmx fills the results); choosing a result sets the
-     picker's track in place instead of following its link, and Enter in a picker's search box
-     searches instead of sending the form.
+   - the track pickers search as you type (the picker page's results, fetched as a fragment:
+     the same server-rendered, escaped list the page shows); choosing a result sets the picker's
+     track in place instead of following its link, and Enter in a picker's search box searches
+     at once instead of sending the form.
    Without this script every part is shown, and a picker's "Find" button opens a page of results
    whose links come back to the form with the track chosen. */
 (function () {
@@ -23,9 +24,52 @@
     if (event.target.name === "kind") showParts();
   });
 
+  var pickUrl = form.dataset.pickUrl;
+  var timers = {};
+  var asked = {}; // the latest request of each picker: older answers are dropped
+
+  function search(box) {
+    var picker = box.closest("[data-picker]");
+    var field = picker.dataset.picker;
+    var results = picker.querySelector(".pick-results");
+    var query = box.value.trim();
+    var number = (asked[field] || 0) + 1;
+    asked[field] = number;
+    if (query.length < 2) {
+      results.textContent = "";
+      return;
+    }
+    var params = new URLSearchParams({ field: field, q: query });
+    fetch(pickUrl + "?" + params.toString(), {
+      credentials: "same-origin",
+      headers: { "HX-Request": "true" }
+    })
+      .then(function (response) {
+        if (!response.ok) throw new Error("search failed");
+        return response.text();
+      })
+      .then(function (html) {
+        if (asked[field] === number) results.innerHTML = html; // escaped by the server
+      })
+      .catch(function () {
+        if (asked[field] === number) results.textContent = "The search did not answer; try again.";
+      });
+  }
+
+  form.addEventListener("input", function (event) {
+    var box = event.target;
+    if (!box.matches("[data-picker] input[type=search]")) return;
+    var field = box.closest("[data-picker]").dataset.picker;
+    clearTimeout(timers[field]);
+    timers[field] = setTimeout(function () { search(box); }, 250);
+  });
+
   form.addEventListener("keydown", function (event) {
-    if (event.key === "Enter" && event.target.matches("[data-picker] input[type=search]")) {
+    var box = event.target;
+    if (event.key === "Enter" && box.matches("[data-picker] input[type=search]")) {
       event.preventDefault();
+      clearTimeout(timers[box.closest("[data-picker]").dataset.picker]);
+      search(box);
     }
   });
 
