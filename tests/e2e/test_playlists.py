@@ -205,7 +205,9 @@ def test_generate_a_radio_from_a_track_page(
     page.screenshot(path=artifacts_dir / "pl-5-radio.png", full_page=True)
 
 
-def test_the_sonic_path_picker_searches_as_you_type(listener: dict, page: Page) -> None:
+def test_the_sonic_path_picker_searches_as_you_type(
+    listener: dict, page: Page, artifacts_dir: Path
+) -> None:
     _sign_in(page, listener["username"], "/playlists/generate/")
     page.get_by_label("Sonic path from one track to another").check()
     expect(page.locator('[data-kind-part="radio"]')).to_be_hidden()
@@ -215,6 +217,7 @@ def test_the_sonic_path_picker_searches_as_you_type(listener: dict, page: Page) 
     first = page.locator("#pick-results-from_track_id a.pick-choice").first
     expect(first).to_be_visible()
     chosen_title = first.get_attribute("data-pick-title")
+    page.screenshot(path=artifacts_dir / "pl-15-path-picker.png", full_page=True)
     first.click()
     expect(page.locator('[data-picker="from_track_id"] [data-picker-chosen]')).to_contain_text(
         chosen_title or ""
