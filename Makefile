@@ -7,10 +7,11 @@ PIP := $(VENV)/bin/pip
 export OPENBLAS_NUM_THREADS ?= 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help run test services manage stop lint format bench-import bench-history evaluate bench-recommend bench-serve browser clean
+.PHONY: help run test services manage stop lint format bench-import bench-history evaluate bench-recommend bench-serve bench-playlists browser clean
 
 help:
-	@echo "make run           start musicrec on http://127.0.0.1:8000 (Ctrl-C stops everything)"
+	@echo "make run           start musicrec on http://127.0.0.1:8000 (Ctrl-C stops everything;"
+	@echo "                   WEB_CONCURRENCY=N web processes, default 2)"
 	@echo "make test          run the whole test suite against its own PostgreSQL and Redis"
 	@echo "make services      start only the embedded PostgreSQL and Redis (for manage.py)"
 	@echo "make manage ARGS=… manage.py against the dev services (e.g. ARGS=createsuperuser)"
@@ -26,6 +27,8 @@ help:
 	@echo "                   fold-in, memory (CATALOG=tracks.csv LISTENS=mpd-format folder)"
 	@echo "make bench-serve   GET /api/v1/recommendations/ over HTTP, warm and cold, 1/8/32 clients,"
 	@echo "                   uvicorn and daphne (CATALOG=tracks.csv LISTENS=mpd-format folder)"
+	@echo "make bench-playlists generated playlists at catalog scale: time per kind, the sonic"
+	@echo "                   path's mean step against random (CATALOG=… LISTENS=…; PLAYLISTS_ARGS=--reuse)"
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -107,14 +110,25 @@ bench-recommend: $(VENV)/.installed-dev
 	$(PY) -m musicrec.stack bench -- $(PY) scripts/bench_recommend.py $(CATALOG) \
 		$(if $(filter command line,$(origin LISTENS)),$(LISTENS),$(EVAL_LISTENS))
 
-# GET /api/v1/recommendations/ served as `make run` serves it (production settings, uvicorn, then
-# daphne), driven over loopback by 1, 8 and 32 clients: warm and cold against GET /api/v1/me/, the
-# cache's hit rate, a per-process cache probe. Its own kept instance (var/serve/): a second run
+# GET /api/v1/recommendations/ served as `make run` serves it (production settings, uvicorn with
+# make run's command, WEB_CONCURRENCY processes and MALLOC_ARENA_MAX, then daphne), driven over
+# loopback by 1, 8 and 32 clients: warm and cold against a trivial endpoint, the cache's hit
+# rate, each serving process's memory after every phase, a per-process cache probe. Its own kept instance (var/serve/): a second run
 # reuses the loaded catalog, listeners and model (SERVE_ARGS=--reuse). Figures, not a test.
 SERVE_ARGS ?=
 bench-serve: $(VENV)/.installed-dev
 	MUSICREC_BENCH_INSTANCE=serve $(PY) -m musicrec.stack bench $(if $(filter --reuse,$(SERVE_ARGS)),--keep) \
 		-- $(PY) scripts/bench_serve.py $(SERVE_ARGS) $(CATALOG) \
+		$(if $(filter command line,$(origin LISTENS)),$(LISTENS),$(EVAL_LISTENS))
+
+# Generated playlists at catalog scale (scripts/bench_playlists.py): each kind's time at length
+# 100, the sonic path's mean step against a random order and a random path. Its own kept instance
+# (var/playlists/): a second run reuses the loaded catalog, listeners and model
+# (PLAYLISTS_ARGS=--reuse). Figures, not a test.
+PLAYLISTS_ARGS ?=
+bench-playlists: $(VENV)/.installed-dev
+	MUSICREC_BENCH_INSTANCE=playlists $(PY) -m musicrec.stack bench $(if $(filter --reuse,$(PLAYLISTS_ARGS)),--keep) \
+		-- $(PY) scripts/bench_playlists.py $(PLAYLISTS_ARGS) $(CATALOG) \
 		$(if $(filter command line,$(origin LISTENS)),$(LISTENS),$(EVAL_LISTENS))
 
 clean:

@@ -272,6 +272,16 @@ RECOMMENDER: dict[str, Any] = {
         "pool": 100,
         "context_strength": 0.3,  # no context in the listens: a seed
         "max_run": 3,  # issue #11
+        # at most artist_limit tracks of one artist in any artist_window consecutive places of a
+        # list (engine.ranking.diversify; None: no limit), unless the listener's own tracks
+        # give the artist more: ceil(window * their tracks of it / (their tracks + artist_prior))
+        # (engine.ranking.artist_allowance; artist_prior None: the limit for every artist). The
+        # run rule alone let one artist take 5-8 of a new listener's top 10 (A A A B A A …).
+        # A product choice measured on the evaluation, not tuned on it (docs/evaluation.md
+        # "Artist limit": 2 / 10 / prior 5 cost 0.7 % of test NDCG@10, ~5 % of cold start)
+        "artist_limit": 2,
+        "artist_window": 10,
+        "artist_prior": 5.0,
         "relevance": 0.97,  # MMR (grid 0.8 / 0.9 / 0.97)
         # confidence = hit rate: isotonic fit of served final scores against "the listener
         # played it" (held out) on validation, 20 equal-count bins (tuning.fit_calibration)
@@ -432,6 +442,30 @@ RECOMMENDER: dict[str, Any] = {
         # similar tracks on a track page (recommendations/templatetags)
         "similar_tracks": 6,
     },
+    # ---- the web process's serving state (recommendations.selectors.serving)
+    "serving": {
+        # build the serving state (catalog, model, predictors: ~7 s on the full catalog,
+        # docs/benchmarks.md "Serving recommendations over HTTP") in the background as soon as
+        # the ASGI server starts the application (its lifespan start-up, musicrec.asgi), so the
+        # first listener does not wait for it. On by default (`make run`, a deployment's
+        # uvicorn); `musicrec.stack test` turns it off (RECOMMENDER_WARM_UP=0); a failure is
+        # logged and the first request builds the state as before.
+        "warm_up": env.bool("RECOMMENDER_WARM_UP", default=True),
+    },
+    # Generated playlists (recommendations.selectors.sequences; docs/recommendations.md
+    # "Generated playlists"). Each block overrides fields of the engine's dataclass of the same
+    # kind (recommendations.engine.sequences: RadioParams, MixParams, PathParams); an empty one
+    # keeps the engine's defaults, which are seeds, not tuned (no data says what listeners think
+    # of a generated sequence). E.g. "radio": {"seed_decay": 0.9} drifts more slowly.
+    "playlists": {
+        # the radio's nearness: this share of the collaborative (ALS) cosine, the rest content,
+        # for tracks with an ALS vector (half and half: neither source is known to be better
+        # at "sounds and feels alike"; content alone before the first training)
+        "collaborative_weight": 0.5,
+        "radio": {},  # seed pull and decay, memory, taste weight, pools, draw (RadioParams)
+        "mix": {},  # fit / taste / popularity weights, jitter, MMR relevance (MixParams)
+        "path": {},  # target / previous / taste weights, monotone, tube, draw (PathParams)
+    },
 }
 
 # --------------------------------------------------------------------------- celery
@@ -581,6 +615,8 @@ REST_FRAMEWORK = {
         "password_reset": env.str("THROTTLE_PASSWORD_RESET", default="3/hour"),
         # listening-data uploads per listener
         "imports": env.str("THROTTLE_IMPORTS", default="30/hour"),
+        # playlist file uploads (M3U, JSPF, CSV; matched in the request) per listener
+        "playlist_imports": env.str("THROTTLE_PLAYLIST_IMPORTS", default="60/hour"),
         # data exports (the whole listening log, streamed) per listener
         "exports": env.str("THROTTLE_EXPORTS", default="20/hour"),
     },

@@ -30,6 +30,10 @@ PYTHON = sys.executable
 HOST = os.environ.get("HOST", "127.0.0.1")
 PORT = os.environ.get("PORT", "8000")
 STOP_TIMEOUT = 15.0
+#: web processes of ``make run`` unless WEB_CONCURRENCY says otherwise (measured on a 2-core
+#: machine: docs/benchmarks.md "Serving recommendations over HTTP")
+WEB_CONCURRENCY_DEFAULT = 2
+MALLOC_ARENA_MAX = "2"
 
 
 def _say(message: str) -> None:
@@ -105,11 +109,57 @@ def _terminate(processes: dict[str, subprocess.Popen]) -> None:
             proc.wait()
 
 
+def web_concurrency() -> int:
+    """How many web (uvicorn) processes ``make run`` starts: ``WEB_CONCURRENCY``, else
+    :data:`WEB_CONCURRENCY_DEFAULT` (docs/benchmarks.md "Serving recommendations over HTTP")."""
+    text = os.environ.get("WEB_CONCURRENCY", "").strip()
+    if not text:
+        return WEB_CONCURRENCY_DEFAULT
+    try:
+        workers = int(text)
+    except ValueError:
+        raise SystemExit(f"WEB_CONCURRENCY must be a whole number of processes: {text!r}") from None
+    if not 1 <= workers <= 64:
+        raise SystemExit(f"WEB_CONCURRENCY must be between 1 and 64: {text!r}")
+    return workers
+
+
+def web_command(
+    *, host: str, port: str | int, workers: int = 1, access_log: bool = True
+) -> list[str]:
+    """The web server's command line: uvicorn serving ``musicrec.asgi`` (HTTP + WebSockets),
+    with the lifespan events on (the serving state is built at start: ``musicrec.asgi``) and
+    ``workers`` processes (each with its own serving state). ``scripts/bench_serve.py``
+    measures this command."""
+    command = [
+        PYTHON, "-m", "uvicorn", "musicrec.asgi:application",
+        "--host", str(host), "--port", str(port), "--lifespan", "on",
+    ]  # fmt: skip
+    if workers > 1:
+        command += ["--workers", str(workers)]
+    if not access_log:
+        command += ["--log-level", "warning", "--no-access-log"]
+    return command
+
+
+def web_environment(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The web processes' environment: ``base`` (ours by default) with glibc's malloc held to
+    ``MALLOC_ARENA_MAX`` arenas (2 unless given). Django serves every request of a sync view
+    in a thread of its own; without the limit glibc gives new threads arenas of their own (up
+    to 8 per core), and a serving process's resident memory grew by ~85 MB under load, ~25 MB
+    with 2 arenas (docs/benchmarks.md). glibc reads it when the process starts: it must be in the
+    environment, not set from Python."""
+    env = dict(os.environ if base is None else base)
+    env.setdefault("MALLOC_ARENA_MAX", MALLOC_ARENA_MAX)
+    return env
+
+
 def _pids_file(instance: embedded.Instance) -> Path:
     return instance.root / "stack.pids"
 
 
 def run() -> int:
+    workers = web_concurrency()  # a bad WEB_CONCURRENCY stops here, before anything starts
     instance = embedded.Instance("dev")
     instance.log_dir.mkdir(parents=True, exist_ok=True)
     started = _services(instance)
@@ -130,10 +180,7 @@ def run() -> int:
         worker_log = instance.log_dir / "celery-worker.log"
         beat_log = instance.log_dir / "celery-beat.log"
         commands = {
-            "web": [
-                PYTHON, "-m", "uvicorn", "musicrec.asgi:application",
-                "--host", HOST, "--port", PORT, "--lifespan", "off",
-            ],
+            "web": web_command(host=HOST, port=PORT, workers=workers),
             "worker": [
                 PYTHON, "-m", "celery", "-A", "musicrec", "worker", "-l", "INFO",
                 "--concurrency", "2", "--logfile", str(worker_log),
@@ -152,7 +199,7 @@ def run() -> int:
                 command,
                 cwd=BASE_DIR,
                 start_new_session=True,
-                env=os.environ if name == "web" else celery_env,
+                env=web_environment() if name == "web" else celery_env,
             )
         _pids_file(instance).write_text(
             "\n".join(str(proc.pid) for proc in processes.values()) + "\n"
@@ -219,6 +266,8 @@ def test(pytest_args: list[str]) -> int:
     started = _services(instance)
     status = 1
     try:
+        # nothing of a test run builds the serving state at start unless a test turns it on
+        os.environ.setdefault("RECOMMENDER_WARM_UP", "0")
         status = subprocess.call([PYTHON, "-m", "pytest", *pytest_args], cwd=BASE_DIR)
     finally:
         _stop_services(instance, started)

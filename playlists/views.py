@@ -18,7 +18,6 @@ message; a refusal (``ApplicationError``) goes to ``musicrec.pages.ApplicationEr
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -33,6 +32,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from catalog.selectors import track_get, track_search_ranked_ids, tracks_in_order
 from musicrec.errors import ApplicationError
 from musicrec.pages import form_errors_text, post_only, redirect_back
+from musicrec.throttling import rate_limit
 from playlists.forms import (
     LENGTH_DEFAULT,
     TRACK_PICKERS,
@@ -54,11 +54,17 @@ from playlists.selectors.playlists import (
     playlist_list,
     playlist_owned,
 )
+from playlists.selectors.transfer import EXPORT_FORMATS, playlist_export
 from playlists.services import playlists as services
+from playlists.services.generate import playlist_generate
+from playlists.services.transfer import playlist_import
 
 LIST = "playlists:list"
 #: the export formats offered (``playlists.selectors.transfer.EXPORT_FORMATS``), with labels
-EXPORT_LABELS = {"m3u": "M3U", "jspf": "JSPF (JSON)", "csv": "CSV"}
+EXPORT_LABELS = {
+    fmt: {"m3u": "M3U", "jspf": "JSPF (JSON)", "csv": "CSV"}.get(fmt, fmt.upper())
+    for fmt in EXPORT_FORMATS
+}
 #: results a track picker shows
 PICK_RESULTS = 10
 
@@ -300,8 +306,6 @@ def playlist_track_remove(request: HttpRequest, playlist_id: int) -> HttpRespons
 def playlist_export_download(request: HttpRequest, playlist_id: int, fmt: str) -> HttpResponse:
     """The playlist as a file (M3U, JSPF or CSV): the owner's, or another listener's public
     one, like reading it."""
-    from playlists.selectors.transfer import playlist_export  # lands with import/export
-
     playlist = playlist_get(viewer=request.user, playlist_id=playlist_id)
     if fmt not in EXPORT_LABELS:
         raise ApplicationError("No such export format.", code="not_found", status=404)
@@ -309,11 +313,7 @@ def playlist_export_download(request: HttpRequest, playlist_id: int, fmt: str) -
         playlist=playlist, fmt=fmt, base_url=request.build_absolute_uri("/").rstrip("/")
     )
     response = HttpResponse(export.body, content_type=export.content_type)
-    # an ASCII name for every client, the playlist's own (any script) for those that read it
-    display = getattr(export, "display_name", "") or export.filename
-    response["Content-Disposition"] = (
-        f"attachment; filename=\"{export.filename}\"; filename*=UTF-8''{quote(display, safe='')}"
-    )
+    response["Content-Disposition"] = export.content_disposition
     return response
 
 
@@ -400,8 +400,6 @@ def playlist_generate_page(request: HttpRequest) -> HttpResponse:
         return _generate_page(request, GenerateForm(initial=initial))
     form = GenerateForm(request.POST)
     if form.is_valid():
-        from playlists.services.generate import playlist_generate  # lands with generation
-
         try:
             playlist = playlist_generate(owner=request.user, **form.generator_arguments())
         except ValidationError as error:
@@ -483,10 +481,15 @@ def playlist_import_page(request: HttpRequest) -> HttpResponse:
     the report of what did not match."""
     if request.method != "POST":
         return render(request, "playlists/import.html", {"form": ImportForm()})
+    try:
+        rate_limit(request, scope="playlist_imports")  # shared with the API's upload; fails closed
+    except ApplicationError as refusal:
+        messages.error(request, refusal.message)
+        return render(
+            request, "playlists/import.html", {"form": ImportForm()}, status=refusal.status
+        )
     form = ImportForm(request.POST, request.FILES)
     if form.is_valid():
-        from playlists.services.transfer import playlist_import  # lands with import/export
-
         try:
             outcome = playlist_import(
                 owner=request.user,

@@ -40,7 +40,11 @@ from history.services.interactions import interaction_record
 from musicrec.pages import form_errors_text, post_only, redirect_back, safe_next
 from recommendations.forms import ArtistForm, DiscoveryForm, FeedbackForm, ListControlsForm
 from recommendations.models import ImpressionSurface
-from recommendations.selectors.pages import home_trending, listener_opinions
+from recommendations.selectors.pages import (
+    home_trending,
+    listener_has_preferred_genres,
+    listener_opinions,
+)
 from recommendations.services.lists import recommendation_list_serve
 
 #: The id of the element the list fragment fills (htmx's ``HX-Target``).
@@ -72,11 +76,20 @@ def _list_context(request: HttpRequest, *, shown: uuid.UUID | None = None) -> di
 
 
 def _list_fragment(
-    request: HttpRequest, *, status: int = 200, shown: uuid.UUID | None = None
+    request: HttpRequest,
+    *,
+    status: int = 200,
+    notice: str | None = None,
+    undo_on_profile: bool = False,
+    shown: uuid.UUID | None = None,
 ) -> HttpResponse:
-    return render(
-        request, "recommendations/_list.html", _list_context(request, shown=shown), status=status
-    )
+    """The list fragment. The answer to a button (``notice`` not None) also says what the
+    button did, swapped out of band into the page's ``#rec-notice`` (htmx), so the listener
+    sees why the list changed; ``""`` empties it (new controls: the last notice is stale).
+    The live client's GET carries none, and names the pushed list's impression (``shown``)."""
+    context = _list_context(request, shown=shown)
+    context.update(notice=notice, undo_on_profile=undo_on_profile)
+    return render(request, "recommendations/_list.html", context, status=status)
 
 
 def _home_page(
@@ -88,6 +101,7 @@ def _home_page(
         trending=home_trending(limit=_pages_setting("home_trending"), user=request.user),
         history_count=context["history"].count,
         history_limit=context["history"].limit,
+        preferred_genres=listener_has_preferred_genres(user=request.user),
     )
     return render(request, "recommendations/home.html", context, status=status)
 
@@ -145,7 +159,8 @@ def feedback(request: HttpRequest) -> HttpResponse:
     )
     if request.htmx:
         if request.htmx.target == LIST_TARGET:
-            return _list_fragment(request)
+            notice = FEEDBACK_MESSAGES[kind].format(title=_track_label(track_id))
+            return _list_fragment(request, notice=notice)
         return _track_buttons(request, form=form)
     messages.success(request, FEEDBACK_MESSAGES[kind].format(title=_track_label(track_id)))
     return redirect_back(request, default=reverse(HOME))
@@ -180,7 +195,8 @@ def artist_block(request: HttpRequest) -> HttpResponse:
         user=request.user, artist_id=form.cleaned_data["artist_id"]
     )
     if request.htmx and request.htmx.target == LIST_TARGET:
-        return _list_fragment(request)
+        notice = f"“{block.artist.name}” will not be recommended to you again."
+        return _list_fragment(request, notice=notice, undo_on_profile=True)
     messages.success(
         request,
         f"“{block.artist.name}” will not be recommended to you again. "
@@ -225,7 +241,7 @@ def list_controls(request: HttpRequest) -> HttpResponse:
             # the services saved a locked copy: the list is served from what they stored
             request.user.refresh_from_db(fields=["mood", "activity", "discovery"])
             if request.htmx:
-                return _list_fragment(request)
+                return _list_fragment(request, notice="")
             messages.success(request, "Your list follows your new settings.")
             return redirect_back(request, default=reverse(HOME) + "#recommendations")
     if request.htmx:  # only a tampered request gets here: the controls offer valid values

@@ -64,7 +64,9 @@ PATHS = {
     "trivial": "/api/v1/me/blocks/",
     "warm": "/api/v1/recommendations/",
 }
-PATHS["cold"] = PATHS["warm-up"] = PATHS["warm"]
+PATHS["cold"] = PATHS["warm-up"] = PATHS["rebuild"] = PATHS["warm"]
+#: seconds a server may take to answer /health/ (its imports, on a loaded machine)
+START_TIMEOUT = 240.0
 STATUS = {"floor": 404}  # the status each kind answers with (200 unless named here)
 
 SERVER_ENV = {
@@ -147,6 +149,23 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--time-cap", type=float, default=60.0, help="seconds at most per phase (then it stops)"
     )
     parser.add_argument(
+        "--workers",
+        type=positive,
+        default=None,
+        help="uvicorn worker processes (default: as `make run` starts it, WEB_CONCURRENCY)",
+    )
+    parser.add_argument(
+        "--malloc-arena-max",
+        default=None,
+        help="the servers' MALLOC_ARENA_MAX (default: as `make run` sets it; 0 = glibc's own)",
+    )
+    parser.add_argument(
+        "--first-after",
+        type=float,
+        default=15.0,
+        help="seconds after the server's start at which one listener's first list is timed",
+    )
+    parser.add_argument(
         "--reuse",
         action="store_true",
         help="skip the loading when the database holds the listeners and an active model "
@@ -155,6 +174,10 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.time_cap <= 0:
         parser.error("--time-cap must be positive")
+    if args.first_after < 0:
+        parser.error("--first-after must not be negative")
+    if args.malloc_arena_max is not None and not args.malloc_arena_max.isdigit():
+        parser.error("--malloc-arena-max must be a whole number (0 = glibc's default)")
     return args
 
 
@@ -285,24 +308,37 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _server_command(server: str, port: int) -> list[str]:
+def _server_command(server: str, port: int, workers: int = 1) -> list[str]:
     if server == "uvicorn":  # as musicrec.stack run starts it, without the access log
-        return [
-            sys.executable, "-m", "uvicorn", "musicrec.asgi:application", "--host", "127.0.0.1",
-            "--port", str(port), "--lifespan", "off", "--log-level", "warning",
-            "--no-access-log",
-        ]  # fmt: skip
+        from musicrec import stack
+
+        return stack.web_command(host="127.0.0.1", port=port, workers=workers, access_log=False)
     return [
         sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "-v", "0",
         "musicrec.asgi:application",
     ]  # fmt: skip
 
 
-def _start(server: str, port: int) -> subprocess.Popen:
+def _server_environment(arena_max: str | None) -> dict[str, str]:
+    """The web process's environment as ``make run`` sets it (``musicrec.stack``), with
+    ``MALLOC_ARENA_MAX`` replaced when asked (``"0"``: left to glibc)."""
+    from musicrec import stack
+
+    base = dict(os.environ)
+    base.pop("MALLOC_ARENA_MAX", None)
+    if arena_max is not None:
+        base["MALLOC_ARENA_MAX"] = arena_max
+    env = stack.web_environment(base)
+    if env.get("MALLOC_ARENA_MAX") == "0":
+        del env["MALLOC_ARENA_MAX"]
+    return env
+
+
+def _start(server: str, port: int, workers: int, env: dict[str, str]) -> subprocess.Popen:
     proc = subprocess.Popen(
-        _server_command(server, port), cwd=ROOT, env=os.environ, start_new_session=True
+        _server_command(server, port, workers), cwd=ROOT, env=env, start_new_session=True
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"{server} exited with status {proc.returncode}")
@@ -315,7 +351,7 @@ def _start(server: str, port: int) -> subprocess.Popen:
             pass
         time.sleep(0.25)
     _stop(proc)
-    raise SystemExit(f"{server} did not answer /health/ within 60 s")
+    raise SystemExit(f"{server} did not answer /health/ within {START_TIMEOUT:.0f} s")
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -328,11 +364,103 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+@dataclass(frozen=True)
+class Memory:
+    """One process's memory (MB) from ``/proc/PID/status`` and ``/proc/PID/smaps``."""
+
+    pid: int
+    rss: float
+    threads: int
+    heap: float  # [heap]: glibc's main arena (brk)
+    anonymous: float  # anonymous mappings: other arenas, numpy's large arrays, stacks
+    arenas: int  # anonymous PROT_NONE reservations ≥ 1 MB: the unused tails of glibc's arenas
+
+    def row(self, label: str) -> str:
+        return (
+            f"| {label} | {self.pid} | {self.rss:.0f} | {self.heap:.0f} | {self.anonymous:.0f} | "
+            f"{self.threads} | {self.arenas} |"
+        )
+
+
+MEMORY_HEADER = (
+    "| when | pid | RSS MB | [heap] MB | anonymous MB | threads | arena tails |\n"
+    "|---|---|---|---|---|---|---|"
+)
+
+
+def smaps_figures(text: str) -> tuple[float, float, int]:
+    """``(heap MB, anonymous MB, arena tails)`` of a ``/proc/PID/smaps`` text: the resident
+    size of ``[heap]``, that of anonymous mappings, and how many anonymous mappings of at least
+    1 MB are reserved without access (``---p``: what glibc keeps of a thread arena's 64 MB heap
+    beyond what it uses; thread stacks' guard pages are 4 KB)."""
+    heap = anonymous = 0
+    arenas = 0
+    kind = None
+    for line in text.splitlines():
+        fields = line.split()
+        if not fields:
+            continue
+        if "-" in fields[0] and len(fields) >= 5 and not fields[0].endswith(":"):
+            name = fields[5] if len(fields) > 5 else ""
+            start, end = (int(part, 16) for part in fields[0].split("-"))
+            kind = "heap" if name == "[heap]" else ("anonymous" if not name else None)
+            if not name and fields[1] == "---p" and end - start >= 1 << 20:
+                arenas += 1
+        elif fields[0] == "Rss:" and kind is not None:
+            if kind == "heap":
+                heap += int(fields[1])
+            else:
+                anonymous += int(fields[1])
+    return heap / 1024, anonymous / 1024, arenas
+
+
+def _memory(pid: int) -> Memory | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        smaps = Path(f"/proc/{pid}/smaps").read_text()
+    except OSError:
+        return None
+    values = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    heap, anonymous, arenas = smaps_figures(smaps)
+    return Memory(
+        pid=pid,
+        rss=int(values["VmRSS"].split()[0]) / 1024,
+        threads=int(values["Threads"]),
+        heap=heap,
+        anonymous=anonymous,
+        arenas=arenas,
+    )
+
+
+def _serving_pids(proc: subprocess.Popen) -> list[int]:
+    """The processes that serve requests: the server itself, or (uvicorn ``--workers``) its
+    worker children, not the supervisor nor multiprocessing's resource tracker."""
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    pids = [int(pid) for pid in children.read_text().split()] if children.exists() else []
+    workers = []
+    for pid in pids:
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:  # gone since
+            continue
+        if "resource_tracker" not in command:
+            workers.append(pid)
+    return workers or [proc.pid]
+
+
+def _memory_line(proc: subprocess.Popen, label: str, rows: list[str]) -> None:
+    figures = [m for m in map(_memory, _serving_pids(proc)) if m is not None]
+    for memory in figures:
+        rows.append(memory.row(label))
+    print(
+        f"memory {label}: "
+        + ", ".join(
+            f"pid {m.pid} RSS {m.rss:.0f} MB ([heap] {m.heap:.0f}, anonymous {m.anonymous:.0f}, "
+            f"{m.threads} threads, {m.arenas} arena tails)"
+            for m in figures
+        ),
+        flush=True,
+    )
 
 
 # ---- the run --------------------------------------------------------------------------------
@@ -376,38 +504,85 @@ def _phase(server: str, kind: str, clients: int, port: int, tokens: list[str], c
     return phase
 
 
-def _serve(args: argparse.Namespace, server: str, warm: list, cold: deque) -> list[Phase]:  # type: ignore[type-arg]
+def _first_list(port: int, token: str) -> float:
+    """Seconds of one list request (a listener's first: nothing cached for them)."""
+    started = time.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    conn.request("GET", PATHS["warm"], headers={"Authorization": f"Bearer {token}"})
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    if response.status != 200:
+        raise SystemExit(f"the first list answered {response.status}")
+    return time.perf_counter() - started
+
+
+def _serve(
+    args: argparse.Namespace,
+    server: str,
+    warm: list,  # type: ignore[type-arg]
+    cold: deque,  # type: ignore[type-arg]
+    memory: list[str],
+) -> list[Phase]:
     from recommendations.services.cache import listener_lists_invalidate
+    from recommendations.services.serving import catalog_generation_bump
 
     port = _free_port()
+    workers = args.workers if server == "uvicorn" else 1
+    env = _server_environment(args.malloc_arena_max)
+    label = f"{server} ×{workers}" if workers > 1 else server
     started = time.perf_counter()
-    proc = _start(server, port)
+    proc = _start(server, port, workers, env)
+    answered = time.perf_counter() - started
     phases: list[Phase] = []
     try:
-        # untimed: the first list builds the process's serving state; then every warm listener's
-        # list is computed (versions replaced first: this process computes them, whatever the
-        # last server cached) and cached
-        for user_id, _ in warm:
-            listener_lists_invalidate(user_id=user_id)
-        phase = _phase(server, "warm-up", 4, port, [t for _, t in warm], 600.0)
+        # one listener's first list at --first-after seconds after the start: what the first
+        # listener of a fresh process waits (the serving state built at start, or not)
+        first_user, first_token = cold.popleft()
+        listener_lists_invalidate(user_id=first_user)
+        time.sleep(max(0.0, args.first_after - (time.perf_counter() - started)))
+        at = time.perf_counter() - started
+        first = _first_list(port, first_token)
         print(
-            f"{server}: started and warmed up in {time.perf_counter() - started:.1f} s "
-            f"({len(phase.seconds)} lists, {phase.errors} errors), RSS {_rss_mb(proc.pid):.0f} MB",
+            f"{label}: /health/ answered {answered:.1f} s after the start; the first list, "
+            f"asked at {at:.1f} s, took {first * 1000:.0f} ms "
+            f"(MALLOC_ARENA_MAX={env.get('MALLOC_ARENA_MAX', 'unset')}, "
+            f"RECOMMENDER_WARM_UP={env.get('RECOMMENDER_WARM_UP', 'unset (on)')})",
             flush=True,
         )
+        _memory_line(proc, f"{label}: after the first list", memory)
+        # untimed: every warm listener's list is computed (versions replaced first: this
+        # process computes them, whatever the last server cached) and cached
+        for user_id, _ in warm:
+            listener_lists_invalidate(user_id=user_id)
+        phase = _phase(label, "warm-up", 4, port, [t for _, t in warm], 600.0)
+        print(
+            f"{label}: started and warmed up in {time.perf_counter() - started:.1f} s "
+            f"({len(phase.seconds)} lists, {phase.errors} errors)",
+            flush=True,
+        )
+        _memory_line(proc, f"{label}: after the warm-up ({len(warm)} lists)", memory)
         warm_tokens = [t for _, t in warm]
         for clients in args.levels:
             cycle = [warm_tokens[i % len(warm_tokens)] for i in range(args.requests)]
-            phases.append(_phase(server, "floor", clients, port, cycle, args.time_cap))
-            phases.append(_phase(server, "trivial", clients, port, cycle, args.time_cap))
-            phases.append(_phase(server, "warm", clients, port, cycle, args.time_cap))
+            phases.append(_phase(label, "floor", clients, port, cycle, args.time_cap))
+            phases.append(_phase(label, "trivial", clients, port, cycle, args.time_cap))
+            phases.append(_phase(label, "warm", clients, port, cycle, args.time_cap))
             batch = [cold.popleft() for _ in range(min(args.cold_requests, len(cold)))]
             for user_id, _ in batch:
                 listener_lists_invalidate(user_id=user_id)
             phases.append(
-                _phase(server, "cold", clients, port, [t for _, t in batch], args.time_cap)
+                _phase(label, "cold", clients, port, [t for _, t in batch], args.time_cap)
             )
-        print(f"{server}: RSS after the run {_rss_mb(proc.pid):.0f} MB", flush=True)
+            _memory_line(proc, f"{label}: after {clients} client(s)", memory)
+        # a rebuild of the serving state, as a catalog edit causes (a popularity refresh or a
+        # training likewise): every process rebuilds on its next request while the others are
+        # answered from the old state; the phase ends when every request, the rebuilding ones
+        # included, has been answered. Then the memory of a process that held two states
+        catalog_generation_bump()
+        rebuild = [warm_tokens[i % len(warm_tokens)] for i in range(min(args.requests, 200))]
+        _phase(label, "rebuild", 4, port, rebuild, args.time_cap)
+        _memory_line(proc, f"{label}: after a rebuild of the state", memory)
     finally:
         _stop(proc)
     return phases
@@ -500,7 +675,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     users = _listeners(args)
     rng = random.Random(SEED)
     chosen = rng.sample(users, len(users))
-    needed_cold = args.cold_requests * len(args.levels) * len(args.servers)
+    if args.workers is None:
+        from musicrec import stack
+
+        args.workers = stack.web_concurrency()
+    needed_cold = (args.cold_requests * len(args.levels) + 1) * len(args.servers)
     if len(chosen) < args.warm_listeners + args.cold_requests:
         raise SystemExit(f"{len(chosen)} listeners: fewer than --warm-listeners + --cold-requests")
     warm_users = chosen[: args.warm_listeners]
@@ -522,15 +701,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     header = "| server | clients | endpoint | n | p50 ms | p95 ms | p99 ms | req/s | hit rate |"
     print(header + "\n|---|---|---|---|---|---|---|---|---|", flush=True)
     phases: list[Phase] = []
+    memory: list[str] = []
     for server in args.servers:
-        phases += _serve(args, server, warm, cold)
+        phases += _serve(args, server, warm, cold, memory)
     print(f"uptime after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")
 
     print("\n" + header + "\n|---|---|---|---|---|---|---|---|---|")
     for phase in phases:
         print(phase_row(phase))
+    print("\n" + MEMORY_HEADER)
+    for row in memory:
+        print(row)
     by_key = {(p.server, p.kind, p.clients): p for p in phases}
-    for server in args.servers:
+    for server in dict.fromkeys(p.server for p in phases):
         for clients in args.levels:
             warm_phase = by_key.get((server, "warm", clients))
             trivial = by_key.get((server, "trivial", clients))

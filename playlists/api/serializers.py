@@ -12,6 +12,7 @@ a 400 naming it (``additionalProperties: false`` in the schema), so a client tha
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,6 +23,7 @@ from drf_spectacular.plumbing import build_basic_type
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from catalog.api.serializers import TrackSerializer
 from catalog.models import ID_MAX
@@ -211,6 +213,10 @@ class ClosedSerializerExtension(OpenApiSerializerExtension):
     def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
         schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
         schema["additionalProperties"] = False
+        for name, field in self.target.fields.items():
+            if isinstance(field, TextOrEmptyField):
+                # drf-spectacular says minLength 1 of a field that refuses blanks in DRF's way
+                schema["properties"][name].pop("minLength", None)
         return schema
 
 
@@ -226,14 +232,26 @@ def _name_field(*, required: bool) -> StrictCharField:
     )
 
 
-def _description_field() -> StrictCharField:
-    return StrictCharField(
+class TextOrEmptyField(StrictCharField):
+    """Text without NUL that may be empty, untrimmed. Not DRF's ``allow_blank``: with a
+    pattern, drf-spectacular would write it ``oneOf: [pattern, maxLength: 0]``, which the empty
+    text matches twice (so it would be invalid); the pattern here matches it once (and
+    ``ClosedSerializerExtension`` drops the ``minLength`` a blank-refusing field gets)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(pattern=TEXT_PATTERN, trim_whitespace=False, **kwargs)
+
+    def run_validation(self, data: Any = empty) -> Any:
+        if data == "":
+            return ""
+        return super().run_validation(data)
+
+
+def _description_field() -> TextOrEmptyField:
+    return TextOrEmptyField(
         required=False,
-        allow_blank=True,
         max_length=DESCRIPTION_MAX,
-        pattern=TEXT_PATTERN,
         pattern_message="Null characters are not allowed.",
-        trim_whitespace=False,
         help_text=f"At most {DESCRIPTION_MAX} characters; may be empty.",
     )
 
@@ -247,6 +265,8 @@ def _is_public_field() -> StrictBooleanField:
 
 
 class PlaylistCreateSerializer(ClosedSerializer):
+    """A new playlist: a name, and optionally a description and whether it is public."""
+
     name = _name_field(required=True)
     description = _description_field()
     is_public = _is_public_field()
@@ -282,7 +302,7 @@ class TrackIdsField(serializers.ListField):
 
     def to_internal_value(self, data: Any) -> list[int]:
         ids: list[int] = super().to_internal_value(data)
-        repeated = sorted({t for t in ids if ids.count(t) > 1})
+        repeated = sorted(t for t, n in Counter(ids).items() if n > 1)
         if repeated:
             raise serializers.ValidationError(
                 f"A track may be named once; repeated: {', '.join(map(str, repeated))}.",
@@ -321,6 +341,8 @@ _ADD_POSITION = (
 
 
 class TrackAddOneSerializer(ClosedSerializer):
+    """One track to add, at a place (the end by default)."""
+
     track_id = _track_id_field("The track to add.")
     position = _position_field(_ADD_POSITION, required=False)
 
@@ -329,6 +351,8 @@ class TrackAddOneSerializer(ClosedSerializer):
 
 
 class TrackAddManySerializer(ClosedSerializer):
+    """Tracks to add in this order, from a place (the end by default)."""
+
     track_ids = TrackIdsField(
         min_length=1, help_text="The tracks to add, in this order, each once."
     )
@@ -339,6 +363,8 @@ class TrackAddManySerializer(ClosedSerializer):
 
 
 class ReorderFullSerializer(ClosedSerializer):
+    """A full order: every track of the playlist, each once."""
+
     track_ids = TrackIdsField(
         help_text="Every track of the playlist, each once, in the new order (a track missing, "
         "unexpected or repeated: a 400 `invalid_order` naming them, and nothing changes)."
@@ -349,6 +375,8 @@ class ReorderFullSerializer(ClosedSerializer):
 
 
 class ReorderMoveSerializer(ClosedSerializer):
+    """One move: a track of the playlist to a new place."""
+
     track_id = _track_id_field("The track to move (one of the playlist's).")
     position = _position_field(
         "Its new 1-based place: 1 = first, the playlist's length = last (beyond: a 400 "

@@ -3,9 +3,39 @@
 The playlists themselves, their tracks and order (``views``); generating one (``generate``);
 importing and exporting (``transfer``)."""
 
+from django.urls import path
+
+from playlists.api import generate, transfer, views
+
 urlpatterns: list = [
-    # GET/POST playlists/ · GET/PATCH/DELETE playlists/<id>/ · POST playlists/<id>/tracks/ ·
-    # DELETE playlists/<id>/tracks/<track_id>/ · POST playlists/<id>/reorder/   (views)
-    # POST playlists/generate/                                                  (generate)
-    # POST playlists/import/ · GET playlists/<id>/export/                        (transfer)
+    path("playlists/", views.PlaylistListView.as_view(), name="playlist-list"),
+    path(
+        "playlists/<int:playlist_id>/", views.PlaylistDetailView.as_view(), name="playlist-detail"
+    ),
+    path(
+        "playlists/<int:playlist_id>/tracks/",
+        views.PlaylistTracksView.as_view(),
+        name="playlist-tracks",
+    ),
+    path(
+        "playlists/<int:playlist_id>/tracks/<int:track_id>/",
+        views.PlaylistTrackView.as_view(),
+        name="playlist-track",
+    ),
+    path(
+        "playlists/<int:playlist_id>/reorder/",
+        views.PlaylistReorderView.as_view(),
+        name="playlist-reorder",
+    ),
+    path(
+        "playlists/generate/",
+        generate.PlaylistGenerateView.as_view(),
+        name="playlist-generate",
+    ),
+    path("playlists/import/", transfer.PlaylistImportView.as_view(), name="playlist-import"),
+    path(
+        "playlists/<int:playlist_id>/export/",
+        transfer.PlaylistExportView.as_view(),
+        name="playlist-export",
+    ),
 ]

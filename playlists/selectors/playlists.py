@@ -43,7 +43,8 @@ def playlist_list(*, viewer: User, owner: User | None = None) -> QuerySet[Playli
     With totals (:func:`playlists_with_totals`)."""
     owner = owner or viewer
     queryset = Playlist.objects.filter(_visible_to(viewer), owner=owner)
-    return playlists_with_totals(queryset)
+    # explicit: Meta.ordering is not applied to a query with GROUP BY (the totals)
+    return playlists_with_totals(queryset).order_by("-updated_at", "-id")
 
 
 def playlist_get(*, viewer: User, playlist_id: int) -> Playlist:

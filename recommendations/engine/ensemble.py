@@ -20,7 +20,11 @@ import numpy.typing as npt
 from .data import Catalog, ListenerProfile
 from .predictors import Evidence, Prediction, Predictor, PredictorUnavailable
 from .ranking import (
+    ARTIST_LIMIT,
+    ARTIST_PRIOR,
+    ARTIST_WINDOW,
     apply_filters,
+    artist_allowance,
     context_match,
     diversify,
     novelty,
@@ -397,6 +401,10 @@ class EnsembleParams:
     - ``max_run`` (3, issue #11) and ``relevance`` (0.97, tuned on validation, grid 0.8 /
       0.9 / 0.97: 0.8 cost 9 % of validation NDCG@10; genre balance still acts at 0.97):
       :func:`.ranking.diversify`;
+    - ``artist_limit`` (2) and ``artist_window`` (10): at most that many tracks of one artist in
+      any that many consecutive places (:func:`.ranking.diversify`; None: no limit), more for
+      an artist the listener's own tracks give more (``artist_prior`` 5:
+      :func:`.ranking.artist_allowance`);
     - ``calibration``: :class:`Calibration` (identity until fitted; the site's is fitted on
       validation: ``RECOMMENDER["ensemble"]["calibration"]``)."""
 
@@ -405,6 +413,9 @@ class EnsembleParams:
     context_strength: float = 0.3
     max_run: int = 3
     relevance: float = 0.97
+    artist_limit: int | None = ARTIST_LIMIT
+    artist_window: int = ARTIST_WINDOW
+    artist_prior: float | None = ARTIST_PRIOR
     calibration: Calibration = field(default_factory=Calibration)
 
 
@@ -467,7 +478,27 @@ def recommend(
         ranked = rerank_for_discovery(
             final, novelty(catalog, kept, profile, closeness), profile.discovery
         )
-    chosen = diversify(kept, ranked, catalog, n, max_run=params.max_run, relevance=params.relevance)
+    chosen = diversify(
+        kept,
+        ranked,
+        catalog,
+        n,
+        max_run=params.max_run,
+        relevance=params.relevance,
+        artist_limit=params.artist_limit,
+        artist_window=params.artist_window,
+        artist_allowance=(
+            artist_allowance(
+                profile,
+                catalog,
+                limit=params.artist_limit,
+                window=params.artist_window,
+                prior=params.artist_prior,
+            )
+            if params.artist_limit is not None and params.artist_prior is not None
+            else None
+        ),
+    )
     position = {int(t): i for i, t in enumerate(kept)}
     confidence = params.calibration(final)
     # each context on its own, for the reason: the activity's match and the mood's

@@ -5,8 +5,9 @@
 2. :func:`context_match` / :func:`rerank_for_context` move tracks that suit the listener's
    mood and activity up (:data:`CONTEXT_RULES`).
 3. :func:`diversify` picks the final list greedily: maximal marginal relevance over genres
-   (Carbonell & Goldstein 1998), and never more than ``max_run`` (3) tracks of one artist in a
-   row, also when every top candidate is by one artist.
+   (Carbonell & Goldstein 1998), never more than ``max_run`` (3) tracks of one artist in a
+   row, also when every top candidate is by one artist, and no more than ``artist_limit`` (2)
+   of one artist in any ``artist_window`` (10) consecutive places.
 """
 
 from __future__ import annotations
@@ -165,6 +166,40 @@ def rerank_for_discovery(
     return scores + strength * (2.0 * discovery - 1.0) * (novelty_values - 0.5)
 
 
+#: :func:`diversify`'s artist limit: at most this many tracks of one artist in any
+#: ``ARTIST_WINDOW`` consecutive places (the site's: ``RECOMMENDER["ensemble"]``), unless the
+#: listener's own tracks give the artist more (:func:`artist_allowance`).
+ARTIST_LIMIT = 2
+ARTIST_WINDOW = 10
+#: :func:`artist_allowance`'s prior: as if the listener had this many more tracks, by other
+#: artists, so that one or two tracks of an artist do not yet make it their favourite.
+ARTIST_PRIOR = 5.0
+
+
+def artist_allowance(
+    profile: ListenerProfile,
+    catalog: Catalog,
+    *,
+    limit: int = ARTIST_LIMIT,
+    window: int = ARTIST_WINDOW,
+    prior: float = ARTIST_PRIOR,
+) -> dict[int, int]:
+    """The artists the listener's own tracks (history and likes) give more places than
+    ``limit`` in ``window``: ``ceil(window * tracks of the artist / (tracks + prior))``, where
+    that is above ``limit``. A listener whose history is half one artist's gets that artist in
+    about half of each window; one or two tracks of it (a new listener) give it nothing more.
+    What listeners play again and again stays in their lists, and one artist's catalogue no
+    longer fills the list of someone who played it once."""
+    known = np.unique(np.concatenate([profile.history, profile.liked]))
+    artists = catalog.artist[known]
+    artists = artists[artists >= 0]
+    if not len(artists):
+        return {}
+    names, counts = np.unique(artists, return_counts=True)
+    places = np.ceil(window * counts / (len(known) + prior) - 1e-9).astype(np.int64)
+    return {int(a): int(c) for a, c in zip(names, places, strict=True) if c > limit}
+
+
 def diversify(
     tracks: npt.ArrayLike,
     scores: npt.ArrayLike,
@@ -173,6 +208,9 @@ def diversify(
     *,
     max_run: int = 3,
     relevance: float = 0.8,
+    artist_limit: int | None = ARTIST_LIMIT,
+    artist_window: int = ARTIST_WINDOW,
+    artist_allowance: Mapping[int, int] | None = None,
 ) -> IntArray:
     """The final ``n`` tracks, picked one at a time: of the tracks that keep the artist rule,
     the one with the highest ``relevance * score - (1 - relevance) * genre_similarity``, where
@@ -181,9 +219,20 @@ def diversify(
     diversity): at 0.8 a track whose genres repeat one already listed needs a score 0.25
     higher than a fresh one.
 
-    The artist rule: no more than ``max_run`` consecutive tracks by one artist (tracks of an
-    unknown artist, -1, count as distinct). When only that artist's tracks are left the list
-    ends early rather than break it; ask for a deep enough candidate pool.
+    The artist rules (tracks of an unknown artist, -1, count as distinct):
+
+    - no more than ``max_run`` consecutive tracks by one artist. When only that artist's tracks
+      are left the list ends early rather than break it; ask for a deep enough candidate pool.
+    - no more than ``artist_limit`` tracks by one artist among any ``artist_window``
+      consecutive places (None: no limit), or ``artist_allowance[artist]`` where that is
+      given (:func:`artist_allowance`: what the listener's own tracks give the artist). The
+      run rule alone let an artist whose tracks fill
+      the top of the blend (a new listener's popularity-led list: one artist's hits) take
+      5 of a top 10 as A A A B A A …, since the genre term hardly weighs at the tuned
+      relevance. This limit gives way rather than end the list early: when every candidate
+      left is by an artist at its limit, the best of them is taken (the run rule still holds).
+      A sliding window, not a count over the whole list, so that each pick depends only on the
+      picks before it and a shorter list stays the prefix of a longer one.
 
     Only the best-scored candidates can win (a track's value is at most ``relevance *
     score``), so the greedy steps run over a window of the top ``window_factor * n`` (at least
@@ -194,6 +243,8 @@ def diversify(
     scores = np.asarray(scores, dtype=np.float64)
     if len(tracks) != len(scores):
         raise ValueError("one score per track")
+    if artist_limit is not None and (artist_limit < 1 or artist_window < 1):
+        raise ValueError("artist_limit and artist_window must be at least 1")
     genres_all = sp.csr_matrix(catalog.genres)
     order = np.argsort(-scores, kind="stable")
     window = max(WINDOW_FACTOR * n, n + 50)
@@ -209,6 +260,9 @@ def diversify(
             max_run=max_run,
             relevance=relevance,
             ceiling=ceiling,
+            artist_limit=artist_limit,
+            artist_window=artist_window,
+            artist_allowance=artist_allowance or {},
         )
         if certain or window >= len(order):
             return tracks[inside[picked]]
@@ -229,6 +283,9 @@ def _mmr(
     max_run: int,
     relevance: float,
     ceiling: float,
+    artist_limit: int | None = None,
+    artist_window: int = ARTIST_WINDOW,
+    artist_allowance: Mapping[int, int] | None = None,
 ) -> tuple[list[int], bool]:
     """The greedy picks over these candidates, and whether a candidate left out (whose value
     is at most ``ceiling``) could not have changed them."""
@@ -236,6 +293,7 @@ def _mmr(
     available = np.ones(len(tracks), dtype=bool)
     most_similar = np.zeros(len(tracks))
     picked: list[int] = []
+    everything = not np.isfinite(ceiling)
     while len(picked) < n and available.any():
         value = relevance * scores - (1.0 - relevance) * most_similar
         value[~available] = -np.inf
@@ -243,11 +301,26 @@ def _mmr(
             last = artists[picked[-max_run:]]
             if last[0] >= 0 and (last == last[0]).all():
                 value[artists == last[0]] = -np.inf
-        choice = int(np.argmax(value))
+        limited = value
+        if artist_limit is not None:
+            recent = artists[picked[len(picked) - min(len(picked), artist_window - 1) :]]
+            recent = recent[recent >= 0]
+            names, counts = np.unique(recent, return_counts=True)
+            allowance = artist_allowance or {}
+            caps = np.array([allowance.get(int(a), artist_limit) for a in names], dtype=np.int64)
+            full = names[counts >= caps]
+            if len(full):
+                limited = np.where(np.isin(artists, full), -np.inf, value)
+        choice = int(np.argmax(limited))
+        if not np.isfinite(limited[choice]):
+            if not everything:
+                # an outsider might keep the limit: widen before giving way
+                return picked, False
+            choice = int(np.argmax(value))  # the limit gives way; the run rule does not
         if not np.isfinite(value[choice]) or value[choice] <= ceiling:
             # nothing left here, or an outsider might have done as well: not certain
-            return picked, not np.isfinite(ceiling)
+            return picked, everything
         picked.append(choice)
         available[choice] = False
         most_similar = np.maximum(most_similar, genres @ genres[choice])
-    return picked, len(picked) == n or not np.isfinite(ceiling)
+    return picked, len(picked) == n or everything

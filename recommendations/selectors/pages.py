@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from accounts.models import ArtistBlock, User
+from accounts.models import ArtistBlock, GenrePreference, User
 from catalog.models import Track
 from catalog.selectors import track_list, tracks_in_order
 from history.models import Opinion
@@ -54,3 +54,9 @@ def listener_opinions(*, user: User, track_ids: Iterable[int]) -> Opinions:
 def artist_block_list(*, user: User) -> list[ArtistBlock]:
     """The listener's blocked artists, newest block first, with the artist loaded."""
     return list(ArtistBlock.objects.filter(user=user).select_related("artist"))
+
+
+def listener_has_preferred_genres(*, user: User) -> bool:
+    """Whether the listener picked genres they like (the home page says what a list without
+    history starts from)."""
+    return GenrePreference.objects.filter(user=user, kind=GenrePreference.Kind.PREFERRED).exists()

@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
+from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
 from accounts.models import ArtistBlock, GenrePreference, User
@@ -129,10 +130,50 @@ def serving_state() -> ServingState:
     try:
         if _state is not None and _state.key == key:
             return _state
-        _state = _build_state(key)
-        return _state
+        built = _build_state(key)
+        _state = built
+        # the previous state is let go before the memory is settled: its arrays, rows and
+        # objects are freed by then (unless a request still reads them), so the process hands
+        # their memory back instead of keeping two states' worth (docs/benchmarks.md)
+        del current
+        _settle_memory()
+        return built
     finally:
         _building.release()
+
+
+def serving_state_warm_up() -> bool:
+    """Build the serving state now (what the first request would otherwise wait for): the web
+    process's start-up calls it in a background thread (:func:`serving_state_warm_up_start`).
+    Requests that arrive meanwhile wait for this build, as they would for a first request's.
+    Never raises: a failure (the database unreachable …) is logged, and the first request
+    builds the state as before. Closes this thread's database connections when done."""
+    try:
+        state = serving_state()
+    except Exception:
+        logger.exception("serving state warm-up failed: the first request builds it")
+        return False
+    else:
+        logger.info(
+            "serving state warmed up at start in %.2f s (%d tracks)",
+            state.built_seconds,
+            state.engine.n_tracks,
+        )
+        return True
+    finally:
+        connections.close_all()  # this thread's own connections (back to the pool)
+
+
+def serving_state_warm_up_start() -> threading.Thread | None:
+    """Start :func:`serving_state_warm_up` in a daemon thread when
+    ``RECOMMENDER["serving"]["warm_up"]`` is on (the thread, else None)."""
+    if not settings.RECOMMENDER.get("serving", {}).get("warm_up", False):
+        return None
+    thread = threading.Thread(
+        target=serving_state_warm_up, name="serving-state-warm-up", daemon=True
+    )
+    thread.start()
+    return thread
 
 
 def serving_state_reset() -> None:
@@ -155,7 +196,6 @@ def _build_state(key: tuple[Any, ...]) -> ServingState:
         cohort_tables=cohorts,
         params=recommender_params()[1],
     )
-    _settle_memory()
     seconds = time.perf_counter() - started
     logger.info(
         "serving state built in %.2f s: %d tracks, model %s, sources %s",
@@ -175,8 +215,8 @@ def _build_state(key: tuple[Any, ...]) -> ServingState:
 
 
 def _settle_memory() -> None:
-    """After a build, once per state (measured with ``make bench-recommend``,
-    docs/benchmarks.md):
+    """After a build, once the new state replaced the old one (measured with
+    ``make bench-recommend`` and ``make bench-serve``, docs/benchmarks.md):
 
     - ``gc.freeze()`` moves every object alive now (Django's, the state's) to the collector's
       permanent generation, so its full passes stop walking them: they were the slow tail of

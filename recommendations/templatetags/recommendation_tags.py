@@ -5,8 +5,10 @@ templates (a template may load a higher layer's tags: no Python import goes down
   likes and dislikes (``opinions.liked`` / ``opinions.disliked``, sets of ids), one query;
 * ``{% blocked_artists_of_listener as blocks %}``: the profile's blocked artists;
 * ``{% similar_to_track track as similar %}``: the track page's similar tracks;
-* ``confidence|confidence_words``, ``confidence|percent``, ``source|source_words``: a result's
-  numbers said in words a person reads.
+* ``confidence|confidence_words``, ``result|match_words``, ``confidence|hit_rate_words``,
+  ``confidence|percent``, ``source|source_words``, ``discovery|discovery_words``: a result's
+  numbers said in words a person reads;
+* ``items|tracks_of``: the tracks of a list of similar tracks (for ``opinions_of_listener``).
 """
 
 from __future__ import annotations
@@ -105,6 +107,57 @@ def confidence_words(confidence: float | None) -> str:
         if value >= _confidence_floor(share):
             return words
     return CONFIDENCE_WORDS[-1][1]
+
+
+#: The sources that know something of the listener (their history, likes, genres' tracks,
+#: demographics). A result none of them scored was picked for being popular alone.
+PERSONAL_SOURCES = ("collaborative", "content", "demographic")
+
+
+@register.filter
+def match_words(result: dict[str, Any]) -> str:
+    """How well a served result fits the listener, in words. A result that only popularity
+    scored (a new listener's list, before any history or like) is a "Popular pick": the
+    calibration was fitted on listeners with a history, so "Strong match" would promise a fit
+    to a taste nobody knows yet."""
+    sources = result.get("sources") or {}
+    if not any(float(sources.get(name) or 0.0) > 0 for name in PERSONAL_SOURCES):
+        return "Popular pick"
+    return confidence_words(result.get("confidence"))
+
+
+@register.filter
+def hit_rate_words(confidence: float | None) -> str:
+    """The calibrated confidence (a hit rate) as a person says it."""
+    per_hundred = round(float(confidence or 0.0) * 100)
+    if per_hundred < 1:
+        return "fewer than 1 in 100"
+    return f"about {per_hundred} in 100"
+
+
+#: Words for the discovery setting (0 familiar … 1 new), by the highest value each covers.
+DISCOVERY_WORDS = (
+    (0.0, "as familiar as it gets"),
+    (0.3, "mostly familiar"),
+    (0.69, "balanced"),
+    (0.99, "mostly new to you"),
+    (1.0, "as new as it gets"),
+)
+
+
+@register.filter
+def discovery_words(discovery: float | None) -> str:
+    value = float(0.5 if discovery is None else discovery)
+    for highest, words in DISCOVERY_WORDS:
+        if value <= highest:
+            return words
+    return DISCOVERY_WORDS[-1][1]
+
+
+@register.filter
+def tracks_of(items: Iterable[Any] | None) -> list[Any]:
+    """The ``track`` of each item (similar tracks: objects or dicts)."""
+    return [item["track"] if isinstance(item, dict) else item.track for item in items or ()]
 
 
 @register.filter

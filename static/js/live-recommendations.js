@@ -59,7 +59,7 @@
     if (minutes < 1) return "just now";
     if (minutes === 1) return "a minute ago";
     if (minutes < 60) return minutes + " minutes ago";
-    return "at " + updatedAt.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    return "at " + updatedAt.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
   }
 
   function showUpdated() {
@@ -108,6 +108,17 @@
       });
   }
 
+  function sameAsShown(results) {
+    if (!Array.isArray(results) || !results.length) return false;
+    var shown = Array.prototype.map.call(list.querySelectorAll("[data-track-id]"), function (el) {
+      return el.getAttribute("data-track-id");
+    });
+    var pushed = results.map(function (result) {
+      return String(result && result.track && result.track.id);
+    });
+    return shown.length === pushed.length && shown.every(function (id, i) { return id === pushed[i]; });
+  }
+
   function onMessage(event) {
     var message;
     try {
@@ -117,6 +128,9 @@
     }
     if (!message || typeof message !== "object") return;
     if (message.type === "recommendations.update") {
+      // The page that made the change (new controls, a block) shows the new list already: a
+      // push of the very tracks it shows changes nothing here.
+      if (sameAsShown(message.results)) return;
       refreshList(String(message.reason || ""), String(message.impression_id || ""));
     } else if (message.type === "history.changed" && typeof message.count === "number") {
       document.querySelectorAll("[data-history-count]").forEach(function (el) {
@@ -184,7 +198,7 @@
   document.body.addEventListener("htmx:afterSwap", function (event) {
     if (event.target !== list || updatedAt) return;
     because.textContent =
-      "List made at " + new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) + ".";
+      "List made at " + new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }) + ".";
   });
 
   say("Connecting…", "connecting");

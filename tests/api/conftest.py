@@ -28,6 +28,7 @@ from history.models import ListenImport
 from history.services import entries as entry_services
 from history.services import imports as import_services
 from history.services import interactions as interaction_services
+from playlists.services.playlists import playlist_create
 from recommendations.services.lists import recommendation_list_serve
 from tests.accounts.factories import UserFactory
 
@@ -80,8 +81,8 @@ def bearer(user: User) -> str:
 @pytest.fixture
 def contract_listener(db) -> SignedIn:
     """A listener with something in every list (history, interactions, one answering a served
-    list, an import with offered tracks, preferences, demographics, a blocked artist), and a JWT
-    access token."""
+    list, an import with offered tracks, preferences, demographics, a blocked artist, a private
+    and a public playlist), and a JWT access token."""
     user = UserFactory(username="contract", email="contract@example.com")
     tracks = list(Track.objects.order_by("pk").values_list("pk", flat=True)[:3])
     genres = list(Genre.objects.order_by("pk")[:2])
@@ -102,6 +103,8 @@ def contract_listener(db) -> SignedIn:
     account_services.artist_block(
         user=user, artist_id=Artist.objects.order_by("-pk").values_list("pk", flat=True)[0]
     )
+    playlist_create(owner=user, name="Contract mix", track_ids=tracks)
+    playlist_create(owner=user, name="Contract public", is_public=True, track_ids=tracks[:1])
     upload = SimpleUploadedFile(
         "lastfm_header.csv", (HISTORY_FIXTURES / "lastfm_header.csv").read_bytes()
     )

@@ -44,6 +44,7 @@ from schemathesis.transport.serialization import Binary
 from catalog.models import Track
 from history.models import HistoryEntry, Interaction, ListenImport
 from musicrec.wsgi import application
+from playlists.models import Playlist, PlaylistTrack
 from tests.api.conftest import HISTORY_FIXTURES, bearer
 
 SEED = 20_251_130
@@ -147,6 +148,25 @@ REFUSED_FOR_WHAT_IS_STORED: dict[str, set[str]] = {
     "POST /api/v1/auth/register/": {"password"},
     # a genre id or slug that no genre has (the issue asks a 400 naming `genre` here)
     "GET /api/v1/recommendations/trending/": {"genre"},
+    # the file's content is not a playlist file we read (a schema says "a file"), or none of
+    # its tracks is in the catalog; the caller keeps the most playlists
+    "POST /api/v1/playlists/import/": {"invalid_file", "nothing_matched", "playlist_limit_reached"},
+    # a position past the playlist's end (its length is stored); the playlist is full; the
+    # caller keeps the most playlists
+    "POST /api/v1/playlists/{playlist_id}/tracks/": {"invalid_position", "playlist_full"},
+    "POST /api/v1/playlists/": {"playlist_limit_reached"},
+    # an order that does not name exactly the playlist's tracks, or a place past its end
+    "POST /api/v1/playlists/{playlist_id}/reorder/": {"invalid_order", "invalid_position"},
+    # what each kind of generated playlist needs (one flat body for four kinds: the operation's
+    # description gives each kind's body): a radio's one seed of two, a mix's mood and/or
+    # activity, a path's two different ends
+    "POST /api/v1/playlists/generate/": {
+        "seed_track_id",
+        "seed_artist_id",
+        "mood",
+        "from_track_id",
+        "to_track_id",
+    },
 }
 
 
@@ -185,8 +205,17 @@ def test_every_answer_matches_the_schema(case, signed_in):
 # The resources whose operations the schema's links join (``response_links`` in the views),
 # one state machine each (together, the imports' would crowd the history's out); every
 # operation is tested on its own above.
-LINKED = {"history": r"^/api/v1/history/", "imports": r"^/api/v1/imports/"}
+LINKED = {
+    "history": r"^/api/v1/history/",
+    "imports": r"^/api/v1/imports/",
+    "playlists": r"^/api/v1/playlists/",
+}
 
+
+PLAYLIST_TRACK_BODIES = {
+    "POST /api/v1/playlists/{playlist_id}/tracks/",
+    "POST /api/v1/playlists/{playlist_id}/reorder/",
+}
 
 LASTFM_EXPORT = (HISTORY_FIXTURES / "lastfm_header.csv").read_bytes()
 
@@ -198,8 +227,9 @@ def test_links_create_read_delete(signed_in, resource):
     stateful ones (what was created can be read, what was deleted is gone).
 
     Random track ids and random bytes would almost never create anything to follow a link
-    from, so half of the valid requests that create name a track of the catalog, or upload a
-    real Last.fm export, chosen from what was generated (the same run every time)."""
+    from, so half of the valid requests that create name a track of the catalog (added to the
+    history or a playlist, moved in a playlist), or upload a real Last.fm export, chosen from
+    what was generated (the same run every time)."""
     linked = schema.include(path_regex=LINKED[resource])
     track_ids = list(Track.objects.order_by("pk").values_list("pk", flat=True)[:60])
     # A sequence is not rolled back with the savepoint: each scenario restarts the ids of what
@@ -210,7 +240,7 @@ def test_links_create_read_delete(signed_in, resource):
             model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         )
         + 1_000
-        for model in (HistoryEntry, Interaction, ListenImport)
+        for model in (HistoryEntry, Interaction, ListenImport, Playlist, PlaylistTrack)
     }
 
     def restart_ids() -> None:
@@ -229,6 +259,14 @@ def test_links_create_read_delete(signed_in, resource):
         if case.operation.label == "POST /api/v1/history/":
             if body["track_id"] % 2:
                 body["track_id"] = track_ids[body["track_id"] % len(track_ids)]
+        elif case.operation.label in PLAYLIST_TRACK_BODIES:
+            # tracks of the catalog (added to a playlist, moved in it), each once
+            if isinstance(body.get("track_id"), int) and body["track_id"] % 2:
+                body["track_id"] = track_ids[body["track_id"] % len(track_ids)]
+            if isinstance(body.get("track_ids"), list) and len(body["track_ids"]) % 2:
+                body["track_ids"][:] = list(
+                    dict.fromkeys(track_ids[t % len(track_ids)] for t in body["track_ids"])
+                )
         elif case.operation.label == "POST /api/v1/imports/" and len(repr(body.get("file"))) % 2:
             body["file"] = Binary(LASTFM_EXPORT)
 

@@ -180,7 +180,21 @@ def test_the_live_client_rerenders_the_list_and_says_when_it_is_offline(
     status = page.locator("[data-live-status]")
     expect(status).to_contain_text("Live")
     before = _impression(page)
+    fetched: list[str] = []
+    page.on(
+        "request", lambda r: fetched.append(r.url) if "/recommendations/list/" in r.url else None
+    )
 
+    # a push of the very list shown (this page made the change) is not fetched again
+    sockets[-1].send(
+        json.dumps(
+            {
+                "type": "recommendations.update",
+                "reason": "context",
+                "results": [{"track": {"id": int(t)}} for t in _listed(page)],
+            }
+        )
+    )
     # when the server says the list changed because the history did
     sockets[-1].send(
         json.dumps({"type": "recommendations.update", "reason": "history", "results": []})
@@ -191,6 +205,7 @@ def test_the_live_client_rerenders_the_list_and_says_when_it_is_offline(
     expect(page.locator(IMPRESSION)).not_to_have_attribute("data-impression-id", before)
     expect(status).to_contain_text("Updated just now (because your history changed)")
     expect(page.locator("[data-history-count]")).to_have_text("9")
+    assert len(fetched) == 1  # the second update only (the messages arrive in order)
     page.screenshot(path=artifacts_dir / "recs-3-live-update.png", full_page=True)
 
     # garbage from the server is ignored; the client answers nothing but may ping

@@ -523,3 +523,20 @@ def test_the_detail_page_costs_the_same_queries_whatever_the_length(
         response = listener_web.get(f"/playlists/{long.pk}/")
 
     assert response.content.decode().count('class="playlist-entry"') == 30
+
+
+def test_uploads_share_the_apis_rate(listener, listener_web, playlist, throttle_rates):
+    throttle_rates(playlist_imports="1/minute")
+    exported = listener_web.get(f"/playlists/{playlist.pk}/export/m3u/").content
+
+    first = listener_web.post(
+        "/playlists/import/", {"file": SimpleUploadedFile("a.m3u", exported), "name": "One"}
+    )
+    second = listener_web.post(
+        "/playlists/import/", {"file": SimpleUploadedFile("b.m3u", exported), "name": "Two"}
+    )
+
+    assert first.status_code == 302
+    assert second.status_code == 429
+    assert _messages(second)
+    assert not Playlist.objects.filter(owner=listener, name="Two").exists()

@@ -144,8 +144,8 @@ def test_no_more_than_three_in_a_row_when_every_top_candidate_is_one_artist():
     catalog = make_catalog(artist=[0] * 8 + [1, 2])
     scores = np.linspace(1.0, 0.5, 10)
 
-    # when
-    picked = ranking.diversify(np.arange(10), scores, catalog, 8)
+    # when (the run rule alone: no artist limit)
+    picked = ranking.diversify(np.arange(10), scores, catalog, 8, artist_limit=None)
 
     # then artist 0 is broken up after three, and its best tracks stay first
     artists = catalog.artist[picked].tolist()
@@ -158,6 +158,7 @@ def test_a_list_of_one_artist_only_ends_after_three():
 
     picked = ranking.diversify(np.arange(6), np.ones(6), catalog, 5)
 
+    # (the artist limit gives way, the run rule does not)
     assert len(picked) == 3
 
 
@@ -188,7 +189,17 @@ def test_without_the_genre_term_the_order_is_the_scores():
     assert picked.tolist() == [0, 1, 2, 3, 4]
 
 
-def _diversify_over_everything(tracks, scores, catalog, n, max_run, relevance):
+def _diversify_over_everything(
+    tracks,
+    scores,
+    catalog,
+    n,
+    max_run,
+    relevance,
+    artist_limit=None,
+    artist_window=10,
+    allowance=None,
+):
     """The greedy MMR over the whole pool, step by step as the docstring states it: the
     reference the windowed :func:`ranking.diversify` must equal."""
     genres = ranking.unit_rows(catalog.genres[tracks].toarray())
@@ -204,7 +215,16 @@ def _diversify_over_everything(tracks, scores, catalog, n, max_run, relevance):
             value[artists == run[0]] = -np.inf
         if not np.isfinite(value).any():
             break
-        choice = int(np.argmax(value))
+        limited = value.copy()
+        if artist_limit is not None:
+            recent = artists[picked][len(picked) - min(len(picked), artist_window - 1) :].tolist()
+            for artist in set(recent):
+                if artist >= 0 and recent.count(artist) >= (allowance or {}).get(
+                    artist, artist_limit
+                ):
+                    limited[artists == artist] = -np.inf
+        # the limit gives way when nothing else is left
+        choice = int(np.argmax(limited if np.isfinite(limited).any() else value))
         picked.append(choice)
         available[choice] = False
         similar = np.maximum(similar, genres @ genres[choice])
@@ -213,7 +233,13 @@ def _diversify_over_everything(tracks, scores, catalog, n, max_run, relevance):
 
 @pytest.mark.parametrize("seed", range(12))
 @pytest.mark.parametrize("relevance", [0.97, 0.8, 0.5])
-def test_the_windowed_greedy_picks_what_the_whole_pool_would(monkeypatch, seed, relevance):
+@pytest.mark.parametrize(
+    ("artist_limit", "artist_window", "allowance"),
+    [(None, 10, None), (2, 10, None), (1, 4, None), (2, 10, {1: 5, 2: 3})],
+)
+def test_the_windowed_greedy_picks_what_the_whole_pool_would(
+    monkeypatch, seed, relevance, artist_limit, artist_window, allowance
+):
     # given pools with few artists (long runs to break), few genres and many tied scores, and
     # a first window of n only, so that it has to widen
     monkeypatch.setattr(ranking, "WINDOW_FACTOR", 1)
@@ -230,10 +256,21 @@ def test_the_windowed_greedy_picks_what_the_whole_pool_would(monkeypatch, seed, 
 
     for n in (5, 60, 400):
         # when
-        windowed = ranking.diversify(tracks, scores, catalog, n, relevance=relevance).tolist()
+        windowed = ranking.diversify(
+            tracks,
+            scores,
+            catalog,
+            n,
+            relevance=relevance,
+            artist_limit=artist_limit,
+            artist_window=artist_window,
+            artist_allowance=allowance,
+        ).tolist()
 
         # then
-        assert windowed == _diversify_over_everything(tracks, scores, catalog, n, 3, relevance)
+        assert windowed == _diversify_over_everything(
+            tracks, scores, catalog, n, 3, relevance, artist_limit, artist_window, allowance
+        )
 
 
 # --- discovery -------------------------------------------------------------------------------

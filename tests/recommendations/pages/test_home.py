@@ -104,7 +104,9 @@ def test_a_listener_home_shows_the_served_list_with_reasons_confidence_and_butto
     page = answer.content.decode()
     for result in served["results"]:
         assert result["reasons"][0]["text"] in page
-    assert re.search(r"Strong match|Good match|Worth a try|A long shot", page)
+    # (a listener with nothing known yet: popularity alone picked them, and says so)
+    assert page.count("Popular pick") == 2 * 10  # the meter's fallback text and the words
+    assert not re.search(r"Strong match|Good match|Worth a try|A long shot", page)
     assert page.count('<meter min="0" max="1" value="') == 10
     # the buttons, each carrying the impression
     assert page.count('name="kind" value="dislike"') == 10
@@ -190,6 +192,13 @@ def test_a_dislike_by_htmx_answers_the_new_list_without_the_track(
     assert len(shown) == 10 and disliked not in shown
     assert _impression(answer.content) != _impression(first.content)
     assert Impression.objects.filter(user=listener).count() == 2
+    # and says what the button did, out of band into the page's notice (a live re-render of
+    # the list keeps it)
+    title = Track.objects.get(pk=disliked).title
+    notice = re.search(
+        r'<p id="rec-notice"[^>]*hx-swap-oob="true">([^<]*)</p>', answer.content.decode()
+    )
+    assert notice and notice[1] == f"“{title}” will not be recommended to you again."
 
 
 @COMMITTED
@@ -201,6 +210,7 @@ def test_a_skip_takes_the_track_out_for_now(own_catalog, listener_web, listener)
 
     assert skipped not in _shown(answer.content)
     assert Interaction.objects.get(user=listener).kind == "skip"
+    assert "it stays out of your list for a day" in answer.content.decode()
 
 
 def test_a_like_by_htmx_answers_the_pressed_buttons_of_that_track(listener_web, listener):
@@ -238,6 +248,9 @@ def test_not_this_artist_blocks_it_and_its_tracks_leave_the_list(
     assert ArtistBlock.objects.filter(user=listener, artist=artist).exists()
     shown = Track.objects.with_related().filter(pk__in=_shown(answer.content))
     assert all(artist not in t.artist_list for t in shown)
+    page = answer.content.decode()
+    assert f"“{artist.name}” will not be recommended to you again." in page
+    assert 'href="/accounts/profile/#recommendations">Undo on your profile</a>' in page
     # without JavaScript: back to the page with a message naming the artist
     plain = listener_web.post(BLOCK, {"artist_id": artist.pk, "next": "/"}, follow=True)
     assert any(artist.name in m for m in _messages(plain))
@@ -251,6 +264,10 @@ def test_the_controls_store_the_context_and_discovery_and_serve_the_list_again(
     )
 
     assert answer.status_code == 200 and b"<html" not in answer.content
+    # the notice of an earlier button is emptied: it no longer says why the list is as it is
+    assert '<p id="rec-notice" class="rec-notice" role="status" hx-swap-oob="true"></p>' in (
+        answer.content.decode()
+    )
     listener.refresh_from_db()
     assert (listener.mood, listener.activity, listener.discovery) == ("calm", "relax", 0.9)
     impression = Impression.objects.get(pk=_impression(answer.content))
@@ -373,6 +390,8 @@ def test_the_list_fragment_is_a_freshly_served_list(listener_web, listener):
     assert answer.status_code == 200 and b"<html" not in answer.content
     assert len(_shown(answer.content)) == 10
     assert Impression.objects.get(user=listener).pk == _impression(answer.content)
+    # the live client's fetch never touches the notice of the last button
+    assert b"rec-notice" not in answer.content
     # opened as a page (no htmx), it is the home page
     assert listener_web.get(LIST)["Location"] == "/#recommendations"
 
