@@ -44,9 +44,7 @@ def test_a_bad_create_or_update_field_is_never_a_500(listener_api, own, field, v
     ],
 )
 def test_a_bad_add_is_a_4xx(listener_api, own, body, value):
-    response = listener_api.post(
-        f"/api/v1/playlists/{own.pk}/tracks/", body(value), format="json"
-    )
+    response = listener_api.post(f"/api/v1/playlists/{own.pk}/tracks/", body(value), format="json")
     assert 400 <= response.status_code < 500, response.content
 
 
@@ -61,9 +59,7 @@ def test_a_bad_add_is_a_4xx(listener_api, own, body, value):
     ],
 )
 def test_a_bad_reorder_is_a_4xx(listener_api, own, body, value):
-    response = listener_api.post(
-        f"/api/v1/playlists/{own.pk}/reorder/", body(value), format="json"
-    )
+    response = listener_api.post(f"/api/v1/playlists/{own.pk}/reorder/", body(value), format="json")
     assert 400 <= response.status_code < 500, response.content
 
 
@@ -83,13 +79,17 @@ def test_a_bad_owner_is_a_4xx(listener_api, owner):
     assert 400 <= response.status_code < 500, response.content
 
 
-@pytest.mark.parametrize("path", ["/api/v1/playlists/99999999999999999999999/",
-                                  "/api/v1/playlists/1/tracks/99999999999999999999/",
-                                  "/api/v1/playlists/99999999999999999999/export/?format=csv"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/playlists/99999999999999999999999/",
+        "/api/v1/playlists/1/tracks/99999999999999999999/",
+        "/api/v1/playlists/99999999999999999999/export/?format=csv",
+    ],
+)
 def test_a_huge_id_in_the_address_is_a_404(listener_api, path):
     assert listener_api.get(path).status_code in (404, 405)
     assert listener_api.delete(path).status_code in (404, 405)
-
 
 
 @pytest.mark.parametrize("item", [1, "x"])

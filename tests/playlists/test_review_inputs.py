@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -46,10 +48,8 @@ def test_an_escaped_nul_in_an_imported_file_is_a_400(listener_api, data, filenam
 
 def test_an_escaped_nul_in_a_jspf_title_of_a_matched_track_is_a_400(listener_api):
     track = _known()
-    data = (
-        '{"playlist": {"title": "mix\\u0000", "track": [{"title": %s, "creator": %s}]}}'
-        % (f'"{track.title}"', f'"{track.artist_names}"')
-    ).encode()
+    entry = {"title": track.title, "creator": track.artist_names}
+    data = json.dumps({"playlist": {"title": "mix\x00", "track": [entry]}}).encode()
 
     response = _post(listener_api, data, "x.jspf")
 
