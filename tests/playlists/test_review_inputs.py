@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from catalog.models import Track
+from playlists.formats import FormatError, m3u
 from playlists.models import Playlist
 
 pytestmark = pytest.mark.django_db
@@ -54,3 +56,34 @@ def test_an_escaped_nul_in_a_jspf_title_of_a_matched_track_is_a_400(listener_api
     response = _post(listener_api, data, "x.jspf")
 
     assert response.status_code == 400, response.content
+
+
+@pytest.mark.parametrize("filler", ["1", " ", "1 "])
+def test_a_long_extinf_line_without_a_comma_is_refused_in_linear_time(filler):
+    # given an M3U line of 200,000 characters the #EXTINF pattern could split many ways
+    data = ("#EXTM3U\n#EXTINF:" + filler * (200_000 // len(filler)) + "\na.mp3\n").encode()
+
+    # when it is read
+    started = time.monotonic()
+    with pytest.raises(FormatError, match="#EXTINF needs"):
+        m3u.read(data)
+
+    # then it is refused at once (the backtracking pattern took ~1 min; a 1 MB line, ~30)
+    assert time.monotonic() - started < 0.5
+
+
+def test_extinf_durations_and_texts_read_as_before():
+    data = (
+        b"#EXTM3U\n#EXTINF:215,Queen - Bohemian Rhapsody\na.mp3\n"
+        b'#EXTINF:-1 tvg-id="x",A, B - T, with commas\nb.mp3\n'
+        b"#EXTINF: 12.6 ,Solo\nc.mp3\n#EXTINF:,No time - Here\nd.mp3\n"
+    )
+
+    entries = m3u.read(data).entries
+
+    assert [(e.artists, e.title, e.duration_ms) for e in entries] == [
+        (("Queen",), "Bohemian Rhapsody", 215_000),
+        (("A, B",), "T, with commas", None),
+        ((), "Solo", 12_600),
+        (("No time",), "Here", None),
+    ]
