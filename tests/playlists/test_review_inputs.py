@@ -87,3 +87,50 @@ def test_extinf_durations_and_texts_read_as_before():
         ((), "Solo", 12_600),
         (("No time",), "Here", None),
     ]
+
+
+@pytest.mark.parametrize(
+    ("data", "filename"),
+    [
+        ("#EXTM3U\n#EXTINF:1,A - B\na.mp3\n".encode("utf-16"), "x.m3u"),
+        (b'{"playlist": ' + b"[" * 200_000 + b"]" * 200_000 + b"}", "x.jspf"),
+        (b"[" * 500_000, "x.json"),
+        (b'{"playlist": {"track": [{"title": 1e999999}]}}', "x.jspf"),
+        (b'{"playlist": {"track": [{"title": "t", "duration": 1e400}]}}', "x.jspf"),
+        (b'{"playlist": {"track": [{"title": "t", "duration": ' + b"9" * 5000 + b"}]}}", "x.jspf"),
+        (b"title,artist\n" + b"x" * 1_000_000 + b"\n", "x.csv"),
+        (b'title,artist\n"' + b"x" * 200_000 + b"\n", "x.csv"),
+        (b"#EXTM3U\n#EXTINF:" + b"9" * 400 + b",A - B\na.mp3\n", "x.m3u"),
+        (b"#EXTM3U\n" + b"x" * 1_000_000 + b"\n", "x.m3u"),
+        (b"\xef\xbb\xbf", "x.csv"),
+        (b"\r\n" * 1000, "x.m3u"),
+    ],
+)
+def test_a_malformed_file_is_a_4xx_never_a_500(listener_api, data, filename):
+    response = _post(listener_api, data, filename)
+
+    assert 400 <= response.status_code < 500, response.content[:300]
+
+
+@pytest.mark.parametrize("name", ["a\x00b", " ", "x" * 201])
+def test_a_bad_import_name_is_a_400(listener_api, name):
+    track = _known()
+    data = f"#EXTM3U\n#EXTINF:1,{track.artist_names} - {track.title}\na.mp3\n".encode()
+
+    response = _post(listener_api, data, "x.m3u", name=name)
+
+    assert response.status_code == 400, response.content[:300]
+
+
+def test_a_file_sent_as_text_or_twice_is_a_400(listener_api):
+    as_text = listener_api.post(
+        "/api/v1/playlists/import/", {"file": "#EXTM3U\n"}, format="multipart"
+    )
+    twice = listener_api.post(
+        "/api/v1/playlists/import/",
+        {"file": [SimpleUploadedFile("a.m3u", b"#EXTM3U\n"), SimpleUploadedFile("b.m3u", b"x")]},
+        format="multipart",
+    )
+
+    assert as_text.status_code == 400
+    assert twice.status_code == 400
