@@ -590,6 +590,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_PAGINATION_CLASS": "musicrec.api.pagination.PageNumberPagination",
+    # DRF's defaults, with a JSON body nested too deeply a 400 (musicrec.api.parsers)
+    "DEFAULT_PARSER_CLASSES": [
+        "musicrec.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",

@@ -21,7 +21,6 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import status
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -49,6 +48,7 @@ from catalog.models import ID_MAX
 from musicrec import registry
 from musicrec.api.autoschema import BodyAutoSchema
 from musicrec.api.pagination import PageNumberPagination
+from musicrec.api.parsers import JSONParser
 from musicrec.api.schema import (
     NO_CONTENT,
     PAGE_PARAMETERS,

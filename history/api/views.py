@@ -12,7 +12,7 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -46,6 +46,7 @@ from history.services import entries as entry_services
 from history.services import imports as import_services
 from history.services import interactions as interaction_services
 from musicrec.api.pagination import PageNumberPagination
+from musicrec.api.parsers import JSONParser
 from musicrec.api.schema import (
     PAGE_PARAMETERS,
     Link,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -170,6 +170,44 @@ def interaction_record(
     reason = TasteChange.SKIP if kind == Interaction.Kind.SKIP else TasteChange.FEEDBACK
     taste_changed_on_commit(user_id=user.pk, reason=reason)
     return interaction
+
+
+def interactions_record_many(*, user: User, track_ids: Sequence[int], kind: str) -> int:
+    """Record one event of ``kind`` for each of ``track_ids`` (known tracks: an unknown one is
+    the ``ApplicationError`` 404 of :func:`interaction_record`, and nothing is stored), now, in
+    the listener's current context, without a listened time or an impression: what
+    :func:`interaction_record` stores for each, in a few queries and one taste notice whatever
+    the number (adding 500 tracks to a playlist one by one was 2,500 queries and 500
+    notices). How many were recorded."""
+    if not track_ids:
+        return 0
+    known = set(Track.objects.filter(pk__in=list(track_ids)).values_list("pk", flat=True))
+    for track_id in track_ids:
+        if track_id not in known:
+            _track(track_id)  # the 404 interaction_record answers
+    now = timezone.now()
+    mood, activity = User.objects.filter(pk=user.pk).values_list("mood", "activity").get()
+    # listened_ms None: the track's duration is not read
+    _validated(
+        track=Track(), kind=kind, listened_ms=None, occurred_at=now, mood=mood, activity=activity
+    )
+    Interaction.objects.bulk_create(
+        Interaction(
+            user=user,
+            track_id=track_id,
+            kind=kind,
+            occurred_at=now,
+            recorded_at=now,
+            mood=mood,
+            activity=activity,
+        )
+        for track_id in track_ids
+    )
+    if kind in OPINION_KINDS:
+        _opinions_upsert([(user.pk, t, OPINION_KINDS[kind], now) for t in track_ids])
+    reason = TasteChange.SKIP if kind == Interaction.Kind.SKIP else TasteChange.FEEDBACK
+    taste_changed_on_commit(user_id=user.pk, reason=reason)
+    return len(track_ids)
 
 
 def opinions_from_interactions(interactions: Iterable[Interaction]) -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,6 +19,7 @@ from rest_framework.views import APIView
 from accounts.validators import Activity, Mood
 from catalog.models import ID_MAX
 from musicrec.api.fields import StrictIntegerField
+from musicrec.api.parsers import JSONParser
 from musicrec.api.schema import error_responses
 from playlists.api.serializers import (
     ClosedSerializer,

@@ -14,7 +14,6 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,6 +22,7 @@ from rest_framework.views import APIView
 from accounts.api.serializers import USERNAME_MAX_LENGTH, USERNAME_PATTERN
 from catalog.models import ID_MAX
 from musicrec.api.pagination import PageNumberPagination
+from musicrec.api.parsers import JSONParser
 from musicrec.api.schema import (
     NO_CONTENT,
     PAGE_PARAMETERS,

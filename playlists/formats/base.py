@@ -125,11 +125,16 @@ def refuse_control(text: str) -> None:
 
 
 def checked_text(value: object, *, what: str, where: str) -> str:
-    """A text field of an entry: a string (None is empty), at most ``MAX_FIELD_CHARS``, trimmed."""
+    """A text field of an entry: a string (None is empty) without control characters, at
+    most ``MAX_FIELD_CHARS``, trimmed."""
     if value is None:
         return ""
     if not isinstance(value, str):
         raise FormatError(f"{where}: the {what} must be text.")
+    # an escape (JSON's \u0000, a location's %00) gives what the bytes were checked not to
+    # hold; PostgreSQL stores no NUL in text or jsonb (a 500)
+    if _BINARY_RE.search(value):
+        raise FormatError(f"{where}: the {what} holds a control character.")
     value = value.strip()
     if len(value) > MAX_FIELD_CHARS:
         raise FormatError(f"{where}: the {what} is longer than {MAX_FIELD_CHARS} characters.")

@@ -1,9 +1,9 @@
 """Reads of playlists, and who may read or change one.
 
-A playlist is visible to its owner, and to every signed-in listener when it is public. A
-playlist the caller may not see is "not found" (404: a private playlist's existence is not
-revealed); one they may see but do not own is "forbidden" to change (403). Anonymous callers
-see nothing (the API answers 401, the pages send them to sign in).
+A playlist is visible to its owner, and to every signed-in listener when it is public (and
+its owner's account active). A playlist the caller may not see is "not found" (404: a private
+playlist's existence is not revealed); one they may see but do not own is "forbidden" to change
+(403). Anonymous callers see nothing (the API answers 401, the pages send them to sign in).
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ def _not_found() -> ApplicationError:
 def _visible_to(viewer: User) -> Q:
     if not viewer.is_authenticated:
         return Q(pk__in=[])
-    return Q(owner=viewer) | Q(is_public=True)
+    # a deactivated listener is "no such listener" (``playlist_owner_get``): their public
+    # playlists are not readable one by one either
+    return Q(owner=viewer) | Q(is_public=True, owner__is_active=True)
 
 
 def playlists_with_totals(queryset: QuerySet[Playlist]) -> QuerySet[Playlist]:

@@ -32,7 +32,7 @@ from accounts.models import User
 from accounts.services import listener_lock
 from catalog.models import ID_MAX, Track
 from history.models import Interaction
-from history.services.interactions import interaction_record
+from history.services.interactions import interactions_record_many
 from musicrec.errors import ApplicationError
 from playlists.models import (
     PLAYLIST_TRACKS_MAX,
@@ -287,8 +287,7 @@ def playlist_tracks_add(
     )
     _touch(playlist)
     if record:
-        for track_id in ids:
-            interaction_record(user=user, track_id=track_id, kind=Interaction.Kind.ADD_TO_PLAYLIST)
+        interactions_record_many(user=user, track_ids=ids, kind=Interaction.Kind.ADD_TO_PLAYLIST)
     return TracksAdded(playlist=playlist, added=ids, count=len(order) + len(ids))
 
 
