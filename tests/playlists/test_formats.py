@@ -22,10 +22,9 @@ from playlists.formats import (
 )
 from playlists.formats.base import spotify_id_of
 from playlists.formats.detect import KINDS, detect_format
+from tests.playlists.exportify import exportify_csv, shared_sample
 
 FIXTURES = Path(__file__).parent / "fixtures"
-EXPORTIFY = Path(__file__).resolve().parents[3] / "shared/datasets/user-exports"
-EXPORTIFY_SAMPLE = EXPORTIFY / "exportify_liked_songs.sample.csv"
 
 AWKWARD = [
     ExportTrack(
@@ -213,8 +212,29 @@ def test_csv_round_trips_awkward_titles_and_formula_like_text():
 
 
 def test_exportify_csv_is_read_with_its_columns():
-    data = EXPORTIFY_SAMPLE.read_bytes()
-    lines = data.split(b"\n")
+    data = exportify_csv(
+        [
+            ("34m26K64fX2OtUVov3z1Ej", "Everywhere I Go", "Everywhere I Go", ["Tay-K"], 87_120),
+            ("", 'Say "Hi", Again', "Part 3", ["42 Dugg", "EST Gee"], 155_557),
+            ("7pneXkALm3yPh5juOMlsbC", "Déjà vu — 日本語", "", ["Ünïcode"], 1),
+        ]
+    )
+
+    parsed = read_playlist(data, filename="Liked_Songs.csv")
+
+    assert parsed.fmt == "csv" and len(parsed.entries) == 3
+    second = parsed.entries[1]
+    assert second.title == 'Say "Hi", Again'
+    assert second.artists == ("42 Dugg", "EST Gee")
+    assert second.album == "Part 3"
+    assert second.duration_ms == 155_557
+    assert not second.spotify_id
+    assert parsed.entries[0].spotify_id == "34m26K64fX2OtUVov3z1Ej"
+    assert parsed.entries[2].title == "Déjà vu — 日本語"
+
+
+def test_the_real_exportify_sample_is_read_with_its_columns():
+    lines = shared_sample().read_bytes().split(b"\n")
 
     parsed = read_playlist(b"\n".join(lines[:301]), filename="Liked_Songs.csv")
 
@@ -222,14 +242,14 @@ def test_exportify_csv_is_read_with_its_columns():
     fourth = parsed.entries[3]
     assert fourth.title == "No Fakin (with EST Gee)"
     assert fourth.artists == ("42 Dugg", "EST Gee")
-    assert fourth.album == "Part 3"
-    assert fourth.duration_ms == 155_557
     assert fourth.spotify_id == "7pneXkALm3yPh5juOMlsbC"
 
 
-def test_a_whole_exportify_liked_songs_file_is_too_long_for_one_playlist():
+def test_an_exportify_file_longer_than_a_playlist_is_refused():
+    rows = [(f"{i:022d}", f"Song {i}", "Album", ["Someone"], 1000) for i in range(501)]
+
     with pytest.raises(FormatError, match="more than 500 tracks"):
-        read_playlist(EXPORTIFY_SAMPLE.read_bytes(), filename="Liked_Songs.csv")
+        read_playlist(exportify_csv(rows), filename="Liked_Songs.csv")
 
 
 # ---- every format ----------------------------------------------------------------------------

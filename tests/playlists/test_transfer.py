@@ -32,13 +32,11 @@ from playlists.services import transfer
 from playlists.services.playlists import playlist_create
 from playlists.services.transfer import playlist_import
 from tests.catalog.factories import ArtistFactory, TrackFactory
+from tests.playlists.exportify import exportify_csv, shared_sample
 
 pytestmark = pytest.mark.django_db
 
 FIXTURES = Path(__file__).parent / "fixtures"
-EXPORTIFY_SAMPLE = (
-    Path(__file__).resolve().parents[3] / "shared/datasets/user-exports"
-) / "exportify_liked_songs.sample.csv"
 
 AWKWARD_TITLES = [
     'Hello, "World"',
@@ -268,8 +266,26 @@ def test_listenbrainz_jspf_imports_and_reports_what_is_not_in_the_catalog(listen
     assert outcome.playlist.is_public is False
 
 
+def test_an_exportify_file_imports_by_spotify_id_and_by_name_and_reports_the_rest(listener):
+    tracks = list(Track.objects.with_related().exclude(spotify_id="").order_by("id")[:12])
+    rows = [
+        (t.spotify_id if i < 8 else "", t.title, t.album.name if t.album else "",
+         [a.name for a in t.artist_list], t.duration_ms)
+        for i, t in enumerate(tracks)
+    ]  # fmt: skip
+    rows += [("", f"No Such Song {i}", "", ["Nobody Known"], 1000) for i in range(3)]
+
+    outcome = playlist_import(owner=listener, upload=_upload(exportify_csv(rows), "Liked.csv"))
+
+    assert outcome.fmt == "csv"
+    assert outcome.matched == 12
+    assert playlist_track_ids(playlist_id=outcome.playlist.pk) == [t.pk for t in tracks]
+    assert [e["title"] for e in outcome.unmatched] == [f"No Such Song {i}" for i in range(3)]
+    assert all(e["why"] == "not_in_catalog" for e in outcome.unmatched)
+
+
 def test_exportify_liked_songs_import_matches_by_spotify_id_and_by_name(listener):
-    lines = EXPORTIFY_SAMPLE.read_bytes().split(b"\n")
+    lines = shared_sample().read_bytes().split(b"\n")
     data = b"\n".join(lines[:501])  # the header and 500 tracks: a playlist's most
 
     outcome = playlist_import(owner=listener, upload=_upload(data, "Liked_Songs.csv"))
