@@ -1,0 +1,66 @@
+"""What a new listener tripped on when walking the playlist pages (issue #13): messages and empty
+states that say what to do next."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from playlists.models import Playlist
+from playlists.services.playlists import playlist_create
+
+pytestmark = pytest.mark.django_db
+
+
+def _messages(response) -> str:
+    area = re.search(r'<ul class="messages">(.*?)</ul>', response.content.decode(), re.DOTALL)
+    return area.group(1) if area else ""
+
+
+def test_an_unticked_delete_says_to_tick_the_box_not_the_label_then_its_error(
+    listener, listener_web
+):
+    playlist = playlist_create(owner=listener, name="Keep me")
+
+    refused = listener_web.post(f"/playlists/{playlist.pk}/delete/", {})
+
+    assert refused.status_code == 400
+    message = _messages(refused)
+    assert "Nothing was deleted: tick the box to confirm" in message
+    assert "Yes, delete this playlist:" not in message
+    assert Playlist.objects.filter(pk=playlist.pk).exists()
+
+
+def test_an_import_without_a_file_says_to_choose_one(listener_web):
+    response = listener_web.post("/playlists/import/", {})
+
+    assert response.status_code == 400
+    assert "Choose a playlist file to import." in _messages(response)
+    assert "This field is required" not in response.content.decode()
+
+
+def test_an_empty_import_file_says_what_to_choose(listener_web):
+    upload = SimpleUploadedFile("empty.m3u", b"", content_type="audio/x-mpegurl")
+
+    response = listener_web.post("/playlists/import/", {"file": upload})
+
+    assert response.status_code == 400
+    assert "choose a playlist file that lists tracks" in _messages(response)
+
+
+def test_the_owners_empty_public_page_says_how_to_make_a_playlist_public(listener, listener_web):
+    playlist_create(owner=listener, name="Private one")
+
+    page = listener_web.get(f"/playlists/by/{listener.username}/").content.decode()
+
+    assert "None of your playlists is public yet." in page
+    assert "tick Public" in page
+
+
+def test_another_listeners_empty_public_page_just_says_so(listener, other_web):
+    page = other_web.get(f"/playlists/by/{listener.username}/").content.decode()
+
+    assert "No public playlists." in page
+    assert "None of your playlists" not in page
