@@ -87,6 +87,9 @@ def test_reorder_two_tracks_by_drag(listener: dict, page: Page, artifacts_dir: P
     _sign_in(page, listener["username"], f"/playlists/{playlist_id}/")
     before = _order(page)
     assert before == [str(t) for t in listener["tracks"][:5]]
+    expect(page.locator(".reorder-help")).to_have_text(
+        "Drag a track to move it, or use its ↑ ↓ buttons.", use_inner_text=True
+    )
     page.screenshot(path=artifacts_dir / "pl-1-detail.png", full_page=True)
 
     # when the first track is dragged onto the lower half of the second
@@ -266,6 +269,10 @@ def test_the_pages_at_390_px(listener: dict, page: Page, artifacts_dir: Path) ->
 
     page.goto(f"/playlists/{playlist_id}/")
     _no_horizontal_scroll(page)
+    # the drag handle is hidden at this width: the help does not ask for a drag
+    expect(page.locator(".reorder-help")).to_have_text(
+        "Move a track with its ↑ ↓ buttons.", use_inner_text=True
+    )
     row = page.locator(ENTRIES).nth(1)
     for name in (r" up$", r" down$", r"^Remove "):
         box = row.get_by_role("button", name=re.compile(name)).bounding_box()

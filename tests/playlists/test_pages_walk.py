@@ -8,6 +8,7 @@ import re
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from catalog.models import Track
 from playlists.models import Playlist
 from playlists.services.playlists import playlist_create
 
@@ -64,3 +65,16 @@ def test_another_listeners_empty_public_page_just_says_so(listener, other_web):
 
     assert "No public playlists." in page
     assert "None of your playlists" not in page
+
+
+def test_the_reorder_help_only_comes_with_something_to_reorder(listener, listener_web):
+    ids = list(Track.objects.order_by("id").values_list("id", flat=True)[:2])
+    one = playlist_create(owner=listener, name="One", track_ids=ids[:1])
+    two = playlist_create(owner=listener, name="Two", track_ids=ids)
+
+    alone = listener_web.get(f"/playlists/{one.pk}/").content.decode()
+    pair = listener_web.get(f"/playlists/{two.pk}/").content.decode()
+
+    assert "reorder-help" not in alone  # one track: nothing to drag, both buttons disabled
+    assert "Drag a track to move it" in pair
+    assert "Move a track with its ↑ ↓ buttons." in pair  # the narrow screens' words
