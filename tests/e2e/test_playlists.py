@@ -187,9 +187,10 @@ def test_generate_a_radio_from_a_track_page(
     _sign_in(page, listener["username"], f"/tracks/{seed}/")
     title = page.locator("h1").first.inner_text().removesuffix(" E").strip()
 
-    # the track page's "+ Playlist" menu offers the radio
-    page.locator(".track-page-actions .playlist-add summary").click()
-    page.get_by_role("link", name="Radio from this track").click()
+    # the track page offers the radio in plain sight, beside "+ Playlist" (not inside it)
+    radio = page.locator(".track-page-actions").get_by_role("link", name="Radio from this track")
+    expect(radio).to_be_visible()
+    radio.click()
     expect(page).to_have_url(re.compile(r"/playlists/generate/\?kind=radio"))
     expect(page.get_by_label("Radio from a track or an artist")).to_be_checked()
     expect(page.locator('[data-picker="seed_track_id"] [data-picker-chosen]')).to_contain_text(

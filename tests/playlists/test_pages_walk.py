@@ -78,3 +78,14 @@ def test_the_reorder_help_only_comes_with_something_to_reorder(listener, listene
     assert "reorder-help" not in alone  # one track: nothing to drag, both buttons disabled
     assert "Drag a track to move it" in pair
     assert "Move a track with its ↑ ↓ buttons." in pair  # the narrow screens' words
+
+
+def test_the_track_page_offers_its_radio_outside_the_playlist_menu(listener_web):
+    track = Track.objects.order_by("id").first()
+
+    page = listener_web.get(f"/tracks/{track.pk}/").content.decode()
+
+    radio = f'href="/playlists/generate/?kind=radio&amp;seed_track_id={track.pk}"'
+    assert page.count(radio) == 1
+    menu = re.search(r'<details class="playlist-add".*?</details>', page, re.DOTALL)
+    assert menu is not None and radio not in menu.group(0)
