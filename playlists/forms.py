@@ -95,6 +95,10 @@ class ImportForm(forms.Form):
         label="Playlist file",
         help_text="M3U / M3U8, JSPF (ListenBrainz) or CSV (as exported here, or Exportify's).",
         allow_empty_file=False,
+        error_messages={
+            "required": "Choose a playlist file to import.",
+            "empty": "This file is empty: choose a playlist file that lists tracks.",
+        },
     )
     name = forms.CharField(
         label="Name (optional)",

@@ -237,7 +237,9 @@ def playlist_delete(request: HttpRequest, playlist_id: int) -> HttpResponse:
             services.playlist_delete(user=request.user, playlist_id=playlist_id)
             messages.success(request, f"Playlist “{owned.name}” was deleted.")
             return redirect(LIST)
-        messages.error(request, f"Nothing was deleted. {form_errors_text(form)}")
+        # Only the box can be missing: its label ("Yes, delete this playlist") before the
+        # field's error would read as a contradiction at the top of the page.
+        messages.error(request, "Nothing was deleted: tick the box to confirm, then delete.")
     return render(
         request,
         "playlists/delete.html",

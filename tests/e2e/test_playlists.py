@@ -87,6 +87,9 @@ def test_reorder_two_tracks_by_drag(listener: dict, page: Page, artifacts_dir: P
     _sign_in(page, listener["username"], f"/playlists/{playlist_id}/")
     before = _order(page)
     assert before == [str(t) for t in listener["tracks"][:5]]
+    expect(page.locator(".reorder-help")).to_have_text(
+        "Drag a track to move it, or use its ↑ ↓ buttons.", use_inner_text=True
+    )
     page.screenshot(path=artifacts_dir / "pl-1-detail.png", full_page=True)
 
     # when the first track is dragged onto the lower half of the second
@@ -184,9 +187,10 @@ def test_generate_a_radio_from_a_track_page(
     _sign_in(page, listener["username"], f"/tracks/{seed}/")
     title = page.locator("h1").first.inner_text().removesuffix(" E").strip()
 
-    # the track page's "+ Playlist" menu offers the radio
-    page.locator(".track-page-actions .playlist-add summary").click()
-    page.get_by_role("link", name="Radio from this track").click()
+    # the track page offers the radio in plain sight, beside "+ Playlist" (not inside it)
+    radio = page.locator(".track-page-actions").get_by_role("link", name="Radio from this track")
+    expect(radio).to_be_visible()
+    radio.click()
     expect(page).to_have_url(re.compile(r"/playlists/generate/\?kind=radio"))
     expect(page.get_by_label("Radio from a track or an artist")).to_be_checked()
     expect(page.locator('[data-picker="seed_track_id"] [data-picker-chosen]')).to_contain_text(
@@ -266,6 +270,10 @@ def test_the_pages_at_390_px(listener: dict, page: Page, artifacts_dir: Path) ->
 
     page.goto(f"/playlists/{playlist_id}/")
     _no_horizontal_scroll(page)
+    # the drag handle is hidden at this width: the help does not ask for a drag
+    expect(page.locator(".reorder-help")).to_have_text(
+        "Move a track with its ↑ ↓ buttons.", use_inner_text=True
+    )
     row = page.locator(ENTRIES).nth(1)
     for name in (r" up$", r" down$", r"^Remove "):
         box = row.get_by_role("button", name=re.compile(name)).bounding_box()

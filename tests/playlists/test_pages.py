@@ -252,7 +252,8 @@ def test_the_track_page_offers_the_listeners_playlists_and_marks_the_ones_holdin
     assert f'<option value="{playlist.pk}" disabled>✓ Road trip (already in)</option>' in menu
     assert f'<option value="{other.pk}">Other list</option>' in menu
     assert f'href="/playlists/new/?track_id={ids[0]}"' in menu
-    assert f"/playlists/generate/?kind=radio&amp;seed_track_id={ids[0]}" in menu
+    radio = f"/playlists/generate/?kind=radio&amp;seed_track_id={ids[0]}"
+    assert radio in page and radio not in menu  # beside the menu, in plain sight
 
 
 def test_add_to_playlist_from_search_results_records_the_add(listener, listener_web, playlist, ids):
