@@ -48,6 +48,7 @@ from playlists.forms import (
 )
 from playlists.models import PLAYLIST_TRACKS_MAX, Origin, Playlist
 from playlists.selectors import pages as page_selectors
+from playlists.selectors.owners import playlist_owner_get
 from playlists.selectors.playlists import (
     playlist_entries,
     playlist_get,
@@ -95,9 +96,7 @@ def _detail_url(playlist_id: int) -> str:
 @login_required
 @require_safe
 def playlist_list_page(request: HttpRequest) -> HttpResponse:
-    playlists = Paginator(
-        playlist_list(viewer=request.user).order_by("-updated_at", "-id"), 50
-    ).get_page(request.GET.get("page"))
+    playlists = Paginator(playlist_list(viewer=request.user), 50).get_page(request.GET.get("page"))
     return render(
         request,
         "playlists/list.html",
@@ -110,12 +109,8 @@ def playlist_list_page(request: HttpRequest) -> HttpResponse:
 def playlists_by_owner(request: HttpRequest, username: str) -> HttpResponse:
     """A listener's public page: their public playlists (the owner sees the same page, as
     others see it, with a link to all of theirs)."""
-    owner = page_selectors.listener_by_username(username=username)
-    public = (
-        playlist_list(viewer=request.user, owner=owner)
-        .filter(is_public=True)
-        .order_by("-updated_at", "-id")
-    )
+    owner = playlist_owner_get(username=username)
+    public = playlist_list(viewer=request.user, owner=owner).filter(is_public=True)
     playlists = Paginator(public, 50).get_page(request.GET.get("page"))
     return render(
         request,

@@ -12,14 +12,6 @@ from musicrec.errors import ApplicationError
 from playlists.models import Playlist, PlaylistTrack
 
 
-def listener_by_username(*, username: str) -> User:
-    """The active listener of that name (any case); ``ApplicationError`` 404 otherwise."""
-    user = User.objects.filter(username__iexact=username, is_active=True).first()
-    if user is None:
-        raise ApplicationError("No such listener.", code="not_found", status=404)
-    return user
-
-
 @dataclass(frozen=True)
 class PlaylistChoice:
     id: int

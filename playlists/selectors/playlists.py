@@ -93,12 +93,3 @@ def playlist_track_ids(*, playlist_id: int) -> list[int]:
         .order_by("rank")
         .values_list("track_id", flat=True)
     )
-
-
-def playlists_containing(*, user: User, track_id: int) -> set[int]:
-    """Which of ``user``'s playlists hold the track (for "add to playlist" menus)."""
-    return set(
-        PlaylistTrack.objects.filter(playlist__owner=user, track_id=track_id).values_list(
-            "playlist_id", flat=True
-        )
-    )

@@ -51,11 +51,6 @@ def listener_opinions(*, user: User, track_ids: Iterable[int]) -> Opinions:
     )
 
 
-def artist_block_list(*, user: User) -> list[ArtistBlock]:
-    """The listener's blocked artists, newest block first, with the artist loaded."""
-    return list(ArtistBlock.objects.filter(user=user).select_related("artist"))
-
-
 def listener_has_preferred_genres(*, user: User) -> bool:
     """Whether the listener picked genres they like (the home page says what a list without
     history starts from)."""

@@ -20,7 +20,8 @@ from django import template
 from django.conf import settings
 from django.db.models import Model
 
-from recommendations.selectors.pages import Opinions, artist_block_list, listener_opinions
+from accounts.selectors import artist_block_list
+from recommendations.selectors.pages import Opinions, listener_opinions
 from recommendations.selectors.similar import similar_tracks
 
 register = template.Library()
