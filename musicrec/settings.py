@@ -93,6 +93,7 @@ LOCAL_APPS = [
     "history",
     "recommendations",
     "playlists",
+    "insights",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -409,6 +410,9 @@ RECOMMENDER: dict[str, Any] = {
             "RECOMMENDER_IMPRESSION_RETENTION_DAYS",
             default=env.int("INTERACTION_RETENTION_DAYS", default=90),
         ),
+        # An interaction that names no impression answers a served list when it happened this
+        # long after it (recommendations.selectors.outcomes: click-through, like, skip rates).
+        "attribution_minutes": env.int("RECOMMENDER_ATTRIBUTION_MINUTES", default=30),
     },
     # ---- live updates over /ws/recommendations/ (recommendations.services.live, issue #12)
     "live": {

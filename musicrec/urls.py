@@ -15,6 +15,7 @@ api_v1 = [
     # trending, similar tracks and stats: the recommender's code under the catalog's paths
     path("", include("recommendations.api.catalog_urls")),
     path("", include("playlists.api.urls")),
+    path("", include("insights.api.urls")),
 ]
 
 urlpatterns = [
@@ -24,6 +25,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("history/", include("history.urls")),
     path("playlists/", include("playlists.urls")),
+    path("", include("insights.urls")),
     path("admin/login/", admin_sign_in, name="admin-sign-in"),  # rate-limited
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),

@@ -18,6 +18,8 @@ track's content vector.
 
 from __future__ import annotations
 
+import datetime
+import secrets
 import uuid
 
 from django.conf import settings
@@ -32,6 +34,10 @@ from recommendations.engine.content import CONTENT_DIMENSIONS
 #: Width of the collaborative vectors (ALS factors) stored in pgvector. Fixed by the schema: a
 #: different width is a migration (and a retrain).
 COLLABORATIVE_DIMENSIONS = 128
+
+
+def _experiment_salt() -> str:
+    return secrets.token_hex(8)
 
 
 class ModelStatus(models.TextChoices):
@@ -163,7 +169,8 @@ class Impression(models.Model):
     interactions (``RECOMMENDER["impressions"]["retention_days"]``).
 
     ``items``: ``[{"track_id", "position", "score", "confidence", "sources": {name: score}}]``
-    in served order (JSON: read as a whole, never queried inside)."""
+    (plus ``"team"``: the variant key, in an interleaved list) in served order (JSON: read as a
+    whole by the application; the outcome reports expand it in SQL)."""
 
     Surface = ImpressionSurface
 
@@ -177,6 +184,12 @@ class Impression(models.Model):
         ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     items = models.JSONField(default=list)
+    #: the running experiment the listener was in when the list was served, and their variant
+    #: (an interleaved list: ``"interleaved"``, each item then says whose it is: ``"team"``)
+    experiment = models.ForeignKey(
+        "Experiment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    variant = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         ordering = ["-served_at"]
@@ -188,7 +201,123 @@ class Impression(models.Model):
         indexes = [
             models.Index(fields=["user", "-served_at"], name="recs_impression_user_time"),
             models.Index(fields=["served_at"], name="recs_impression_served"),
+            models.Index(
+                fields=["experiment", "served_at"],
+                name="recs_impression_experiment",
+                condition=Q(experiment__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.surface} {self.served_at:%Y-%m-%d %H:%M} ({len(self.items)})"
+
+
+# ---- ranking experiments ---------------------------------------------------------------------
+
+
+class ExperimentMode(models.TextChoices):
+    #: each enrolled listener sees one variant's lists (assigned by hashing, sticky)
+    SPLIT = "split", "Split test"
+    #: each enrolled listener sees one list drawn from two variants (team-draft interleaving);
+    #: feedback credits the variant whose track was played or liked
+    INTERLEAVE = "interleave", "Interleaving"
+
+
+class Experiment(models.Model):
+    """A ranking experiment curators define in the admin: two or more :class:`ExperimentVariant`
+    (each a set of engine parameters over the site's), the share of listeners enrolled, and when
+    it runs. It runs while ``starts_at <= now`` and neither ``ends_at`` has passed nor it was
+    stopped (``stopped_at``); outside that window it assigns nobody.
+
+    Assignment (``recommendations.selectors.experiments``) is deterministic: a listener's place
+    in ``[0, 1)`` is a hash of ``salt`` and their id, so the same listener gets the same variant
+    in every request and process while the experiment runs, and another experiment (another
+    salt) splits listeners independently. A listener is in at most one running experiment per
+    engine parameter: experiments that change a parameter in common take listeners in turn
+    (the one started first keeps its own). Each served list records its experiment and variant
+    on the :class:`Impression`; the report is computed from impressions and feedback."""
+
+    Mode = ExperimentMode
+
+    name = models.CharField(max_length=120, unique=True)
+    description = models.TextField(blank=True, default="")
+    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.SPLIT)
+    #: share of listeners enrolled (0 < share ≤ 1); the others get the site's lists
+    share = models.FloatField(
+        default=1.0, help_text="Share of listeners enrolled, between 0 and 1 (1 = everyone)."
+    )
+    starts_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it stops by itself (empty: runs until stopped)."
+    )
+    stopped_at = models.DateTimeField(null=True, blank=True, editable=False)
+    #: the hash's salt, random per experiment and never changed (assignment is sticky)
+    salt = models.CharField(max_length=32, default=_experiment_salt, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        constraints = [
+            choices_constraint(
+                field="mode", choices=ExperimentMode, name="recs_experiment_mode_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(share__gt=0.0, share__lte=1.0), name="recs_experiment_share_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=models.F("starts_at")),
+                name="recs_experiment_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def is_running(self, now: datetime.datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return (
+            self.stopped_at is None
+            and self.starts_at <= now
+            and (self.ends_at is None or now < self.ends_at)
+        )
+
+
+class ExperimentVariant(models.Model):
+    """One arm of an :class:`Experiment`: a ``key`` recorded on impressions (``control``,
+    ``b`` …), a ``weight`` (its share of the enrolled listeners, relative to the other
+    variants'; ignored by interleaving, which needs exactly two), and ``parameters``: the engine
+    parameters it changes, validated by
+    ``recommendations.engine.experiments.variant_parameters_clean`` (empty: the site's own)::
+
+        {"weights": {"collaborative": 1.0, "content": 0.15, …},   # WeightParams fields
+         "discovery": 0.7,          # the default for listeners who never moved theirs
+         "relevance": 0.9,          # variety strength (EnsembleParams.relevance, 0–1)
+         "artist_limit": 2, "context_strength": 0.3, …,              # EnsembleParams fields
+         "predictors": {"content": false}}                           # a predictor off
+    """
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="variants")
+    key = models.SlugField(max_length=32, help_text="Short name recorded on each served list.")
+    name = models.CharField(max_length=120, blank=True, default="")
+    weight = models.PositiveSmallIntegerField(
+        default=1, help_text="Share of the enrolled listeners, relative to the other variants."
+    )
+    parameters = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["experiment", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["experiment", "key"], name="recs_variant_key_unique"),
+            models.CheckConstraint(condition=Q(weight__gte=1), name="recs_variant_weight_min"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.experiment} / {self.key}"
