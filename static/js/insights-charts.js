@@ -5,6 +5,7 @@
   "use strict";
   if (typeof window.Chart === "undefined") return;
 
+  var LABEL_MAX = window.matchMedia && window.matchMedia("(max-width: 600px)").matches ? 18 : 32;
   var PALETTE = ["#3b6fd8", "#e07b39", "#2f9e6e", "#b5459b", "#8a6d3b", "#5a5f73", "#c9a227", "#2aa1b3"];
 
   function formatter(format) {
@@ -44,7 +45,14 @@
     };
     if (kind === "bar" || kind === "line") {
       var valueAxis = { beginAtZero: true, stacked: !!spec.stacked, ticks: { callback: function (v) { return format(v); } } };
+      if (spec.max != null) valueAxis.max = spec.max;
       var labelAxis = { stacked: !!spec.stacked, ticks: { autoSkip: true, maxRotation: 0 } };
+      // long names (artists, "title — artists") would squeeze the bars on a phone: the axis
+      // shows the start, the tooltip and the table the whole name
+      if (spec.kind === "hbar") labelAxis.ticks.callback = function (value) {
+        var label = String(this.getLabelForValue(value));
+        return label.length > LABEL_MAX ? label.slice(0, LABEL_MAX - 1) + "…" : label;
+      };
       if (spec.kind === "hbar") {
         options.indexAxis = "y";
         options.scales = { x: valueAxis, y: labelAxis };
@@ -53,7 +61,7 @@
       }
     }
     if (kind === "radar") {
-      options.scales = { r: { beginAtZero: true, suggestedMax: spec.format === "percent" ? 1 : undefined, ticks: { display: false } } };
+      options.scales = { r: { beginAtZero: true, suggestedMax: spec.max != null ? spec.max : (spec.format === "percent" ? 1 : undefined), ticks: { display: false } } };
     }
     return { type: kind, data: { labels: spec.labels, datasets: datasets }, options: options };
   }
