@@ -25,6 +25,8 @@ from insights.selectors.listener import (
 
 #: genres named in the "how it changed" chart (the rest is "Other")
 TREND_GENRES = 5
+#: a reading says "mostly X" when X has at least this share, else "a wide mix, led by X"
+MOSTLY = 0.3
 #: a feature differs from the average listener's when it is this far from it (0–1 scale)
 PROFILE_DIFFERENCE = 0.05
 
@@ -92,9 +94,15 @@ def genres_reading(history: list[Share], liked: list[Share]) -> str:
         return ""
     where = "history" if history else "liked tracks"
     first = main[0]
-    sentence = f"Mostly {first.name} ({percent(first.share)})"
-    if len(main) > 1:
-        sentence += f" and {main[1].name} ({percent(main[1].share)})"
+    if first.share >= MOSTLY or len(main) == 1:
+        sentence = f"Mostly {first.name} ({percent(first.share)})"
+        if len(main) > 1:
+            sentence += f" and {main[1].name} ({percent(main[1].share)})"
+    else:
+        sentence = (
+            f"A wide mix of {len(main)} genres, led by {first.name} ({percent(first.share)})"
+            f" and {main[1].name} ({percent(main[1].share)})"
+        )
     sentence += f" in your {where}"
     if history and liked and liked[0].name != history[0].name:
         sentence += f"; your likes lean to {liked[0].name} ({percent(liked[0].share)})"
@@ -106,11 +114,12 @@ def genres_chart(insights: ListenerInsights, *, shown: int, urls: Links) -> Char
     liked = insights.genres.liked
     history_by = {share.name: share.share for share in history}
     liked_by = {share.name: share.share for share in liked}
-    # the genres that matter most in either list, history first
-    names: list[str] = []
-    for share in sorted([*history, *liked], key=lambda s: (-s.share, s.name)):
-        if share.name not in names:
-            names.append(share.name)
+    # the genres that matter most in both lists together
+    weight = {
+        name: history_by.get(name, 0.0) + liked_by.get(name, 0.0)
+        for name in {*history_by, *liked_by}
+    }
+    names = sorted(weight, key=lambda name: (-weight[name], name))
     named, rest = names[:shown], names[shown:]
     labels = list(named)
     history_values: list[float | int | None] = [history_by.get(name, 0.0) for name in named]
@@ -142,7 +151,10 @@ def trend_reading(periods: list[GenrePeriod], days: int) -> str:
     last = with_plays[-1]
     last_shares = _shares(last)
     top = sorted(last_shares.items(), key=lambda item: (-item[1], item[0]))
-    sentence = f"Lately mostly {top[0][0]} ({percent(top[0][1])} of plays)"
+    if top[0][1] >= MOSTLY or len(top) == 1:
+        sentence = f"Lately mostly {top[0][0]} ({percent(top[0][1])} of plays)"
+    else:
+        sentence = f"Lately a wide mix, led by {top[0][0]} ({percent(top[0][1])} of plays)"
     if len(with_plays) > 1 and with_plays[0] is not last:
         first_shares = _shares(with_plays[0])
         names = set(first_shares) | set(last_shares)
@@ -215,9 +227,11 @@ def profile_reading(insights: ListenerInsights) -> str:
             continue
         if abs(value - other) >= PROFILE_DIFFERENCE:
             differences.append((abs(value - other), name, value > other))
+    if all(value is None for value in mine.values()):
+        return ""
+    if insights.platform.listeners <= 1:
+        return "You are the only listener so far: the average listener is you."
     if not differences:
-        if all(value is None for value in mine.values()):
-            return ""
         return "Close to the average listener on every feature."
     differences.sort(key=lambda item: (-item[0], item[1]))
     words = [FEATURE_WORDS[name][0 if more else 1] for _, name, more in differences[:2]]
@@ -308,10 +322,13 @@ def top_artists_chart(insights: ListenerInsights, *, urls: Links) -> Chart:
     top = insights.top_artists
     reading = ""
     if top:
-        reading = f"Your most played artist is {top[0].name} ({top[0].plays} plays)"
-        if len(top) > 1:
-            reading += f", then {top[1].name} ({top[1].plays})"
-        reading += "."
+        if len(top) > 1 and top[1].plays == top[0].plays:
+            reading = f"{top[0].name} and {top[1].name} lead ({top[0].plays} plays each)."
+        else:
+            reading = f"Your most played artist is {top[0].name} ({top[0].plays} plays)"
+            if len(top) > 1:
+                reading += f", then {top[1].name} ({top[1].plays})"
+            reading += "."
     return Chart(
         key="top-artists",
         kind="hbar",

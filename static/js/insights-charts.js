@@ -24,11 +24,16 @@
       if (kind === "line" || kind === "radar") {
         dataset.backgroundColor = colour + "33";
         dataset.fill = kind === "radar";
-        dataset.tension = 0.25;
+        // a line through counts: monotone, so it never dips below zero between two days
+        // (Chart.js' radar knows no monotone: straight sides there)
+        if (kind === "line") dataset.cubicInterpolationMode = "monotone";
         dataset.pointRadius = spec.labels.length > 40 ? 0 : 3;
         dataset.spanGaps = true;
       }
-      if (kind === "doughnut") dataset.backgroundColor = spec.labels.map(function (_, i) { return PALETTE[i % PALETTE.length]; });
+      if (kind === "doughnut") {
+        dataset.backgroundColor = spec.labels.map(function (_, i) { return PALETTE[i % PALETTE.length]; });
+        dataset.borderColor = "#fff";
+      }
       return dataset;
     });
     var options = {
@@ -74,7 +79,9 @@
     var canvas = holder && holder.querySelector("canvas");
     if (!canvas) return;
     holder.hidden = false;
-    holder.style.height = spec.kind === "hbar" ? Math.max(160, 28 * spec.labels.length + 40) + "px" : "";
+    // hbar: room for every bar; radar and doughnut: a square-ish shape needs more height
+    holder.style.height = spec.kind === "hbar" ? Math.max(160, 28 * spec.labels.length + 40) + "px"
+      : (spec.kind === "radar" ? "340px" : "");
     new window.Chart(canvas, config(spec));
     figure.setAttribute("data-drawn", "");
     var table = figure.querySelector("details.chart-table");
