@@ -446,6 +446,28 @@ RECOMMENDER: dict[str, Any] = {
         # similar tracks on a track page (recommendations/templatetags)
         "similar_tracks": 6,
     },
+    # ---- a listener's insights (/insights/, GET /api/v1/me/insights/: insights.selectors.listener,
+    # docs/insights.md). Sizes chosen for a readable page, not measured.
+    "insights": {
+        # how far back the figures look, in the listener's calendar days: the interactions are
+        # kept 90 days (INTERACTION_RETENTION_DAYS), so a longer window would show pruned gaps
+        "window_days": 90,
+        # the "how your genres changed" periods (90 / 30: three bars)
+        "period_days": 30,
+        # top artists and top tracks: how many
+        "top": 10,
+        # genres named in the genres chart (the rest is "Other")
+        "genres_shown": 8,
+        # the feature profile: a history entry and a liked track each weigh this many plays
+        # (what the listener chose counts, what they play counts most when they play a lot)
+        "history_weight": 2.0,
+        "liked_weight": 2.0,
+        # the average listener's profile (every listener's, in SQL) is cached this long: the
+        # issue's hour; it moves slowly and costs a scan of the window's plays
+        "platform_cache_seconds": 3600,
+        # tracks listed under "what your recommendations brought" (the count covers them all)
+        "brought_listed": 20,
+    },
     # ---- the web process's serving state (recommendations.selectors.serving)
     "serving": {
         # build the serving state (catalog, model, predictors: ~7 s on the full catalog,

@@ -5,6 +5,7 @@
   "use strict";
   if (typeof window.Chart === "undefined") return;
 
+  var LABEL_MAX = window.matchMedia && window.matchMedia("(max-width: 600px)").matches ? 18 : 32;
   var PALETTE = ["#3b6fd8", "#e07b39", "#2f9e6e", "#b5459b", "#8a6d3b", "#5a5f73", "#c9a227", "#2aa1b3"];
 
   function formatter(format) {
@@ -23,11 +24,16 @@
       if (kind === "line" || kind === "radar") {
         dataset.backgroundColor = colour + "33";
         dataset.fill = kind === "radar";
-        dataset.tension = 0.25;
+        // a line through counts: monotone, so it never dips below zero between two days
+        // (Chart.js' radar knows no monotone: straight sides there)
+        if (kind === "line") dataset.cubicInterpolationMode = "monotone";
         dataset.pointRadius = spec.labels.length > 40 ? 0 : 3;
         dataset.spanGaps = true;
       }
-      if (kind === "doughnut") dataset.backgroundColor = spec.labels.map(function (_, i) { return PALETTE[i % PALETTE.length]; });
+      if (kind === "doughnut") {
+        dataset.backgroundColor = spec.labels.map(function (_, i) { return PALETTE[i % PALETTE.length]; });
+        dataset.borderColor = "#fff";
+      }
       return dataset;
     });
     var options = {
@@ -44,7 +50,14 @@
     };
     if (kind === "bar" || kind === "line") {
       var valueAxis = { beginAtZero: true, stacked: !!spec.stacked, ticks: { callback: function (v) { return format(v); } } };
+      if (spec.max != null) valueAxis.max = spec.max;
       var labelAxis = { stacked: !!spec.stacked, ticks: { autoSkip: true, maxRotation: 0 } };
+      // long names (artists, "title — artists") would squeeze the bars on a phone: the axis
+      // shows the start, the tooltip and the table the whole name
+      if (spec.kind === "hbar") labelAxis.ticks.callback = function (value) {
+        var label = String(this.getLabelForValue(value));
+        return label.length > LABEL_MAX ? label.slice(0, LABEL_MAX - 1) + "…" : label;
+      };
       if (spec.kind === "hbar") {
         options.indexAxis = "y";
         options.scales = { x: valueAxis, y: labelAxis };
@@ -53,7 +66,7 @@
       }
     }
     if (kind === "radar") {
-      options.scales = { r: { beginAtZero: true, suggestedMax: spec.format === "percent" ? 1 : undefined, ticks: { display: false } } };
+      options.scales = { r: { beginAtZero: true, suggestedMax: spec.max != null ? spec.max : (spec.format === "percent" ? 1 : undefined), ticks: { display: false } } };
     }
     return { type: kind, data: { labels: spec.labels, datasets: datasets }, options: options };
   }
@@ -66,7 +79,9 @@
     var canvas = holder && holder.querySelector("canvas");
     if (!canvas) return;
     holder.hidden = false;
-    holder.style.height = spec.kind === "hbar" ? Math.max(160, 28 * spec.labels.length + 40) + "px" : "";
+    // hbar: room for every bar; radar and doughnut: a square-ish shape needs more height
+    holder.style.height = spec.kind === "hbar" ? Math.max(160, 28 * spec.labels.length + 40) + "px"
+      : (spec.kind === "radar" ? "340px" : "");
     new window.Chart(canvas, config(spec));
     figure.setAttribute("data-drawn", "");
     var table = figure.querySelector("details.chart-table");
