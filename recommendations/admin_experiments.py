@@ -14,6 +14,7 @@ Who may: staff with the model permissions (``recommendations.*_experiment`` and
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from typing import Any
 
 from django import forms
@@ -27,6 +28,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from musicrec.errors import ApplicationError
+from recommendations.engine.ensemble import SOURCES, WeightParams
 from recommendations.engine.experiments import VariantParametersError, variant_parameters_clean
 from recommendations.models import Experiment, ExperimentMode, ExperimentVariant, Impression
 from recommendations.services.experiments import (
@@ -40,13 +42,12 @@ from recommendations.services.experiments import (
 
 PARAMETERS_HELP = (
     "The engine parameters this variant changes, as JSON; {} keeps the site's own. May set: "
-    '"weights": {"collaborative", "content", "popularity", "cohort", "context", "similar", '
-    '"history_scale", "popularity_floor", …: numbers 0–100}; '
-    '"predictors": {source: false} (a predictor off); '
+    f'"weights": {{{", ".join(f.name for f in fields(WeightParams))}: numbers 0–100}}; '
+    f'"predictors": {{{" / ".join(SOURCES)}: false}} (a predictor off); '
     '"discovery": 0–1 (the default of listeners who never moved theirs); '
     '"relevance": 0–1 (variety strength); "context_strength": 0–1; "max_run", '
     '"artist_limit" (or null), "artist_window": whole numbers; "artist_prior" (or null); '
-    '"pool": 10–2000. Example: {"weights": {"content": 0.3}, "predictors": {"cohort": false}}.'
+    '"pool": 10–2000. Example: {"weights": {"content": 0.3}, "predictors": {"demographic": false}}.'
 )
 
 

@@ -5,9 +5,11 @@ listener is in. docs/experiments.md "Assignment".
 too): the experiments not stopped and not yet ended, with their variants, as small frozen
 dataclasses. The experiment services (``services.experiments``) delete the key after every
 change; the key's timeout (``RECOMMENDER["experiments"]["lookup_timeout_seconds"]``) bounds a
-change made some other way. Start and end times are compared with the clock on every read, so a
-scheduled experiment starts, and one ends, on time. With Redis down the read answers nothing and
-the database is asked instead (one query with its variants), never an error.
+change made some other way, and the one race left (a reader that queried just before a change
+committed stores the old rows after the services deleted the key). Start and end times are
+compared with the clock on every read, so a scheduled experiment starts, and one ends, on time.
+With Redis down the read answers nothing and the database is asked instead (one query with its
+variants), never an error.
 
 :func:`experiment_assignment` is pure arithmetic over that tuple: a listener's place in
 ``[0, 1)`` is the first 8 bytes of ``sha256(f"{salt}:{user_id}")`` over 2^64, enrolled when it is
@@ -20,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -144,7 +147,12 @@ def running_experiments(*, now: dt.datetime | None = None) -> tuple[RunningExper
     """The experiments running at ``now``, in (starts_at, id) order: one cache read (see the
     module docstring); the database when the cache has nothing (stored for the next reader)."""
     now = now or timezone.now()
-    current = cache.get(RUNNING_KEY)
+    try:
+        current = cache.get(RUNNING_KEY)
+    except (AttributeError, ImportError, TypeError, ValueError, pickle.UnpicklingError):
+        # an entry pickled by another release of these dataclasses (during a deploy): read anew
+        logger.warning("cached running experiments unreadable: read from the database")
+        current = None
     if current is None:
         current = experiments_current_from_db(now=now)
         # a scheduled experiment is kept too: it starts by the clock, not by a new lookup

@@ -279,6 +279,17 @@ def test_a_change_that_does_not_commit_leaves_the_lookup(curator):
     assert cache.get(RUNNING_KEY) == ()
 
 
+def test_an_unreadable_cached_lookup_is_read_anew(curator):
+    from django_redis import get_redis_connection
+
+    # given an experiment, and the lookup's key holding what this code cannot unpickle (an
+    # entry of another release)
+    experiment_create(name="Readable", variants=TWO, by=curator)
+    get_redis_connection("default").set(cache.make_key(RUNNING_KEY), b"\x80\x05garbage")
+
+    assert [e.name for e in running_experiments()] == ["Readable"]
+
+
 @pytest.fixture
 def own_redis():
     """A Redis of this test's own as the cache, stopped by the test; stopped in any case."""
