@@ -246,3 +246,13 @@ def test_listeners_and_staff_without_the_permission_cannot_reach_it(
         )
     )
     assert curator_web.get(LIST).status_code == 200
+
+
+def test_the_add_form_offers_two_variants_and_says_what_parameters_may_set(superuser_web):
+    page = superuser_web.get(ADD).content.decode()
+
+    assert 'name="variants-0-parameters"' in page and 'name="variants-1-parameters"' in page
+    assert 'name="variants-2-parameters"' not in page
+    # the help text names the engine's real fields
+    for name in ("history_scale", "popularity_floor", "demographic", "relevance", "discovery"):
+        assert name in page

@@ -22,6 +22,7 @@ from recommendations.services.lists import (
     recommendation_list_serve,
     recommendation_lists_precompute,
 )
+from tests.catalog.factories import ArtistFactory, TrackFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -302,3 +303,54 @@ def test_an_enrolled_listener_s_cached_list_costs_the_same_queries(listener, spl
 
     assert not any("recommendations_experiment" in sql for sql in sqls)
     assert len(sqls) == baseline
+
+
+# --- every surface ----------------------------------------------------------------------------
+
+
+def test_the_home_page_serves_and_records_the_variant(listener, listener_web, split):
+    experiment = split({"relevance": 0.5}, {"relevance": 0.9})
+
+    answer = listener_web.get("/")
+
+    assert answer.status_code == 200
+    impression = Impression.objects.get(user=listener)
+    assert impression.surface == ImpressionSurface.WEB
+    assert impression.experiment_id == experiment.pk
+    assert impression.variant in ("v0", "v1")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_live_update_serves_and_records_the_variant(listener, curator):
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from recommendations.services import live
+
+    # given tracks of its own (a transactional test flushes the shared demo catalog), and an
+    # experiment (committed: this test's transactions are real)
+    artists = [ArtistFactory(), ArtistFactory(), ArtistFactory()]
+    for at in range(24):
+        TrackFactory(artists=[artists[at % 3]])
+    experiment = experiment_create(
+        name="Live",
+        variants=[VariantSpec(key="a"), VariantSpec(key="b", parameters={"relevance": 0.9})],
+        by=curator,
+    )
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+
+    # when the worker answers a connection's refresh
+    assert live.live_update_push(user_id=listener.pk, reason="refresh", reply_channel=channel)
+
+    # then the connection gets the list, recorded as a live impression of the variant
+    message = async_to_sync(layer.receive)(channel)["message"]
+    assert message["type"] == "recommendations.update"
+    impression = Impression.objects.get(pk=message["impression_id"])
+    assert impression.surface == ImpressionSurface.LIVE
+    assert impression.experiment_id == experiment.pk
+    assert impression.variant in ("a", "b")
+    assert EXPERIMENT_KEY not in message
+    assert [result["track"]["id"] for result in message["results"]] == [
+        item["track_id"] for item in impression.items
+    ]
