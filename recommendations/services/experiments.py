@@ -11,6 +11,7 @@ the listeners who joined later from their first list on).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,8 @@ from musicrec.errors import ApplicationError
 from recommendations.engine.experiments import VariantParametersError, variant_parameters_clean
 from recommendations.models import Experiment, ExperimentMode, ExperimentVariant, Impression
 from recommendations.selectors.experiments import running_experiments_forget
+
+logger = logging.getLogger(__name__)
 
 
 def _forget_on_commit() -> None:
@@ -156,6 +159,9 @@ def experiment_stop(*, experiment: Experiment, by: User | None) -> bool:
     locked.stopped_at = now
     locked.save(update_fields=["stopped_at"])
     experiment.stopped_at = now
+    logger.info(
+        "experiment %s (%s) stopped by %s", locked.pk, locked.name, by.username if by else "—"
+    )
     _forget_on_commit()
     return True
 
