@@ -478,6 +478,16 @@ RECOMMENDER: dict[str, Any] = {
         # logged and the first request builds the state as before.
         "warm_up": env.bool("RECOMMENDER_WARM_UP", default=True),
     },
+    # ---- ranking experiments (recommendations.selectors.experiments, docs/experiments.md)
+    "experiments": {
+        # how long the one cached lookup of the running experiments (a Redis key, also cached
+        # when empty) is kept: the experiment services replace it on every change, so this
+        # only bounds how late a starts_at/ends_at passing by itself is seen — start and end
+        # times are also checked on every read, so it only matters for an experiment created
+        # or changed outside the services. A minute: cheap (one query a minute per site), and
+        # no one schedules experiments to the second.
+        "lookup_timeout_seconds": env.int("RECOMMENDER_EXPERIMENT_LOOKUP_SECONDS", default=60),
+    },
     # Generated playlists (recommendations.selectors.sequences; docs/recommendations.md
     # "Generated playlists"). Each block overrides fields of the engine's dataclass of the same
     # kind (recommendations.engine.sequences: RadioParams, MixParams, PathParams); an empty one

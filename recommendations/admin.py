@@ -20,6 +20,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from musicrec.queue import enqueue
+from recommendations import admin_experiments  # noqa: F401  (registers the experiments' admin)
 from recommendations.models import ModelVersion
 
 

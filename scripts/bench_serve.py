@@ -29,6 +29,13 @@ cap):
   (``services.cache.listener_lists_invalidate``, as any change of their taste does): each
   request is the first of its listener's new version, a miss computed by the engine.
 
+With ``--experiment`` (issue #14), after those levels a split experiment enrolling everyone
+(two variants: the site's parameters and another content weight) is defined through the
+services, every warm listener's list computed again under it (untimed: the cache key names the
+enrolment), and each level's warm and cold phases run again (``warm+exp``, ``cold+exp``, other
+cold listeners); the experiment is stopped at the end. The probe then times the experiments'
+lookup itself (one cache read) and a listener's assignment, with none running and with one.
+
 Latency is measured by the client, request written to body read. The hit rate of each phase is
 the server's own counters (``selectors.cache.cache_figures``, Redis) before and after it. The
 end probes, in this process against the same Redis, what a per-process cache in front of Redis
@@ -65,6 +72,7 @@ PATHS = {
     "warm": "/api/v1/recommendations/",
 }
 PATHS["cold"] = PATHS["warm-up"] = PATHS["rebuild"] = PATHS["warm"]
+PATHS["warm+exp"] = PATHS["cold+exp"] = PATHS["warm-up+exp"] = PATHS["warm"]
 #: seconds a server may take to answer /health/ (its imports, on a loaded machine)
 START_TIMEOUT = 240.0
 STATUS = {"floor": 404}  # the status each kind answers with (200 unless named here)
@@ -164,6 +172,12 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=float,
         default=15.0,
         help="seconds after the server's start at which one listener's first list is timed",
+    )
+    parser.add_argument(
+        "--experiment",
+        action="store_true",
+        help="run each level's warm and cold phases again with a split experiment enrolling "
+        "everyone (issue #14: the experiments' overhead), and probe the lookup's cost",
     )
     parser.add_argument(
         "--reuse",
@@ -498,7 +512,7 @@ def _phase(server: str, kind: str, clients: int, port: int, tokens: list[str], c
     hits, misses = _figures()
     asyncio.run(_drive(port, PATHS[kind], tokens, clients, cap, phase))
     after_hits, after_misses = _figures()
-    if kind not in ("floor", "trivial"):
+    if kind not in ("floor", "trivial") and not kind.startswith("probe"):
         phase.hits, phase.misses = after_hits - hits, after_misses - misses
     print(phase_row(phase), flush=True)
     return phase
@@ -575,6 +589,8 @@ def _serve(
                 _phase(label, "cold", clients, port, [t for _, t in batch], args.time_cap)
             )
             _memory_line(proc, f"{label}: after {clients} client(s)", memory)
+        if args.experiment:
+            phases += _with_experiment(args, label, port, warm_tokens, cold)
         # a rebuild of the serving state, as a catalog edit causes (a popularity refresh or a
         # training likewise): every process rebuilds on its next request while the others are
         # answered from the old state; the phase ends when every request, the rebuilding ones
@@ -586,6 +602,77 @@ def _serve(
     finally:
         _stop(proc)
     return phases
+
+
+def _with_experiment(
+    args: argparse.Namespace,
+    label: str,
+    port: int,
+    warm_tokens: list[str],
+    cold: deque,  # type: ignore[type-arg]
+) -> list[Phase]:
+    """Each level's warm and cold phases again while a split experiment enrolling everyone runs
+    (defined and stopped through the services, which replace the cached lookup at once: the
+    driver's writes are autocommitted). The warm listeners' lists are computed again first
+    (untimed): their cache key now names the experiment and variant."""
+    from django.utils import timezone
+
+    from recommendations.services.cache import listener_lists_invalidate
+    from recommendations.services.experiments import (
+        VariantSpec,
+        experiment_create,
+        experiment_stop,
+    )
+
+    experiment = experiment_create(
+        name=f"bench-serve {timezone.now():%Y-%m-%d %H:%M:%S.%f}",
+        variants=[
+            VariantSpec(key="site"),
+            VariantSpec(key="content", parameters={"weights": {"content": 0.15}}),
+        ],
+        by=None,
+        share=1.0,
+        description="scripts/bench_serve.py --experiment: the experiments' overhead",
+    )
+    phases: list[Phase] = []
+    try:
+        warm_up = _phase(label, "warm-up+exp", 4, port, warm_tokens, 600.0)
+        print(
+            f"{label}: experiment {experiment.pk} running, {len(warm_up.seconds)} warm lists "
+            "computed under it",
+            flush=True,
+        )
+        for clients in args.levels:
+            cycle = [warm_tokens[i % len(warm_tokens)] for i in range(args.requests)]
+            phases.append(_phase(label, "warm+exp", clients, port, cycle, args.time_cap))
+            batch = [cold.popleft() for _ in range(min(args.cold_requests, len(cold)))]
+            for user_id, _ in batch:
+                listener_lists_invalidate(user_id=user_id)
+            phases.append(
+                _phase(label, "cold+exp", clients, port, [t for _, t in batch], args.time_cap)
+            )
+        _probe_experiments(running=True)
+    finally:
+        experiment_stop(experiment=experiment, by=None)
+    _probe_experiments(running=False)
+    return phases
+
+
+def _probe_experiments(*, running: bool) -> None:
+    """The experiments' cost on every served list, in this process against the same Redis:
+    the lookup (one cache GET + unpickle of the running experiments) and the assignment."""
+    from recommendations.selectors.experiments import experiment_assignment, running_experiments
+
+    running_experiments()  # cached by the first read
+    found = len(running_experiments())
+    lookup = _timed_us(running_experiments, 2000)
+    assignment = _timed_us(lambda: experiment_assignment(user_id=12345), 2000)
+    state = f"{found} running" if running else "none running"
+    print(
+        f"probe: experiments ({state}): lookup {lookup:.1f} µs, lookup + assignment "
+        f"{assignment:.1f} µs (median of 2,000 calls)",
+        flush=True,
+    )
 
 
 def _timed_us(call: Callable[[], object], repeat: int) -> float:
@@ -618,6 +705,7 @@ def _probe(user) -> None:  # type: ignore[no-untyped-def]
         listener=list_cache.listener_version(user_id=user.pk),
         generation=list_cache._generation_part(serving.generation_key()),
         request=list_cache._request_part(n=5, mood=None, activity=None, discovery=None),
+        experiment="",  # run after any experiment stopped: the site's own list
     )
     payload = cache.get(key)
     if payload is None:
@@ -679,7 +767,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from musicrec import stack
 
         args.workers = stack.web_concurrency()
-    needed_cold = (args.cold_requests * len(args.levels) + 1) * len(args.servers)
+    rounds = 2 if args.experiment else 1  # other cold listeners for the experiment's phases
+    needed_cold = (args.cold_requests * len(args.levels) * rounds + 1) * len(args.servers)
     if len(chosen) < args.warm_listeners + args.cold_requests:
         raise SystemExit(f"{len(chosen)} listeners: fewer than --warm-listeners + --cold-requests")
     warm_users = chosen[: args.warm_listeners]
@@ -722,6 +811,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{server}, {clients} clients: warm throughput = "
                     f"{warm_phase.rate / trivial.rate:.0%} of the trivial endpoint's"
                 )
+    for server in dict.fromkeys(p.server for p in phases):
+        for clients in args.levels:
+            for kind in ("warm", "cold"):
+                plain, under = (
+                    by_key.get((server, kind, clients)),
+                    by_key.get((server, f"{kind}+exp", clients)),
+                )
+                if plain and under and plain.seconds and under.seconds:
+                    print(
+                        f"{server}, {clients} clients, {kind}: p95 {plain.ms(95):.1f} ms with no "
+                        f"experiment, {under.ms(95):.1f} ms with one enrolling everyone"
+                    )
     _probe(warm_users[0])
     return 0
 

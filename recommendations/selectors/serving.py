@@ -17,11 +17,12 @@ import ctypes
 import ctypes.util
 import datetime as dt
 import gc
+import hashlib
 import logging
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,7 @@ from recommendations.engine.ensemble import (
     reason_text,
     recommend,
 )
+from recommendations.engine.experiments import team_draft_interleave, variant_params
 from recommendations.engine.matrix import TrainingMatrix
 from recommendations.engine.predictors import Predictor
 from recommendations.engine.training import (
@@ -396,6 +398,8 @@ class RecommendedTrack:
     confidence: float
     sources: dict[str, float]
     reasons: list[dict[str, str]]
+    #: in an interleaved list, which variant's list picked it (0 or 1)
+    team: int | None = None
 
 
 @dataclass(frozen=True)
@@ -415,19 +419,109 @@ def recommendations_for(
     mood: str | None = None,
     activity: str | None = None,
     discovery: float | None = None,
+    variant: Mapping[str, Any] | None = None,
 ) -> RecommendationList:
     """Up to ``n`` recommendations for ``user`` (a new listener gets popular and cohort
     picks; a failing predictor is left out, logged, and the others answer). ``mood``,
-    ``activity`` and ``discovery`` override the listener's stored ones for this list only."""
+    ``activity`` and ``discovery`` override the listener's stored ones for this list only.
+
+    ``variant``: an experiment variant's clean parameters (``engine.experiments``) over the
+    site's; its ``discovery`` is the default of a listener who never moved theirs."""
     state = serving_state()
     profile = listener_profile(
-        user=user, engine=state.engine, mood=mood, activity=activity, discovery=discovery
+        user=user,
+        engine=state.engine,
+        mood=mood,
+        activity=activity,
+        discovery=_variant_discovery(user=user, discovery=discovery, variant=variant),
     )
-    result = recommend(profile, state.predictors, state.engine.catalog, n=n, params=state.params)
-    ids = state.engine.track_ids[[item.track for item in result.items]].tolist()
+    params = state.params if not variant else variant_params(state.params, variant)
+    result = recommend(profile, state.predictors, state.engine.catalog, n=n, params=params)
+    return RecommendationList(
+        items=_recommended_tracks(state, list(result.items), [None] * len(result.items)),
+        model_version_id=state.model_version_id,
+        weights=result.weights,
+        unavailable=result.unavailable,
+        failed=result.failed,
+        parameters=_list_parameters(n=n, profile=profile),
+    )
+
+
+def recommendations_interleaved_for(
+    *,
+    user: User,
+    n: int = 5,
+    mood: str | None = None,
+    activity: str | None = None,
+    discovery: float | None = None,
+    teams: tuple[Mapping[str, Any], Mapping[str, Any]],
+    seed: str,
+) -> RecommendationList:
+    """Up to ``n`` recommendations drawn from two variants' lists by team-draft interleaving
+    (``engine.experiments.team_draft_interleave``): each variant's list of ``n`` is computed as
+    :func:`recommendations_for` computes one, and each item says which one picked it
+    (``team``: 0 or 1). The draft's coin tosses are seeded by ``seed`` and the serving state's
+    generations, so the same list comes back until something changes. ``weights`` and the
+    list's ``discovery`` are team 0's."""
+    state = serving_state()
+    base = listener_profile(user=user, engine=state.engine, mood=mood, activity=activity)
+    rankings = []
+    for parameters in teams:
+        chosen = _variant_discovery(user=user, discovery=discovery, variant=parameters)
+        profile = replace(base, discovery=base.discovery if chosen is None else float(chosen))
+        params = variant_params(state.params, parameters)
+        ranked = recommend(profile, state.predictors, state.engine.catalog, n=n, params=params)
+        rankings.append((profile, ranked))
+    by_team = [{item.track: item for item in result.items} for _, result in rankings]
+    digest = hashlib.sha256(f"{seed}:{state.key!r}".encode()).digest()
+    drafted = team_draft_interleave(
+        [item.track for item in rankings[0][1].items],
+        [item.track for item in rankings[1][1].items],
+        n,
+        np.random.default_rng(int.from_bytes(digest[:8], "big")),
+    )
+    items = [by_team[team][track] for track, team in zip(drafted.items, drafted.teams, strict=True)]
+    first_profile, first = rankings[0]
+    return RecommendationList(
+        items=_recommended_tracks(state, items, list(drafted.teams)),
+        model_version_id=state.model_version_id,
+        weights=first.weights,
+        unavailable={**rankings[1][1].unavailable, **first.unavailable},
+        failed={**rankings[1][1].failed, **first.failed},
+        parameters=_list_parameters(n=n, profile=first_profile),
+    )
+
+
+def _variant_discovery(
+    *, user: User, discovery: float | None, variant: Mapping[str, Any] | None
+) -> float | None:
+    """The request's discovery, else the variant's default for a listener whose own is still
+    the field's default (never moved), else None (the listener's own)."""
+    if discovery is not None or not variant or "discovery" not in variant:
+        return discovery
+    if user.discovery != User._meta.get_field("discovery").get_default():
+        return None
+    return float(variant["discovery"])
+
+
+def _list_parameters(*, n: int, profile: ListenerProfile) -> dict[str, Any]:
+    return {
+        "n": n,
+        "mood": profile.mood,
+        "activity": profile.activity,
+        "discovery": profile.discovery,
+    }
+
+
+def _recommended_tracks(
+    state: ServingState, results: list[Any], teams: list[int | None]
+) -> list[RecommendedTrack]:
+    """The engine's ranked items as served tracks (loaded with their album, credits and
+    genres; one deleted since the state was built is left out), with their reasons' text."""
+    ids = state.engine.track_ids[[item.track for item in results]].tolist()
     tracks = {track.pk: track for track in Track.objects.with_related().filter(pk__in=ids)}
     items: list[RecommendedTrack] = []
-    for item, track_id in zip(result.items, ids, strict=True):
+    for item, track_id, team in zip(results, ids, teams, strict=True):
         track = tracks.get(track_id)
         if track is None:  # deleted since the state was built
             continue
@@ -446,21 +540,10 @@ def recommendations_for(
                     }
                     for reason in item.reasons
                 ],
+                team=team,
             )
         )
-    return RecommendationList(
-        items=items,
-        model_version_id=state.model_version_id,
-        weights=result.weights,
-        unavailable=result.unavailable,
-        failed=result.failed,
-        parameters={
-            "n": n,
-            "mood": profile.mood,
-            "activity": profile.activity,
-            "discovery": profile.discovery,
-        },
-    )
+    return items
 
 
 def loaded_predictors() -> Mapping[str, Predictor]:

@@ -38,7 +38,7 @@ from recommendations.selectors.cache import HITS_KEY, MISSES_KEY
 logger = logging.getLogger(__name__)
 
 LISTENER_VERSION_KEY = "recommendations:lists:version:{user_id}"
-LIST_KEY = "recommendations:lists:{user_id}:{listener}:{generation}:{request}"
+LIST_KEY = "recommendations:lists:{user_id}:{listener}:{generation}:{request}{experiment}"
 
 Payload = dict[str, Any]
 
@@ -120,11 +120,13 @@ def list_cached(
     activity: str | None,
     discovery: float | None,
     compute: Callable[[], Payload],
+    experiment: str = "",
 ) -> tuple[Payload, bool]:
     """The cached payload of this request, or ``compute()``'s, stored for the next one; and
     whether it was a hit. The versions are read *before* computing: a change that commits
     meanwhile replaces the listener's version, so what was computed from the data before it
-    is stored under a key that is never asked for again."""
+    is stored under a key that is never asked for again. ``experiment``: the listener's
+    experiment and variant (``Assignment.cache_part``, "" when none), part of the key."""
     listener = listener_version(user_id=user_id)
     if listener is None:
         logger.warning("list cache unavailable: list of listener %s computed uncached", user_id)
@@ -135,6 +137,7 @@ def list_cached(
         listener=listener,
         generation=_generation_part(generation),
         request=_request_part(n=n, mood=mood, activity=activity, discovery=discovery),
+        experiment=f":{experiment}" if experiment else "",
     )
     payload = cache.get(key)
     if payload is not None:

@@ -24,7 +24,12 @@ from accounts.models import User
 from catalog.api.serializers import TrackSerializer
 from recommendations.models import Impression, ImpressionSurface
 from recommendations.selectors.cache import recently_active_listener_ids
-from recommendations.selectors.serving import RecommendationList, recommendations_for
+from recommendations.selectors.experiments import Assignment, experiment_assignment
+from recommendations.selectors.serving import (
+    RecommendationList,
+    recommendations_for,
+    recommendations_interleaved_for,
+)
 from recommendations.services.cache import cache_settings, list_cached
 
 logger = logging.getLogger(__name__)
@@ -47,9 +52,28 @@ class ServedList:
     payload: dict[str, Any]
 
 
-def recommendation_payload(result: RecommendationList) -> dict[str, Any]:
-    """The JSON-ready body of a list (without its impression id)."""
+#: The payload's key of its experiment (cached with it, recorded on the impression, never sent):
+#: ``{"id": experiment id, "variant": key or "interleaved", "teams": [key per result] | None}``.
+EXPERIMENT_KEY = "_experiment"
+
+
+def recommendation_payload(
+    result: RecommendationList, assignment: Assignment | None = None
+) -> dict[str, Any]:
+    """The JSON-ready body of a list (without its impression id); with the listener's
+    experiment under :data:`EXPERIMENT_KEY` when they are in one."""
+    experiment: dict[str, Any] | None = None
+    if assignment is not None:
+        keys = [team.key for team in assignment.teams] if assignment.teams else None
+        experiment = {
+            "id": assignment.experiment.id,
+            "variant": assignment.variant,
+            "teams": None
+            if keys is None
+            else [keys[item.team] for item in result.items if item.team is not None],
+        }
     return {
+        EXPERIMENT_KEY: experiment,
         "model_version": result.model_version_id,
         "generated_at": timezone.now().isoformat(),
         "parameters": dict(result.parameters),
@@ -72,22 +96,31 @@ def impression_record(
     *, user: User, payload: dict[str, Any], surface: ImpressionSurface
 ) -> Impression:
     """Record a served list (its parameters, model version, the ranked tracks with their
-    scores) and return the impression."""
+    scores, its experiment and variant, and in an interleaved list each track's team) and
+    return the impression."""
+    experiment = payload.get(EXPERIMENT_KEY)
+    teams = (experiment or {}).get("teams")
+    items = [
+        {
+            "track_id": result["track"]["id"],
+            "position": result["position"],
+            "score": result["score"],
+            "confidence": result["confidence"],
+            "sources": result["sources"],
+        }
+        for result in payload["results"]
+    ]
+    if teams:
+        for item, team in zip(items, teams, strict=True):
+            item["team"] = team
     return Impression.objects.create(
         user=user,
         surface=surface,
         parameters=payload["parameters"],
         model_version_id=payload["model_version"],
-        items=[
-            {
-                "track_id": result["track"]["id"],
-                "position": result["position"],
-                "score": result["score"],
-                "confidence": result["confidence"],
-                "sources": result["sources"],
-            }
-            for result in payload["results"]
-        ],
+        items=items,
+        experiment_id=experiment["id"] if experiment else None,
+        variant=experiment["variant"] if experiment else "",
     )
 
 
@@ -101,16 +134,47 @@ def recommendation_list_payload(
 ) -> tuple[dict[str, Any], bool]:
     """The payload of this list without an impression id, from the cache or computed and
     cached; and whether it came from the cache. Records nothing (the precomputation after a
-    training fills the cache with it)."""
+    training fills the cache with it).
+
+    The listener's experiment (``selectors.experiments.experiment_assignment``: one cache read,
+    no query) decides how it is computed: a split test's variant parameters, or two variants'
+    lists interleaved; the cache key names it, so an enrolment that changes is a fresh list."""
+    assignment = experiment_assignment(user_id=user.pk)
+
+    def compute() -> dict[str, Any]:
+        if assignment is not None and assignment.teams is not None:
+            result = recommendations_interleaved_for(
+                user=user,
+                n=n,
+                mood=mood,
+                activity=activity,
+                discovery=discovery,
+                teams=(assignment.teams[0].parameters, assignment.teams[1].parameters),
+                seed=f"{assignment.experiment.salt}:{user.pk}",
+            )
+        elif assignment is not None:
+            result = recommendations_for(
+                user=user,
+                n=n,
+                mood=mood,
+                activity=activity,
+                discovery=discovery,
+                variant=assignment.parameters,
+            )
+        else:
+            result = recommendations_for(
+                user=user, n=n, mood=mood, activity=activity, discovery=discovery
+            )
+        return recommendation_payload(result, assignment)
+
     return list_cached(
         user_id=user.pk,
         n=n,
         mood=mood,
         activity=activity,
         discovery=discovery,
-        compute=lambda: recommendation_payload(
-            recommendations_for(user=user, n=n, mood=mood, activity=activity, discovery=discovery)
-        ),
+        experiment="" if assignment is None else assignment.cache_part,
+        compute=compute,
     )
 
 
@@ -136,11 +200,12 @@ def recommendation_list_serve(
     payload, _hit = recommendation_list_payload(
         user=user, n=n, mood=mood, activity=activity, discovery=discovery
     )
+    public = {key: value for key, value in payload.items() if key != EXPERIMENT_KEY}
     if shown is not None and _same_list(user=user, impression_id=shown, payload=payload):
-        return ServedList(impression_id=shown, payload={"impression_id": str(shown), **payload})
+        return ServedList(impression_id=shown, payload={"impression_id": str(shown), **public})
     impression = impression_record(user=user, payload=payload, surface=surface)
     return ServedList(
-        impression_id=impression.pk, payload={"impression_id": str(impression.pk), **payload}
+        impression_id=impression.pk, payload={"impression_id": str(impression.pk), **public}
     )
 
 

@@ -1,0 +1,258 @@
+"""The curators' admin of experiments: defined with inline variants, checked as the engine
+checks them, fixed once started, stopped by an action, kept while it has impressions, and
+reachable only by staff with the permissions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.utils import timezone
+
+from recommendations.models import Experiment, ExperimentVariant, Impression
+from recommendations.services.experiments import VariantSpec, experiment_create
+
+pytestmark = pytest.mark.django_db
+
+ADD = "/admin/recommendations/experiment/add/"
+LIST = "/admin/recommendations/experiment/"
+
+
+def _form(
+    *,
+    name: str = "Less content",
+    mode: str = "split",
+    share: str = "0.5",
+    starts: dt.datetime | None = None,
+    ends: dt.datetime | None = None,
+    variants: list[tuple[str, str]] | None = None,
+) -> dict[str, str]:
+    starts = starts or timezone.now() + dt.timedelta(days=1)
+    variants = variants if variants is not None else [("control", "{}"), ("b", "{}")]
+    data = {
+        "name": name,
+        "description": "",
+        "mode": mode,
+        "share": share,
+        "starts_at_0": starts.strftime("%Y-%m-%d"),
+        "starts_at_1": starts.strftime("%H:%M:%S"),
+        "ends_at_0": ends.strftime("%Y-%m-%d") if ends else "",
+        "ends_at_1": ends.strftime("%H:%M:%S") if ends else "",
+        "variants-TOTAL_FORMS": str(len(variants)),
+        "variants-INITIAL_FORMS": "0",
+        "variants-MIN_NUM_FORMS": "2",
+        "variants-MAX_NUM_FORMS": "1000",
+    }
+    for at, (key, parameters) in enumerate(variants):
+        data.update(
+            {
+                f"variants-{at}-key": key,
+                f"variants-{at}-name": key.title(),
+                f"variants-{at}-weight": "1",
+                f"variants-{at}-parameters": parameters,
+            }
+        )
+    return data
+
+
+def _errors(response) -> str:
+    return response.content.decode()
+
+
+def test_a_curator_defines_an_experiment_with_its_variants(superuser_web, superuser):
+    response = superuser_web.post(
+        ADD,
+        _form(variants=[("control", "{}"), ("less-content", '{"weights": {"content": 0.01}}')]),
+    )
+
+    assert response.status_code == 302, _errors(response)
+    experiment = Experiment.objects.get(name="Less content")
+    assert experiment.created_by == superuser
+    assert experiment.share == 0.5
+    assert len(experiment.salt) == 16
+    variants = {
+        v.key: v.parameters for v in ExperimentVariant.objects.filter(experiment=experiment)
+    }
+    assert variants == {"control": {}, "less-content": {"weights": {"content": 0.01}}}
+
+
+def test_bad_parameters_are_refused_with_each_problem_on_the_field(superuser_web):
+    response = superuser_web.post(
+        ADD,
+        _form(
+            variants=[
+                ("control", '{"discovery": 3, "colour": "red"}'),
+                ("b", '{"predictors": {"content": "off"}}'),
+            ]
+        ),
+    )
+
+    assert response.status_code == 200
+    page = _errors(response)
+    assert "discovery must be a number from 0 to 1" in page
+    assert "unknown parameter &#x27;colour&#x27;" in page
+    assert "predictors.content must be true or false" in page
+    assert not Experiment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        (_form(variants=[("only", "{}")]), "at least two variants"),
+        (
+            _form(mode="interleave", variants=[("a", "{}"), ("b", "{}"), ("c", "{}")]),
+            "Interleaving compares exactly two variants",
+        ),
+        (_form(share="0"), "The share must be above 0 and at most 1"),
+        (_form(share="1.5"), "The share must be above 0 and at most 1"),
+        (
+            _form(
+                starts=timezone.now() + dt.timedelta(days=2),
+                ends=timezone.now() + dt.timedelta(days=1),
+            ),
+            "An experiment must end after it starts",
+        ),
+        (_form(variants=[("same", "{}"), ("same", "{}")]), "Please correct the duplicate"),
+    ],
+)
+def test_an_experiment_that_cannot_run_is_refused(superuser_web, form, message):
+    response = superuser_web.post(ADD, form)
+
+    assert response.status_code == 200
+    assert message in _errors(response)
+    assert not Experiment.objects.exists()
+
+
+@pytest.fixture
+def started(curator) -> Experiment:
+    return experiment_create(
+        name="Started",
+        variants=[VariantSpec(key="control"), VariantSpec(key="b", parameters={"relevance": 0.5})],
+        by=curator,
+        starts_at=timezone.now() - dt.timedelta(hours=1),
+    )
+
+
+def test_a_started_experiment_s_definition_is_read_only(superuser_web, started):
+    url = f"{LIST}{started.pk}/change/"
+    page = superuser_web.get(url).content.decode()
+
+    # the mode, start and variants' keys and parameters are shown, not editable
+    assert 'name="mode"' not in page
+    assert 'name="starts_at_0"' not in page
+    assert 'name="variants-0-parameters"' not in page
+    assert 'name="variants-0-key"' not in page
+    assert "{&quot;relevance&quot;: 0.5}" in page
+    # its name and share still are
+    assert 'name="name"' in page and 'name="share"' in page
+
+    # and a forged post cannot change them
+    variant_ids = list(started.variants.order_by("id").values_list("id", flat=True))
+    response = superuser_web.post(
+        url,
+        {
+            "name": "Started (renamed)",
+            "description": "",
+            "mode": "interleave",
+            "share": "0.8",
+            "ends_at_0": "",
+            "ends_at_1": "",
+            "variants-TOTAL_FORMS": "2",
+            "variants-INITIAL_FORMS": "2",
+            "variants-MIN_NUM_FORMS": "2",
+            "variants-MAX_NUM_FORMS": "1000",
+            "variants-0-id": str(variant_ids[0]),
+            "variants-0-experiment": str(started.pk),
+            "variants-0-name": "Control",
+            "variants-0-key": "hacked",
+            "variants-0-parameters": '{"relevance": 0.1}',
+            "variants-1-id": str(variant_ids[1]),
+            "variants-1-experiment": str(started.pk),
+            "variants-1-name": "B",
+        },
+    )
+    assert response.status_code == 302, _errors(response)
+    started.refresh_from_db()
+    assert (started.name, started.share, started.mode) == ("Started (renamed)", 0.8, "split")
+    keys = {v.key: v.parameters for v in started.variants.all()}
+    assert keys == {"control": {}, "b": {"relevance": 0.5}}
+
+
+def test_stop_now_stops_the_selected_experiments(superuser_web, started):
+    response = superuser_web.post(
+        LIST, {"action": "stop_now", "_selected_action": [str(started.pk)]}, follow=True
+    )
+
+    assert response.status_code == 200
+    started.refresh_from_db()
+    assert started.stopped_at is not None
+    assert "1 experiment(s) stopped" in response.content.decode()
+
+
+def test_the_list_shows_status_mode_share_variants_and_impressions(
+    superuser_web, started, listener
+):
+    Impression.objects.create(
+        user=listener, surface="api", experiment=started, variant="b", items=[]
+    )
+    Impression.objects.create(
+        user=listener, surface="api", experiment=started, variant="control", items=[]
+    )
+
+    page = superuser_web.get(LIST).content.decode()
+
+    assert "Started" in page
+    assert "running" in page
+    assert "Split test" in page
+    assert "100%" in page
+    assert "control (×1), b (×1)" in page
+    assert '<td class="field-impressions">2</td>' in page
+
+
+def test_an_experiment_with_impressions_is_not_deleted(superuser_web, started, listener):
+    Impression.objects.create(
+        user=listener, surface="api", experiment=started, variant="b", items=[]
+    )
+    url = f"{LIST}{started.pk}/delete/"
+
+    page = superuser_web.get(url).content.decode()
+    superuser_web.post(url, {"post": "yes"})
+
+    assert "has served lists" in page
+    assert Experiment.objects.filter(pk=started.pk).exists()
+
+
+def test_an_experiment_without_impressions_may_be_deleted(superuser_web, started):
+    response = superuser_web.post(f"{LIST}{started.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not Experiment.objects.filter(pk=started.pk).exists()
+
+
+def test_listeners_and_staff_without_the_permission_cannot_reach_it(
+    listener_web, curator_web, curator, started
+):
+    # a listener is sent to the admin's sign-in; a curator without the permissions is refused
+    for url in (LIST, ADD, f"{LIST}{started.pk}/change/"):
+        assert listener_web.get(url).status_code == 302
+        assert curator_web.get(url).status_code == 403
+
+    # given the model's permissions, the curator may
+    curator.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="recommendations",
+            codename__in=["view_experiment", "change_experiment", "view_experimentvariant"],
+        )
+    )
+    assert curator_web.get(LIST).status_code == 200
+
+
+def test_the_add_form_offers_two_variants_and_says_what_parameters_may_set(superuser_web):
+    page = superuser_web.get(ADD).content.decode()
+
+    assert 'name="variants-0-parameters"' in page and 'name="variants-1-parameters"' in page
+    assert 'name="variants-2-parameters"' not in page
+    # the help text names the engine's real fields
+    for name in ("history_scale", "popularity_floor", "demographic", "relevance", "discovery"):
+        assert name in page
