@@ -414,6 +414,22 @@ RECOMMENDER: dict[str, Any] = {
         # long after it (recommendations.selectors.outcomes: click-through, like, skip rates).
         "attribution_minutes": env.int("RECOMMENDER_ATTRIBUTION_MINUTES", default=30),
     },
+    # ---- ranking experiments (issue #14): recommendations.selectors.experiment_reports
+    "experiments": {
+        # Below these, per variant, a report says "not enough data yet" instead of a verdict: a
+        # difference read off a few lists is mostly noise, and peeking early is how false wins
+        # are made. 100 served lists and 20 distinct listeners per variant (or, interleaving,
+        # per experiment) are the floor the issue suggests; the simulation (docs/evaluation.md,
+        # "Experiments: split test vs interleaving") shows real differences need far more.
+        "min_lists": env.int("RECOMMENDER_EXPERIMENT_MIN_LISTS", default=100),
+        "min_listeners": env.int("RECOMMENDER_EXPERIMENT_MIN_LISTENERS", default=20),
+        # Resamples of the bootstrap over listeners behind a split test's differences (1,000:
+        # the 2.5th/97.5th percentiles are stable to about ±0.1 point of a rate; the report is
+        # cached, report_cache_seconds).
+        "bootstrap_resamples": env.int("RECOMMENDER_EXPERIMENT_BOOTSTRAP", default=1000),
+        # A report (page and API) is computed at most once per this many seconds.
+        "report_cache_seconds": 60,
+    },
     # ---- live updates over /ws/recommendations/ (recommendations.services.live, issue #12)
     "live": {
         # "two skips within 60 seconds" push a new list (the issue's figures): how many skips
