@@ -416,10 +416,21 @@ def preference_verdict(wins: int, losses: int, *, enough: bool, alpha: float = 0
 class ClickModel:
     """Simulated clicks on a served list: a position ``p`` (1-based) is looked at with
     probability ``1 / log2(1 + p)`` (position bias, as DCG assumes); a looked-at track the
-    listener truly likes is clicked with probability ``relevant``, any other with ``noise``."""
+    listener truly likes is clicked with probability ``relevant``, any other with ``noise``.
+    ``activity``: listeners differ in how much they click at all; each simulated listener's
+    probabilities are multiplied by a factor drawn once from a log-normal of mean 1 and this
+    spread (σ of its log; 0: every listener alike), capped at 1."""
 
     relevant: float = 0.9
     noise: float = 0.02
+    activity: float = 0.0
+
+    def activity_factors(self, listeners: int, rng: np.random.Generator) -> FloatArray:
+        """Each listener's click factor (mean 1; all 1 without an ``activity`` spread)."""
+        if self.activity <= 0:
+            return np.ones(listeners)
+        sigma = self.activity
+        return np.exp(rng.normal(-sigma * sigma / 2, sigma, size=listeners))
 
     def probabilities(self, liked: Any) -> FloatArray:
         """Click probabilities of lists whose last axis is the position (``liked``: bool)."""
@@ -464,6 +475,19 @@ def _relevance(lists: Sequence[Sequence[int]], liked: Sequence[Any], n: int) -> 
     return out
 
 
+def _split_difference(who: Any, arm: Any, clicks: Any, n: int, users: int) -> Interval | None:
+    """The split test's click-through difference (arm 0 − arm 1) over the impressions given,
+    listeners the unit: each listener's clicks and served tracks summed over their lists."""
+    sides = []
+    for side in (1, 0):
+        mine = arm == side
+        served = np.bincount(who[mine], minlength=users) * float(n)
+        clicked = np.bincount(who[mine], weights=clicks[mine], minlength=users)
+        present = served > 0
+        sides.append((clicked[present], served[present]))
+    return ratio_difference_delta(sides[0], sides[1])
+
+
 def simulate_split_and_interleaving(
     better: Sequence[Sequence[int]],
     worse: Sequence[Sequence[int]],
@@ -484,10 +508,11 @@ def simulate_split_and_interleaving(
     NDCG). An impression is one list served to a listener drawn at random; its clicks follow
     ``clicks``.
 
-    * **Split test** with ``N`` impressions: ``N / 2`` listeners see the better ranker's list,
-      ``N / 2`` the worse's (each its own listener); the click-through (clicked / served) of
-      the two arms is compared with :func:`ratio_difference_delta` (listeners the unit) at
-      95 %.
+    * **Split test** with ``N`` impressions: each listener is in one arm (a coin toss per
+      run), each impression is a list served to a listener drawn at random, from their arm's
+      ranker (a listener drawn again sees their arm again); the click-through (clicked /
+      served) of the two arms is compared with :func:`ratio_difference_delta` over listeners
+      (each listener's lists summed: the report's unit) at 95 %.
     * **Interleaving** with ``N`` impressions: each listener drawn sees one team-draft
       interleaving of both lists (one of ``interleavings`` drawn for that listener ahead, each
       with its own coin tosses); :func:`interleaving_credit` credits it; the wins are compared
@@ -504,7 +529,11 @@ def simulate_split_and_interleaving(
         raise ValueError("better, worse and liked need one entry per listener (at least 2)")
     rng = np.random.default_rng(seed)
     relevant = (_relevance(better, liked, n), _relevance(worse, liked, n))
-    probability = (clicks.probabilities(relevant[0]), clicks.probabilities(relevant[1]))
+    factor = clicks.activity_factors(users, rng)[:, None]
+    probability = (
+        np.minimum(1.0, factor * clicks.probabilities(relevant[0])),
+        np.minimum(1.0, factor * clicks.probabilities(relevant[1])),
+    )
     expected_ctr = (float(probability[0].mean()), float(probability[1].mean()))
 
     # interleavings drawn ahead: per listener, `interleavings` lists with the team of each item
@@ -520,24 +549,25 @@ def simulate_split_and_interleaving(
                 likes = np.isin(np.asarray(mixed.items, dtype=np.int64), good)
                 mixed_p[u, k, :size] = clicks.probabilities(np.pad(likes, (0, n - size)))[:size]
                 mixed_team[u, k, :size] = mixed.teams
+    mixed_p = np.minimum(1.0, mixed_p * factor[:, :, None])
 
     largest = counts[-1]
-    half = (largest + 1) // 2
+    stacked = np.stack(probability)  # (arm, listener, position)
     split_hits = np.zeros((2, len(counts)))
     mixed_hits = np.zeros((2, len(counts)))
     preferences = [0, 0]
     for _ in range(runs):
-        # split: two arms of independent listeners
-        arm_clicks = []
-        for arm in (0, 1):
-            who = rng.integers(users, size=half)
-            clicked = rng.random((half, n)) < probability[arm][who]
-            arm_clicks.append(clicked.sum(axis=1))
-        # interleaving
+        # split: every listener is in one arm (a coin toss per run, as hashing would); each
+        # impression is a list served to a listener drawn at random, from their arm's ranker
+        arm_of = rng.integers(2, size=users)
         who = rng.integers(users, size=largest)
+        arm = arm_of[who]
+        split_clicks = (rng.random((largest, n)) < stacked[arm, who]).sum(axis=1)
+        # interleaving: the same listeners, each list one of their interleavings
+        who_mixed = rng.integers(users, size=largest)
         which = rng.integers(interleavings, size=largest)
-        clicked = rng.random((largest, n)) < mixed_p[who, which]
-        teams = mixed_team[who, which]
+        clicked = rng.random((largest, n)) < mixed_p[who_mixed, which]
+        teams = mixed_team[who_mixed, which]
         won0 = (clicked & (teams == 0)).sum(axis=1)
         won1 = (clicked & (teams == 1)).sum(axis=1)
         wins = np.cumsum(won0 > won1)
@@ -545,16 +575,13 @@ def simulate_split_and_interleaving(
         preferences[0] += int(wins[-1])
         preferences[1] += int(losses[-1])
         for index, count in enumerate(counts):
-            per_arm = max(2, count // 2)
-            served = np.full(per_arm, float(n))
-            difference = ratio_difference_delta(
-                (arm_clicks[1][:per_arm], served), (arm_clicks[0][:per_arm], served)
+            verdict = difference_verdict(
+                _split_difference(who[:count], arm[:count], split_clicks[:count], n, users),
+                enough=True,
             )
-            verdict = difference_verdict(difference, enough=True)
             split_hits[0, index] += verdict == BETTER
             split_hits[1, index] += verdict == WORSE
-            w, lo = int(wins[count - 1]), int(losses[count - 1])
-            verdict = preference_verdict(w, lo, enough=True)
+            verdict = preference_verdict(int(wins[count - 1]), int(losses[count - 1]), enough=True)
             mixed_hits[0, index] += verdict == BETTER
             mixed_hits[1, index] += verdict == WORSE
         if on_run is not None:
@@ -571,3 +598,60 @@ def simulate_split_and_interleaving(
         interleave_preference=preferences[0] / total if total else 0.5,
         target=target,
     )
+
+
+# --- the simulation's listeners and rankers, from listening data -------------------------------
+
+#: Rankers the simulation can pit against each other, by name (fresh, unfitted models of
+#: :mod:`.models`; ItemKNN's 100 neighbours is issue #11's seed, 10 a deliberately weaker one).
+SIMULATION_RANKERS = ("itemknn", "itemknn-10", "popularity")
+
+
+def simulation_ranker(name: str) -> Any:
+    """A fresh model of ``name`` (one of :data:`SIMULATION_RANKERS`)."""
+    from .models import ItemKnnModel, PopularityModel
+
+    if name == "itemknn":
+        return ItemKnnModel(neighbours=100)
+    if name == "itemknn-10":
+        return ItemKnnModel(neighbours=10)
+    if name == "popularity":
+        return PopularityModel()
+    raise ValueError(f"unknown ranker {name!r} (known: {', '.join(SIMULATION_RANKERS)})")
+
+
+@dataclass(frozen=True)
+class SimulationListeners:
+    """Simulated listeners: ``liked[u]`` what listener ``u`` truly likes (their held-out
+    tracks), ``lists[name][u]`` each ranker's top ``n`` for them (fitted on the rest), and
+    each ranker's offline ``ndcg`` at ``n`` on those held-out tracks."""
+
+    liked: list[Any]
+    lists: dict[str, list[Any]]
+    ndcg: dict[str, float]
+    n: int
+
+
+def simulation_listeners(
+    matrix: Any, rankers: Sequence[str], *, n: int = 10, share: float = 0.2, seed: int = 0
+) -> SimulationListeners:
+    """Hold out ``share`` of each listener's tracks of ``matrix`` (listeners × tracks, the
+    offline evaluation's :func:`.evaluation.split_per_listener`), fit each ranker on the rest,
+    and list its top ``n`` for every listener with something held out (their training tracks
+    left out)."""
+    from .evaluation import model_lists, split_per_listener
+    from .metrics import ndcg_at_k
+
+    split = split_per_listener(matrix, share, seed)
+    evaluated = split.evaluated
+    rows = split.train[evaluated]
+    liked = [split.held_out[u] for u in evaluated]
+    lists: dict[str, list[Any]] = {}
+    ndcg: dict[str, float] = {}
+    for name in rankers:
+        model = simulation_ranker(name).fit(split.train)
+        lists[name] = model_lists(model, rows, n, batch=256)
+        ndcg[name] = float(
+            np.mean([ndcg_at_k(r, h, n) for r, h in zip(lists[name], liked, strict=True)])
+        )
+    return SimulationListeners(liked=liked, lists=lists, ndcg=ndcg, n=n)

@@ -25,8 +25,7 @@ from tests.catalog.factories import TrackFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def low_minimum(settings):
+def report_minimum_lower(settings):
     """Two lists and two listeners per variant are enough (the fixture data are small)."""
     settings.RECOMMENDER = {
         **settings.RECOMMENDER,
@@ -80,8 +79,7 @@ def _feedback(impression, track, kind, listened_ms=None):
     )
 
 
-@pytest.fixture
-def split_data():
+def make_split_data():
     """Control: 2 listeners × 1 list of 4 tracks; 3 clicked (1 like), 1 skipped, plays heard
     0.5 and 1.0. Variant b: 2 listeners × 1 list of 4; 7 clicked, 1 disliked."""
     experiment = _experiment()
@@ -183,8 +181,7 @@ def test_an_experiment_without_lists_reports_empty_figures():
     assert report.status == "running"
 
 
-@pytest.fixture
-def interleaved_data():
+def make_interleaved_data():
     """Five interleaved lists of four tracks (teams control, b, control, b):
     1: b 2 clicks, control 1 → b · 2: control 1 → control · 3: one each → tie ·
     4: no click → none · 5 (another listener): b 1 → b."""
