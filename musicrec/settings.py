@@ -679,6 +679,11 @@ SPECTACULAR_SETTINGS = {
         "KindEnum": "history.models.InteractionKind",
         "SimilarSourceEnum": "recommendations.api.catalog_serializers.SIMILAR_SOURCES",
         "SimilarReasonKindEnum": "recommendations.api.catalog_serializers.SIMILAR_REASON_KINDS",
+        # the experiment report's status and verdicts (GET /api/v1/experiments/{id}/report/);
+        # the imports' status keeps the name it had before a second "status" enum existed
+        "StatusEnum": "history.models.ImportStatus",
+        "ExperimentStatusEnum": "recommendations.api.experiments.STATUSES",
+        "ExperimentVerdictEnum": "recommendations.api.experiments.VERDICTS",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

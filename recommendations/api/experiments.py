@@ -22,8 +22,8 @@ from recommendations.engine.experiments import BETTER, NO_DIFFERENCE, NOT_ENOUGH
 from recommendations.models import Experiment, ExperimentMode
 from recommendations.selectors.experiment_reports import DEFINITIONS, experiment_report
 
-VERDICTS = (BETTER, WORSE, NO_DIFFERENCE, NOT_ENOUGH)
-STATUSES = ("running", "scheduled", "ended", "stopped")
+VERDICTS = [BETTER, WORSE, NO_DIFFERENCE, NOT_ENOUGH]
+STATUSES = ["running", "scheduled", "ended", "stopped"]
 
 
 class IntervalSerializer(serializers.Serializer):
