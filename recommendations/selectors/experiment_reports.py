@@ -29,7 +29,7 @@ listener reaches Python at most); a report is cached for ``["report_cache_second
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -313,17 +313,15 @@ def experiment_report_compute(*, experiment: Experiment) -> ExperimentReport:
         if outcomes:
             control = outcomes[0]
             outcomes = [control] + [
-                VariantOutcome(
-                    **{
-                        **{f: getattr(outcome, f) for f in VariantOutcome.__dataclass_fields__},
-                        "comparison": _compare(
-                            control=control,
-                            control_rows=by_variant[control.key],
-                            outcome=outcome,
-                            rows=by_variant[outcome.key],
-                            options=options,
-                        ),
-                    }
+                replace(
+                    outcome,
+                    comparison=_compare(
+                        control=control,
+                        control_rows=by_variant[control.key],
+                        outcome=outcome,
+                        rows=by_variant[outcome.key],
+                        options=options,
+                    ),
                 )
                 for outcome in outcomes[1:]
             ]
