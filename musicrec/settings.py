@@ -414,6 +414,29 @@ RECOMMENDER: dict[str, Any] = {
         # long after it (recommendations.selectors.outcomes: click-through, like, skip rates).
         "attribution_minutes": env.int("RECOMMENDER_ATTRIBUTION_MINUTES", default=30),
     },
+    # ---- ranking experiments (issue #14): recommendations.selectors.experiment_reports
+    "experiments": {
+        # Below these, per variant, a report says "not enough data yet" instead of a verdict: a
+        # difference read off a few lists is mostly noise, and peeking early is how false wins
+        # are made. 100 served lists and 20 distinct listeners per variant (or, interleaving,
+        # per experiment) are the floor the issue suggests; the simulation (docs/evaluation.md,
+        # "Experiments: split test vs interleaving") shows real differences need far more.
+        "min_lists": env.int("RECOMMENDER_EXPERIMENT_MIN_LISTS", default=100),
+        "min_listeners": env.int("RECOMMENDER_EXPERIMENT_MIN_LISTENERS", default=20),
+        # Resamples of the bootstrap over listeners behind a split test's differences (1,000:
+        # the 2.5th/97.5th percentiles are stable to about ±0.1 point of a rate; the report is
+        # cached, report_cache_seconds).
+        "bootstrap_resamples": env.int("RECOMMENDER_EXPERIMENT_BOOTSTRAP", default=1000),
+        # A report (page and API) is computed at most once per this many seconds.
+        "report_cache_seconds": 60,
+        # how long the one cached lookup of the running experiments (a Redis key, also cached
+        # when empty) is kept: the experiment services replace it on every change, so this
+        # only bounds how late a starts_at/ends_at passing by itself is seen — start and end
+        # times are also checked on every read, so it only matters for an experiment created
+        # or changed outside the services. A minute: cheap (one query a minute per site), and
+        # no one schedules experiments to the second.
+        "lookup_timeout_seconds": env.int("RECOMMENDER_EXPERIMENT_LOOKUP_SECONDS", default=60),
+    },
     # ---- live updates over /ws/recommendations/ (recommendations.services.live, issue #12)
     "live": {
         # "two skips within 60 seconds" push a new list (the issue's figures): how many skips
@@ -479,15 +502,6 @@ RECOMMENDER: dict[str, Any] = {
         "warm_up": env.bool("RECOMMENDER_WARM_UP", default=True),
     },
     # ---- ranking experiments (recommendations.selectors.experiments, docs/experiments.md)
-    "experiments": {
-        # how long the one cached lookup of the running experiments (a Redis key, also cached
-        # when empty) is kept: the experiment services replace it on every change, so this
-        # only bounds how late a starts_at/ends_at passing by itself is seen — start and end
-        # times are also checked on every read, so it only matters for an experiment created
-        # or changed outside the services. A minute: cheap (one query a minute per site), and
-        # no one schedules experiments to the second.
-        "lookup_timeout_seconds": env.int("RECOMMENDER_EXPERIMENT_LOOKUP_SECONDS", default=60),
-    },
     # Generated playlists (recommendations.selectors.sequences; docs/recommendations.md
     # "Generated playlists"). Each block overrides fields of the engine's dataclass of the same
     # kind (recommendations.engine.sequences: RadioParams, MixParams, PathParams); an empty one
@@ -695,6 +709,11 @@ SPECTACULAR_SETTINGS = {
         "KindEnum": "history.models.InteractionKind",
         "SimilarSourceEnum": "recommendations.api.catalog_serializers.SIMILAR_SOURCES",
         "SimilarReasonKindEnum": "recommendations.api.catalog_serializers.SIMILAR_REASON_KINDS",
+        # the experiment report's status and verdicts (GET /api/v1/experiments/{id}/report/);
+        # the imports' status keeps the name it had before a second "status" enum existed
+        "StatusEnum": "history.models.ImportStatus",
+        "ExperimentStatusEnum": "recommendations.api.experiments.STATUSES",
+        "ExperimentVerdictEnum": "recommendations.api.experiments.VERDICTS",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -3,7 +3,7 @@ the listener's home; visitors get the catalog's home page from the same view).""
 
 from django.urls import path
 
-from recommendations import views
+from recommendations import views, views_experiments
 
 app_name = "recommendations"
 
@@ -15,4 +15,14 @@ urlpatterns = [
     path("recommendations/block/", views.artist_block, name="artist_block"),
     path("recommendations/unblock/", views.artist_unblock, name="artist_unblock"),
     path("recommendations/discovery/", views.discovery_default, name="discovery"),
+    path(
+        "staff/experiments/",
+        views_experiments.experiment_list_page,
+        name="experiment_list",
+    ),
+    path(
+        "staff/experiments/<int:experiment_id>/",
+        views_experiments.experiment_report_page,
+        name="experiment_report",
+    ),
 ]

@@ -2,12 +2,17 @@
 
 from django.urls import path
 
-from recommendations.api import views
+from recommendations.api import experiments, views
 
 urlpatterns = [
     path(
         "recommendations/",
         views.RecommendationListView.as_view(),
         name="recommendations",
+    ),
+    path(
+        "experiments/<int:pk>/report/",
+        experiments.ExperimentReportView.as_view(),
+        name="experiment-report",
     ),
 ]

@@ -152,6 +152,8 @@ GROUPS = {
     "variant": "o.variant",
     "surface": "o.surface",
     "day": "date_trunc('day', o.served_at)",
+    # the interleaving team (variant key) of a served track; null outside interleaved lists
+    "team": "o.team",
 }
 
 
@@ -224,3 +226,128 @@ def impression_team_clicks(
             # Django's connection reads jsonb as text (JSONField decodes it itself)
             teams = json.loads(clicks) if isinstance(clicks, str) else clicks
             yield impression_id, user_id, dict(teams)
+
+
+@dataclass(frozen=True)
+class ListenerTotals:
+    """:class:`Totals` of one listener's served tracks in one ``variant`` (plus
+    ``listened_squares``, the sum of squared ``listened`` shares): the unit of the experiment
+    reports' bootstrap, since one listener's served tracks are not independent."""
+
+    variant: str
+    user_id: int
+    impressions: int
+    served: int
+    clicked: int
+    liked: int
+    skipped: int
+    disliked: int
+    listened_sum: float
+    listened_squares: float
+    listened_count: int
+
+
+def listener_totals(where: ImpressionFilter, *, by: str = "variant") -> list[ListenerTotals]:
+    """One :class:`ListenerTotals` per (variant, listener) of the impressions ``where`` picks,
+    ordered by variant then listener; one query, aggregated in PostgreSQL (one row per listener
+    and variant reaches Python, never one per served track). ``by="team"``: per interleaving
+    team instead (the variant key that contributed each track of an interleaved list; tracks
+    of other lists are left out), in ``ListenerTotals.variant``. Added for the experiment
+    reports (issue #14)."""
+    if by not in ("variant", "team"):
+        raise ValueError("by must be 'variant' or 'team'")
+    inner, params = item_outcomes_sql(where)
+    team_only = "WHERE o.team IS NOT NULL" if by == "team" else ""
+    sql = f"""
+        SELECT o.{by}, o.user_id, count(DISTINCT o.impression_id), count(*),
+               count(*) FILTER (WHERE o.clicked), count(*) FILTER (WHERE o.liked),
+               count(*) FILTER (WHERE o.skipped), count(*) FILTER (WHERE o.disliked),
+               COALESCE(sum(o.listened), 0), COALESCE(sum(o.listened * o.listened), 0),
+               count(o.listened)
+        FROM ({inner}) AS o
+        {team_only}
+        GROUP BY 1, 2
+        ORDER BY 1, 2
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [
+            ListenerTotals(
+                variant=row[0],
+                user_id=row[1],
+                impressions=row[2],
+                served=row[3],
+                clicked=row[4],
+                liked=row[5],
+                skipped=row[6],
+                disliked=row[7],
+                listened_sum=float(row[8]),
+                listened_squares=float(row[9]),
+                listened_count=row[10],
+            )
+            for row in cursor.fetchall()
+        ]
+
+
+@dataclass(frozen=True)
+class InterleavingTotals:
+    """Interleaved impressions credited by the rule of
+    ``recommendations.engine.experiments.interleaving_credit``: ``wins`` per team (variant key)
+    with more clicked tracks than the other, ``ties`` (clicks, equally many), ``without_click``;
+    ``impressions`` and distinct ``listeners`` in all."""
+
+    impressions: int
+    listeners: int
+    wins: dict[str, int]
+    ties: int
+    without_click: int
+
+
+def interleaving_totals(where: ImpressionFilter) -> InterleavingTotals:
+    """How the interleaved impressions ``where`` picks were credited (see
+    :class:`InterleavingTotals`): the winner of each impression is computed in PostgreSQL, the
+    same rule as :func:`impression_team_clicks` followed by ``interleaving_credit`` in Python,
+    without reading an impression into Python. Added for the experiment reports (issue #14)."""
+    inner, params = item_outcomes_sql(where)
+    sql = f"""
+        WITH per_team AS (
+            SELECT impression_id, user_id, team, count(*) FILTER (WHERE clicked) AS clicks
+            FROM ({inner}) AS x
+            WHERE team IS NOT NULL
+            GROUP BY impression_id, user_id, team
+        ), ranked AS (
+            SELECT *, max(clicks) OVER (PARTITION BY impression_id) AS top FROM per_team
+        ), credited AS (
+            SELECT impression_id, user_id, max(top) AS top,
+                   count(*) FILTER (WHERE clicks = top) AS leaders,
+                   min(team) FILTER (WHERE clicks = top) AS leader
+            FROM ranked
+            GROUP BY impression_id, user_id
+        )
+        SELECT CASE WHEN top = 0 THEN 'none' WHEN leaders > 1 THEN 'tie' ELSE 'win' END,
+               CASE WHEN top > 0 AND leaders = 1 THEN leader END,
+               count(*),
+               (SELECT count(DISTINCT user_id) FROM credited)
+        FROM credited
+        GROUP BY 1, 2
+    """
+    wins: dict[str, int] = {}
+    ties = without_click = impressions = listeners = 0
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for kind, team, count, distinct in cursor.fetchall():
+            impressions += count
+            listeners = distinct
+            if kind == "win":
+                wins[team] = count
+            elif kind == "tie":
+                ties = count
+            else:
+                without_click = count
+    return InterleavingTotals(
+        impressions=impressions,
+        listeners=listeners,
+        wins=dict(sorted(wins.items())),
+        ties=ties,
+        without_click=without_click,
+    )
