@@ -106,6 +106,17 @@ def _imports_chart(d: StaffDashboard) -> Chart:
     )
 
 
+def _period_labels(popular: PopularOverTime) -> list[str]:
+    """ "Week of 2 Nov" … and the current, unfinished week "This week (so far)" (its plays are
+    not a fall); days by date."""
+    if popular.period == "day":
+        return [_day(when) for when in popular.periods]
+    labels = [f"Week of {_day(when)}" for when in popular.periods]
+    if labels:
+        labels[-1] = "This week (so far)"
+    return labels
+
+
 def _popular_chart(key: str, what: str, popular: PopularOverTime, days: int) -> Chart:
     per = "week" if popular.period == "week" else "day"
     leader = popular.rows[0] if popular.rows else None
@@ -116,10 +127,7 @@ def _popular_chart(key: str, what: str, popular: PopularOverTime, days: int) -> 
         reading=(
             f"{leader.name} leads with {leader.plays} plays in {days} days." if leader else ""
         ),
-        labels=[
-            (f"Week of {_day(when)}" if popular.period == "week" else _day(when))
-            for when in popular.periods
-        ],
+        labels=_period_labels(popular),
         series=[Series(row.name, row.counts) for row in popular.rows],
         empty=f"No plays in the last {days} days: {what} show up here once listeners play "
         "tracks (live or from an imported history).",
@@ -161,7 +169,10 @@ def _cohort_chart(d: StaffDashboard) -> Chart:
     )
 
 
-def _served_chart(key: str, title: str, rows: Sequence[ServedRates], header: str) -> Chart:
+def _served_chart(
+    key: str, title: str, rows: Sequence[ServedRates], header: str, naming: str
+) -> Chart:
+    """``naming``: how the reading names a group ("position {}", "the {} source")."""
     served = sum(row.served for row in rows)
     best = max(
         (row for row in rows if row.served),
@@ -173,7 +184,7 @@ def _served_chart(key: str, title: str, rows: Sequence[ServedRates], header: str
         kind="bar",
         title=title,
         reading=(
-            f"{served} served tracks; {best.group} has the best click-through "
+            f"{served} served tracks; {naming.format(best.group)} has the best click-through "
             f"({_percent(best.click_rate)} of {best.served})."
             if best
             else ""
@@ -240,12 +251,14 @@ def dashboard_context(d: StaffDashboard) -> dict[str, Any]:
                 f"Served tracks by source, last {served_days} days",
                 d.by_source,
                 "Source",
+                "the {} source",
             ),
             _served_chart(
                 "served-position",
                 f"Served tracks by position in the list, last {served_days} days",
                 d.by_position,
                 "Position",
+                "position {}",
             ),
         ],
         "latency_rows": [
