@@ -449,10 +449,10 @@ RECOMMENDER: dict[str, Any] = {
     # ---- the staff dashboard (/staff/insights/, insights.selectors.dashboard; docs/insights.md)
     "dashboard": {
         # all of the dashboard's figures are computed at once and kept under one cache key for
-        # this many seconds (~15 grouped queries over bounded windows: a reload or several
-        # staff members cost one computation a minute; not measured against a need, chosen so
-        # the page still looks live)
-        "cache_seconds": env.int("RECOMMENDER_DASHBOARD_CACHE_SECONDS", default=60),
+        # this many seconds: 14 grouped queries over bounded windows that took ~10 s together
+        # at 10k listeners and 1M interactions (scripts/bench_dashboard.py, docs/insights.md),
+        # so at most one such computation per 5 minutes however many staff reload the page
+        "cache_seconds": env.int("RECOMMENDER_DASHBOARD_CACHE_SECONDS", default=300),
         # each web process adds its latency histogram's counts to Redis at most this often
         # (musicrec.metrics.LatencyBatch): one pipelined batch per process per interval
         # instead of a Redis call per request; the dashboard is at most this much behind

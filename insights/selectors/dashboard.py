@@ -1,6 +1,6 @@
 """Everything the staff dashboard (``/staff/insights/``) shows, computed at once and cached.
 
-:func:`staff_dashboard` runs the selectors of ``platform`` and ``health`` (15 SQL queries, two
+:func:`staff_dashboard` runs the selectors of ``platform`` and ``health`` (14 SQL queries, two
 Redis reads; ``tests/insights/test_staff_page.py`` holds the count) and keeps the result under
 one cache key for ``RECOMMENDER["dashboard"]["cache_seconds"]``: a reload, or several staff
 members, cost one computation per interval. With Redis down the cache answers nothing (the
@@ -22,13 +22,12 @@ from insights.selectors.health import (
     LatencyFigures,
     ModelVersionRow,
     RunningExperiment,
-    ServedRates,
+    ServedFigures,
     list_cache,
     model_versions,
     route_latencies,
     running_experiments,
-    served_by_position,
-    served_by_source,
+    served_rates,
 )
 from insights.selectors.platform import (
     ActiveListeners,
@@ -47,11 +46,11 @@ from insights.selectors.platform import (
 from recommendations.selectors.cache import CacheFigures
 
 #: the one cache key of the dashboard's figures (v: bump when StaffDashboard changes shape)
-CACHE_KEY = "insights:staff-dashboard:v1"
+CACHE_KEY = "insights:staff-dashboard:v2"
 
 #: defaults of RECOMMENDER["dashboard"] (musicrec/settings.py says what each means)
 DEFAULTS: dict[str, Any] = {
-    "cache_seconds": 60,
+    "cache_seconds": 300,
     "top_n": 5,
     "popularity_days": 90,
     "activity_days": 30,
@@ -81,9 +80,7 @@ class StaffDashboard:
     model_versions: list[ModelVersionRow]
     list_cache: CacheFigures
     latency: LatencyFigures
-    served_since: dt.datetime
-    by_source: list[ServedRates]
-    by_position: list[ServedRates]
+    served: ServedFigures
     experiments: list[RunningExperiment]
 
 
@@ -110,9 +107,7 @@ def staff_dashboard_compute(*, now: dt.datetime) -> StaffDashboard:
         model_versions=model_versions(limit=MODEL_VERSIONS),
         list_cache=list_cache(),
         latency=route_latencies(hours=LATENCY_HOURS, limit=LATENCY_ROUTES),
-        served_since=served_since,
-        by_source=served_by_source(since=served_since),
-        by_position=served_by_position(since=served_since),
+        served=served_rates(since=served_since),
         experiments=running_experiments(now=now),
     )
 

@@ -14,7 +14,7 @@ from django.db.models import Count, Q
 from musicrec.metrics import histogram_quantile, latency_buckets
 from recommendations.models import Experiment, ModelVersion
 from recommendations.selectors.cache import CacheFigures, cache_figures
-from recommendations.selectors.outcomes import ImpressionFilter, Totals, outcome_totals
+from recommendations.selectors.outcomes import ImpressionFilter, Totals, outcome_totals_by
 
 logger = logging.getLogger(__name__)
 
@@ -204,36 +204,45 @@ def _rates(group: str, totals: list[Totals]) -> ServedRates:
     )
 
 
-def served_by_source(*, since: dt.datetime) -> list[ServedRates]:
-    """Rates per source (a track counts for every source that proposed it), most served
-    first. One query (``recommendations.selectors.outcomes``)."""
-    totals = outcome_totals(ImpressionFilter(since=since), group="source")
-    rows = [_rates(str(t.group), [t]) for t in totals]
-    return sorted(rows, key=lambda row: (-row.served, row.group))
-
-
 #: positions shown one by one; beyond, in ranges (lists are 10 on the home page, up to 100 by
 #: the API)
 SINGLE_POSITIONS = 10
 POSITION_RANGES = ((11, 20), (21, 50), (51, None))
 
 
-def served_by_position(*, since: dt.datetime) -> list[ServedRates]:
-    """Rates per position (1 … 10, then 11–20, 21–50, 51+), top first; positions never served
-    left out. One query."""
-    totals = outcome_totals(ImpressionFilter(since=since), group="position")
+@dataclass(frozen=True)
+class ServedFigures:
+    """Rates of the tracks served since ``since``: ``by_source`` (a track counts for every
+    source that proposed it; most served first) and ``by_position`` (1 … 10, then 11–20,
+    21–50, 51+; top first, positions never served left out)."""
+
+    since: dt.datetime
+    by_source: list[ServedRates]
+    by_position: list[ServedRates]
+
+
+def _by_position(totals: list[Totals]) -> list[ServedRates]:
     groups: list[tuple[str, list[Totals]]] = [
         (str(n), [t for t in totals if t.group == n]) for n in range(1, SINGLE_POSITIONS + 1)
     ]
     for low, high in POSITION_RANGES:
         label = f"{low}–{high}" if high else f"{low}+"
-        groups.append(
-            (
-                label,
-                [t for t in totals if t.group >= low and (high is None or t.group <= high)],
-            )
-        )
+        members = [t for t in totals if t.group >= low and (high is None or t.group <= high)]
+        groups.append((label, members))
     return [_rates(label, members) for label, members in groups if members]
+
+
+def served_rates(*, since: dt.datetime) -> ServedFigures:
+    """One query (``recommendations.selectors.outcomes.outcome_totals_by``: the attribution
+    computed once, grouped by source and by position)."""
+    totals = outcome_totals_by(ImpressionFilter(since=since), groups=("source", "position"))
+    by_source = sorted(
+        (_rates(str(t.group), [t]) for t in totals["source"]),
+        key=lambda row: (-row.served, row.group),
+    )
+    return ServedFigures(
+        since=since, by_source=by_source, by_position=_by_position(totals["position"])
+    )
 
 
 # --------------------------------------------------------------------------- experiments

@@ -249,14 +249,14 @@ def dashboard_context(d: StaffDashboard) -> dict[str, Any]:
             _served_chart(
                 "served-source",
                 f"Served tracks by source, last {served_days} days",
-                d.by_source,
+                d.served.by_source,
                 "Source",
                 "the {} source",
             ),
             _served_chart(
                 "served-position",
                 f"Served tracks by position in the list, last {served_days} days",
-                d.by_position,
+                d.served.by_position,
                 "Position",
                 "position {}",
             ),

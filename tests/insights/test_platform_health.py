@@ -15,11 +15,11 @@ from insights.selectors.health import (
     list_cache,
     model_versions,
     running_experiments,
-    served_by_position,
-    served_by_source,
+    served_rates,
 )
 from recommendations.models import Experiment, ExperimentVariant, Impression, ModelVersion
 from recommendations.selectors.cache import HITS_KEY, MISSES_KEY
+from recommendations.selectors.outcomes import ImpressionFilter, outcome_totals, outcome_totals_by
 from tests.accounts.factories import UserFactory
 from tests.catalog.factories import TrackFactory
 
@@ -105,9 +105,9 @@ def test_served_rates_by_source_and_by_position():
     # bob's like of a comes two hours late and names no list: it answers nothing
     Interaction.objects.create(user=bob, track=a, kind="like", occurred_at=now)
 
-    since = now - dt.timedelta(days=7)
-    by_source = {row.group: row for row in served_by_source(since=since)}
-    by_position = served_by_position(since=since)
+    figures = served_rates(since=now - dt.timedelta(days=7))
+    by_source = {row.group: row for row in figures.by_source}
+    by_position = figures.by_position
 
     # then: collaborative proposed all 5 served tracks (a, b, c, c, a), content 3 (b, c, c)
     collaborative, content = by_source["collaborative"], by_source["content"]
@@ -115,7 +115,7 @@ def test_served_rates_by_source_and_by_position():
     assert collaborative.skipped == 1 and collaborative.click_rate == 0.4
     assert (content.served, content.clicked, content.liked, content.skipped) == (3, 1, 1, 1)
     assert content.skip_rate == pytest.approx(1 / 3)
-    assert [row.group for row in served_by_source(since=since)] == ["collaborative", "content"]
+    assert [row.group for row in figures.by_source] == ["collaborative", "content"]
     # positions: 1 = a (clicked), c; 2 = b (clicked, liked), a; 3 = c (skipped)
     assert [(r.group, r.served, r.clicked, r.liked, r.skipped) for r in by_position] == [
         ("1", 2, 1, 0, 0),
@@ -136,7 +136,7 @@ def test_positions_beyond_ten_are_grouped_in_ranges():
         user=listener, track=tracks[14], kind="play", impression_id=served.pk
     )
 
-    rows = served_by_position(since=now - dt.timedelta(days=1))
+    rows = served_rates(since=now - dt.timedelta(days=1)).by_position
 
     assert [row.group for row in rows] == [*map(str, range(1, 11)), "11–20", "21–50"]
     assert (rows[10].served, rows[10].clicked, rows[10].impressions) == (10, 1, 1)
@@ -173,3 +173,28 @@ def test_list_cache_hit_rate_from_the_counters():
     figures = list_cache()
 
     assert (figures.hits, figures.misses, figures.hit_rate, figures.available) == (3, 1, 0.75, True)
+
+
+def test_outcome_totals_by_groups_the_same_figures_as_one_query_per_group():
+    # given the served lists of the rates test, and one listener's older list
+    now = timezone.now()
+    ann, bob = UserFactory(), UserFactory()
+    a, b, c = TrackFactory(), TrackFactory(), TrackFactory()
+    mixed = {"collaborative": 0.5, "content": 0.4}
+    first = _served(ann, [a, b, c], at=now - dt.timedelta(hours=3), sources=[mixed] * 3)
+    _served(bob, [c, a], at=now - dt.timedelta(hours=2), sources=[{"popularity": 1.0}] * 2)
+    Interaction.objects.create(user=ann, track=a, kind="play", impression_id=first.pk)
+    Interaction.objects.create(
+        user=bob, track=c, kind="skip", occurred_at=now - dt.timedelta(hours=2)
+    )
+
+    for where in (ImpressionFilter(), ImpressionFilter(since=now - dt.timedelta(days=1))):
+        # when
+        together = outcome_totals_by(where, groups=("source", "position", "all"))
+
+        # then
+        for group in ("source", "position", "all"):
+            assert together[group] == outcome_totals(where, group=group), group
+    assert [t.group for t in together["position"]] == [1, 2, 3]
+    with pytest.raises(ValueError, match="unknown groups"):
+        outcome_totals_by(ImpressionFilter(), groups=("day", "nope"))
