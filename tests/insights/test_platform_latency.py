@@ -17,6 +17,7 @@ from musicrec.metrics import (
     LATENCY_KEY_TTL_SECONDS,
     LatencyBatch,
     histogram_quantile,
+    latency_batch,
     latency_buckets,
     latency_key,
 )
@@ -167,3 +168,21 @@ def test_the_dashboard_says_unavailable_when_redis_is_down(monkeypatch):
     figures = route_latencies(hours=24, limit=5)
 
     assert (figures.available, figures.routes) == (False, [])
+
+
+@pytest.mark.django_db
+def test_every_request_is_counted_by_the_metrics_middleware(redis_db, client, listener):
+    # given this process's counts sent so far
+    latency_batch.flush()
+    redis_db.flushdb()
+
+    # when two pages are answered (one a 404 of an unknown path) and the counts are sent
+    client.force_login(listener)
+    client.get("/history/")
+    client.get("/no-such-page/")
+    assert latency_batch.flush()
+
+    # then both are in this hour's hash, by method and route
+    totals = latency_buckets(hours=1)
+    assert sum(totals["GET /history/"]) == 1
+    assert sum(totals["GET unmatched"]) == 1
