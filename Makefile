@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 export OPENBLAS_NUM_THREADS ?= 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help run test services manage stop lint format bench-import bench-history evaluate bench-recommend bench-serve bench-playlists browser clean
+.PHONY: help run test services manage stop lint format bench-import bench-history evaluate bench-recommend bench-serve bench-playlists bench-dashboard browser clean
 
 help:
 	@echo "make run           start musicrec on http://127.0.0.1:8000 (Ctrl-C stops everything;"
@@ -29,6 +29,8 @@ help:
 	@echo "                   uvicorn and daphne (CATALOG=tracks.csv LISTENS=mpd-format folder)"
 	@echo "make bench-playlists generated playlists at catalog scale: time per kind, the sonic"
 	@echo "                   path's mean step against random (CATALOG=… LISTENS=…; PLAYLISTS_ARGS=--reuse)"
+	@echo "make bench-dashboard the staff dashboard's figures at 10k listeners, 1M interactions"
+	@echo "                   (DASHBOARD_ARGS=--reuse keeps the last run's data)"
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -130,6 +132,15 @@ bench-playlists: $(VENV)/.installed-dev
 	MUSICREC_BENCH_INSTANCE=playlists $(PY) -m musicrec.stack bench $(if $(filter --reuse,$(PLAYLISTS_ARGS)),--keep) \
 		-- $(PY) scripts/bench_playlists.py $(PLAYLISTS_ARGS) $(CATALOG) \
 		$(if $(filter command line,$(origin LISTENS)),$(LISTENS),$(EVAL_LISTENS))
+
+# The staff dashboard's figures at 10k listeners and 1M interactions (scripts/bench_dashboard.py):
+# the whole computation and each selector, and the latency counts' cost per request. Its own kept
+# instance (var/dashboard/): DASHBOARD_ARGS=--reuse keeps the data of the last run. Figures, not
+# a test (docs/insights.md).
+DASHBOARD_ARGS ?=
+bench-dashboard: $(VENV)/.installed-dev
+	MUSICREC_BENCH_INSTANCE=dashboard $(PY) -m musicrec.stack bench $(if $(filter --reuse,$(DASHBOARD_ARGS)),--keep) \
+		-- $(PY) scripts/bench_dashboard.py $(DASHBOARD_ARGS)
 
 clean:
 	rm -rf $(VENV) var

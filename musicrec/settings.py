@@ -490,6 +490,27 @@ RECOMMENDER: dict[str, Any] = {
         "platform_cache_seconds": 3600,
         # tracks listed under "what your recommendations brought" (the count covers them all)
         "brought_listed": 20,
+    # ---- the staff dashboard (/staff/insights/, insights.selectors.dashboard; docs/insights.md)
+    "dashboard": {
+        # all of the dashboard's figures are computed at once and kept under one cache key for
+        # this many seconds: 14 grouped queries over bounded windows that took ~10 s together
+        # at 10k listeners and 1M interactions (scripts/bench_dashboard.py, docs/insights.md),
+        # so at most one such computation per 5 minutes however many staff reload the page
+        "cache_seconds": env.int("RECOMMENDER_DASHBOARD_CACHE_SECONDS", default=300),
+        # each web process adds its latency histogram's counts to Redis at most this often
+        # (musicrec.metrics.LatencyBatch): one pipelined batch per process per interval
+        # instead of a Redis call per request; the dashboard is at most this much behind
+        "latency_flush_seconds": env.int("RECOMMENDER_LATENCY_FLUSH_SECONDS", default=10),
+        # popular tracks and genres: how many, and over how many days (the issue's "over
+        # time": 30 days by day would be too spiky for a top 5; 90 days by week reads well)
+        "top_n": 5,
+        "popularity_days": 90,
+        # activity, interactions by kind and imports per day: the last this many days
+        "activity_days": 30,
+        # the retention table: listeners who signed up in each of the last this many weeks
+        "cohort_weeks": 10,
+        # served lists' rates (by source and position): impressions of the last this many days
+        "served_days": 7,
     },
     # ---- the web process's serving state (recommendations.selectors.serving)
     "serving": {

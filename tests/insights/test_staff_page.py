@@ -1,0 +1,259 @@
+"""The staff dashboard page, /staff/insights/: who may see it, what it says with no data (empty
+states that say what to do), with lots of data (a bounded number of queries), cached, escaped,
+and with Redis down."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+from django_redis import get_redis_connection
+
+from history.models import Interaction, ListenImport
+from insights.selectors.dashboard import CACHE_KEY, staff_dashboard_compute
+from musicrec import embedded
+from musicrec.metrics import latency_key
+from recommendations.models import Experiment, ExperimentVariant, Impression, ModelVersion
+from tests.accounts.factories import UserFactory
+from tests.catalog.factories import ArtistFactory, GenreFactory, TrackFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = "/staff/insights/"
+
+#: the dashboard's own queries (insights.selectors.dashboard says 14), measured with the data
+#: below; the page adds the session and the user
+DASHBOARD_QUERIES = 14
+
+
+def test_the_url_name():
+    assert reverse("insights:staff") == URL
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client):
+    response = client.get(URL)
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('accounts:login')}?next={URL}"
+
+
+def test_a_listener_who_is_not_staff_is_refused(listener_web):
+    response = listener_web.get(URL)
+
+    assert response.status_code == 403
+    assert "Platform dashboard" not in response.content.decode()
+
+
+def test_staff_see_it_curators_and_superusers(curator_web, superuser_web):
+    for web in (curator_web, superuser_web):
+        response = web.get(URL)
+        assert response.status_code == 200
+        assert "<h1>Platform dashboard</h1>" in response.content.decode()
+
+
+def test_the_nav_links_the_dashboard_for_staff_only(curator_web, listener_web):
+    link = f'href="{URL}"'
+    assert link in curator_web.get(reverse("history:page")).content.decode()
+    assert link not in listener_web.get(reverse("history:page")).content.decode()
+
+
+def test_with_no_data_every_section_says_what_produces_it(curator_web):
+    page = curator_web.get(URL).content.decode()
+
+    for section in ("Activity", "Catalog popularity", "Cohorts", "Recommender health"):
+        assert f">{section}</h2>" in page
+    for empty in (
+        "No listener has liked, played or skipped anything in this window yet",
+        "No plays, likes, skips or playlist additions recorded in this window",
+        "No listening history was imported in this window",
+        "No plays in the last 90 days: tracks show up here",
+        "No plays in the last 90 days: genres show up here",
+        "Nobody signed up in these weeks yet",
+        "No model has been trained yet",
+        "No list has been asked for yet",
+        "No request timed in the last 24 hours",
+        "No recommendation list was served in this window",
+        "No experiment is running",
+    ):
+        assert empty in page, empty
+    assert "<canvas" not in page  # no chart without figures
+    assert "{#" not in page and "#}" not in page  # no template comment leaks as text
+    assert "within 30 minutes after it was served" in page  # the attribution rule, in one line
+
+
+def _lots(now: dt.datetime) -> dict:
+    """Listeners over ten weeks with plays, likes and skips; served lists answered; imports;
+    three model versions; a running experiment; latency counts. Returns what the test checks."""
+    rng = random.Random(14)
+    genres = [GenreFactory(name=f"genre {n}") for n in range(6)]
+    evil = ArtistFactory(name="<script>alert('artist')</script>")
+    tracks = [
+        TrackFactory(genres=[genres[n % 6]], artists=[evil] if n == 0 else None) for n in range(40)
+    ]
+    listeners = [
+        UserFactory(date_joined=now - dt.timedelta(days=rng.randrange(0, 70))) for _ in range(40)
+    ]
+    events = []
+    for listener in listeners:
+        for _ in range(30):
+            at = now - dt.timedelta(days=rng.randrange(0, 60), minutes=rng.randrange(0, 1440))
+            events.append(
+                Interaction(
+                    user=listener,
+                    track=tracks[min(int(rng.expovariate(0.15)), 39)],
+                    kind=rng.choice(["play", "play", "play", "like", "skip", "dislike"]),
+                    occurred_at=at,
+                    recorded_at=at,
+                )
+            )
+    Interaction.objects.bulk_create(events)
+    for listener in listeners[:20]:
+        served = rng.sample(tracks, 10)
+        impression = Impression.objects.create(
+            user=listener,
+            surface="web",
+            served_at=now - dt.timedelta(hours=rng.randrange(1, 100)),
+            items=[
+                {
+                    "track_id": t.pk,
+                    "position": i + 1,
+                    "score": 0.5,
+                    "sources": {"collaborative": 0.5, "content": 0.2 * (i % 2)},
+                }
+                for i, t in enumerate(served)
+            ],
+        )
+        Interaction.objects.create(
+            user=listener, track=served[0], kind="play", impression_id=impression.pk
+        )
+    for n, status in enumerate(["done", "done", "failed", "pending"]):
+        ListenImport.objects.create(
+            user=listeners[n],
+            format="lastfm",
+            status=status,
+            created_at=now - dt.timedelta(days=n),
+            listens=100,
+            matched=90,
+            unmatched=10,
+        )
+    for n, status in enumerate(["retired", "active", "failed"]):
+        ModelVersion.objects.create(
+            status=status,
+            created_at=now - dt.timedelta(days=3 - n),
+            training_seconds=30.0 + n,
+            figures={"holdout": {"ndcg@10": 0.25 + n / 100, "recall@10": 0.3, "coverage@10": 0.1}},
+        )
+    experiment = Experiment.objects.create(
+        name="<b>Less popularity</b>", share=0.2, starts_at=now - dt.timedelta(days=1)
+    )
+    ExperimentVariant.objects.create(experiment=experiment, key="control")
+    ExperimentVariant.objects.create(experiment=experiment, key="b")
+    redis = get_redis_connection("default")
+    redis.hincrby(latency_key(now), "GET /api/v1/recommendations/|0.05", 90)
+    redis.hincrby(latency_key(now), "GET /api/v1/recommendations/|0.25", 10)
+    return {"evil": evil.name, "experiment": experiment.name}
+
+
+def test_with_lots_of_data_it_renders_every_figure_in_bounded_queries(
+    curator_web, django_assert_max_num_queries
+):
+    # given
+    made = _lots(timezone.now())
+
+    # when (the dashboard's queries are a fixed number, whatever the data; and the session's
+    # and the user's)
+    with django_assert_max_num_queries(DASHBOARD_QUERIES + 2):
+        response = curator_web.get(URL)
+
+    # then
+    page = response.content.decode()
+    assert response.status_code == 200
+    for key in (
+        "active-listeners",
+        "interactions",
+        "imports",
+        "popular-tracks",
+        "popular-genres",
+        "retention",
+        "served-source",
+        "served-position",
+    ):
+        assert f'id="chart-{key}-data"' in page, key
+    assert page.count("<canvas") == 8
+    # tables: model versions, the latency of the list API, the experiment, the retention
+    assert "ndcg@10 0.260" in page and "31.0 s" in page
+    assert "<code>GET /api/v1/recommendations/</code>" in page
+    assert "&lt;b&gt;Less popularity&lt;/b&gt;" in page and made["experiment"] not in page
+    assert "Retention by sign-up week" in page
+    assert "This week (so far)" in page  # the unfinished week is named as such, not a fall
+    # catalog text is escaped everywhere, the JSON of the charts included
+    assert made["evil"] not in page
+    assert "No experiment is running" not in page
+    assert "{#" not in page
+    assert "the collaborative source has the best click-through" in page
+
+
+def test_the_figures_are_cached_under_one_key(curator_web, superuser_web):
+    _lots(timezone.now())
+    curator_web.get(URL)  # computes and keeps
+
+    # a second staff member's visit reads the cache: only the session and the user
+    with CaptureQueriesContext(connection) as queries:
+        response = superuser_web.get(URL)
+
+    assert response.status_code == 200
+    assert len(queries) <= 2, [q["sql"][:80] for q in queries]
+    from django.core.cache import cache
+
+    assert cache.get(CACHE_KEY) is not None
+
+
+def test_the_query_count_does_not_grow_with_the_data(django_assert_max_num_queries):
+    now = timezone.now()
+    with django_assert_max_num_queries(DASHBOARD_QUERIES):
+        staff_dashboard_compute(now=now)
+    _lots(now)
+    with django_assert_max_num_queries(DASHBOARD_QUERIES):
+        figures = staff_dashboard_compute(now=now)
+    assert figures.popular_tracks.rows and figures.served.by_source and figures.experiments
+
+
+@pytest.fixture
+def own_redis():
+    """A Redis of this test's own (var/test-dash-redis/) as the cache, stopped by the test; it
+    is stopped in any case when the test ends."""
+    instance = embedded.Instance("test-dash-redis")
+    url, _ = embedded.start_redis(instance)
+    try:
+        cache_settings = {**settings.CACHES["default"], "LOCATION": url.replace("/0", "/1")}
+        with override_settings(CACHES={"default": cache_settings}):
+            yield instance
+    finally:
+        embedded.stop_redis(instance)
+
+
+def test_with_redis_down_the_page_still_answers(own_redis, curator):
+    web = Client()
+    web.force_login(curator)
+    assert web.get(URL).status_code == 200
+
+    assert embedded.stop_redis(own_redis)
+    response = web.get(URL)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Redis did not answer: the latency figures are unknown." in page
+    assert "Redis did not answer: the cache's figures are unknown." in page
+
+
+def test_the_admin_start_page_links_the_dashboard(curator_web):
+    page = curator_web.get(reverse("admin:index")).content.decode()
+
+    assert f'<a href="{URL}">Platform dashboard</a>' in page
