@@ -490,6 +490,7 @@ RECOMMENDER: dict[str, Any] = {
         "platform_cache_seconds": 3600,
         # tracks listed under "what your recommendations brought" (the count covers them all)
         "brought_listed": 20,
+    },
     # ---- the staff dashboard (/staff/insights/, insights.selectors.dashboard; docs/insights.md)
     "dashboard": {
         # all of the dashboard's figures are computed at once and kept under one cache key for
