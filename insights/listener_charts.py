@@ -74,6 +74,11 @@ def percent(value: float) -> str:
     return f"{value * 100:.0f}\u202f%"
 
 
+def count(number: int, noun: str) -> str:
+    """``1 play``, ``3 plays``: a reading never says "1 plays"."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def _and(words: Sequence[str]) -> str:
     if len(words) <= 1:
         return "".join(words)
@@ -274,9 +279,12 @@ def days_reading(insights: ListenerInsights) -> str:
         return ""
     busiest_day, busiest = max(insights.plays_per_day, key=lambda item: (item[1], item[0]))
     active = sum(1 for count in counts if count)
+    sentence = f"{count(total, 'play')} in the last {len(counts)} days"
+    if active == 1:
+        return sentence + f", all on {_day_label(busiest_day)}."
     return (
-        f"{total} plays in {len(counts)} days, on {active} of them; "
-        f"the most on {_day_label(busiest_day)} ({busiest})."
+        sentence + f", on {active} different days; the most on {_day_label(busiest_day)} "
+        f"({count(busiest, 'play')})."
     )
 
 
@@ -323,9 +331,9 @@ def top_artists_chart(insights: ListenerInsights, *, urls: Links) -> Chart:
     reading = ""
     if top:
         if len(top) > 1 and top[1].plays == top[0].plays:
-            reading = f"{top[0].name} and {top[1].name} lead ({top[0].plays} plays each)."
+            reading = f"{top[0].name} and {top[1].name} lead ({count(top[0].plays, 'play')} each)."
         else:
-            reading = f"Your most played artist is {top[0].name} ({top[0].plays} plays)"
+            reading = f"Your most played artist is {top[0].name} ({count(top[0].plays, 'play')})"
             if len(top) > 1:
                 reading += f", then {top[1].name} ({top[1].plays})"
             reading += "."
@@ -345,8 +353,8 @@ def top_tracks_chart(insights: ListenerInsights, *, urls: Links) -> Chart:
     top = insights.top_tracks
     reading = ""
     if top:
-        reading = f"Your most played track is {top[0].name} by {top[0].detail or 'unknown'} "
-        reading += f"({top[0].plays} plays)."
+        by = f" by {top[0].detail}" if top[0].detail else ""
+        reading = f"Your most played track is {top[0].name}{by} ({count(top[0].plays, 'play')})."
     return Chart(
         key="top-tracks",
         kind="hbar",
@@ -366,15 +374,25 @@ def brought_reading(insights: ListenerInsights) -> str:
     brought = insights.brought
     if not brought.count:
         liked = insights.totals.liked
-        return f"None of your {liked} likes came through recommendations yet." if liked else ""
-    tracks = "track" if brought.count == 1 else "tracks"
-    sentence = f"Recommendations brought you {brought.count} {tracks} you kept"
+        if not liked:
+            return ""
+        return (
+            "Your like did not come through a recommendation yet."
+            if liked == 1
+            else f"None of your {liked} likes came through a recommendation yet."
+        )
+    sentence = f"Recommendations brought you {count(brought.count, 'track')} you kept"
     share = insights.liked_share_brought
     if share is not None:
-        sentence += (
-            f"; {brought.liked} of your {insights.totals.liked} likes ({percent(share)}) "
-            "came from them"
-        )
+        if brought.liked == insights.totals.liked == 1:
+            sentence += "; your one like came from them"
+        elif brought.liked == insights.totals.liked:
+            sentence += f"; all {brought.liked} of your likes came from them"
+        else:
+            sentence += (
+                f"; {brought.liked} of your {count(insights.totals.liked, 'like')}"
+                f" ({percent(share)}) came from them"
+            )
     return sentence + "."
 
 

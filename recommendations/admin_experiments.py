@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
+from django.template.defaultfilters import pluralize
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -83,12 +84,32 @@ class ExperimentForm(forms.ModelForm):
 
 class VariantForm(forms.ModelForm):
     parameters = forms.JSONField(
-        required=False, initial=dict, help_text=PARAMETERS_HELP, widget=forms.Textarea
+        required=False,
+        initial=dict,
+        help_text=PARAMETERS_HELP,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 40}),
+        error_messages={
+            "invalid": "Not valid JSON. Names and text take double quotes, e.g. "
+            '{"weights": {"content": 0.3}}; {} keeps the site\'s own parameters.'
+        },
     )
 
     class Meta:
         model = ExperimentVariant
         fields = ("key", "name", "weight", "parameters")
+        # narrower than the admin's 20em text inputs: the four columns and "Delete?" fit beside
+        # the admin's navigation at 1280 px
+        widgets = {
+            "key": forms.TextInput(attrs={"size": 14}),
+            "name": forms.TextInput(attrs={"size": 18}),
+        }
+        help_texts = {
+            "key": "Short name recorded on each served list: letters, digits, - and _ "
+            '(e.g. "control", "content-30").',
+            "name": "Optional: how the report names it (the key when empty).",
+            "weight": "Share of the enrolled listeners, relative to the other variants: "
+            "1 and 1 is half each, 3 and 1 three quarters and a quarter.",
+        }
 
     def clean_parameters(self) -> dict[str, Any]:
         try:
@@ -121,6 +142,8 @@ class VariantInline(admin.TabularInline):
     formset = VariantFormSet
     extra = 0
     min_num = 2
+    # the tabular inline with each column's help written out (not only in a tooltip)
+    template = "admin/recommendations/experiment/variant_inline.html"
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is not None and experiment_has_started(experiment=obj):
@@ -153,8 +176,14 @@ def stop_now(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Experimen
     left = queryset.count() - stopped
     modeladmin.message_user(
         request,
-        f"{stopped} experiment(s) stopped"
-        + (f"; {left} already stopped or ended, left as they were." if left else "."),
+        (f"Stopped {stopped} experiment{pluralize(stopped)}" if stopped else "Nothing stopped")
+        + (
+            f"; {left} {'was' if left == 1 else 'were'} already stopped or ended, left as "
+            f"{'it was' if left == 1 else 'they were'}."
+            if left
+            else "."
+        )
+        + (" Nobody is assigned to a stopped experiment from the next list on." if stopped else ""),
         messages.SUCCESS if stopped else messages.INFO,
     )
 

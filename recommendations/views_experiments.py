@@ -61,11 +61,17 @@ def _points(value: float) -> str:
     return f"{value * 100:+.1f} points"
 
 
+def _signed(value: float) -> str:
+    return f"{value * 100:+.1f}".replace("-", "\u2212")
+
+
 def _interval_text(interval: Interval | None, *, difference: bool = False) -> str:
     if interval is None:
         return "–"
     if difference:
-        return f"{_points(interval.value)} ({_points(interval.low)} to {_points(interval.high)})"
+        # "+1.5 points (−0.4 to +3.2)": the unit once, not three times
+        low, high = (_signed(x) for x in (interval.low, interval.high))
+        return f"{_points(interval.value)} ({low} to {high})"
     return f"{_percent(interval.value)} ({_percent(interval.low)}–{_percent(interval.high)})"
 
 

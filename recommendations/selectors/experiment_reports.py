@@ -29,6 +29,7 @@ listener reaches Python at most); a report is cached for ``["report_cache_second
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -409,7 +410,20 @@ def experiment_report(*, experiment: Experiment) -> ExperimentReport:
     """:func:`experiment_report_compute`, kept in the cache for
     ``RECOMMENDER["experiments"]["report_cache_seconds"]`` (with the cache down: computed on
     each call)."""
-    key = CACHE_KEY.format(id=experiment.pk)
+    # the definition is part of the key: a report kept from before a curator stopped, ended
+    # or renamed the experiment is not shown after it (the figures may be a minute old, its
+    # status never)
+    definition = (
+        experiment.name,
+        experiment.description,
+        experiment.mode,
+        experiment.share,
+        experiment.starts_at,
+        experiment.ends_at,
+        experiment.stopped_at,
+    )
+    digest = hashlib.sha1(repr(definition).encode(), usedforsecurity=False).hexdigest()[:16]
+    key = f"{CACHE_KEY.format(id=experiment.pk)}:{digest}"
     found = cache.get(key)
     if isinstance(found, ExperimentReport):
         return found

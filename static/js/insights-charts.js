@@ -51,6 +51,9 @@
     if (kind === "bar" || kind === "line") {
       var valueAxis = { beginAtZero: true, stacked: !!spec.stacked, ticks: { callback: function (v) { return format(v); } } };
       if (spec.max != null) valueAxis.max = spec.max;
+      // counts are whole: no 0.2, 0.4 … ticks when the numbers are small (Chart.js' precision
+      // rounds the generated ticks; the formatter would still print a fraction it kept)
+      if (spec.format !== "percent" && spec.format !== "decimal") valueAxis.ticks.precision = 0;
       var labelAxis = { stacked: !!spec.stacked, ticks: { autoSkip: true, maxRotation: 0 } };
       // long names (artists, "title — artists") would squeeze the bars on a phone: the axis
       // shows the start, the tooltip and the table the whole name

@@ -198,3 +198,48 @@ def newcomer(django_db_setup, django_db_blocker) -> Iterator[str]:
     yield username
     with django_db_blocker.unblock():
         User.objects.filter(pk=user.pk).delete()
+
+
+@pytest.fixture(scope="module")
+def light_listener(django_db_setup, django_db_blocker) -> Iterator[str]:
+    """A listener with three plays (two of one track, one of another): small counts, where
+    Chart.js' own ticks would be 0, 0.2, 0.4 …"""
+    from accounts.models import User
+    from catalog.models import Track
+    from history.services.interactions import interaction_record
+
+    username = f"e2e-light-{uuid.uuid4().hex[:8]}"
+    with django_db_blocker.unblock():
+        user = User.objects.create_user(username, f"{username}@example.com")
+        user.password = server_password_hash(PASSWORD)
+        user.save(update_fields=["password"])
+        first, second = Track.objects.filter(genres__isnull=False).distinct().order_by("id")[:2]
+        for track in (first, first, second):
+            interaction_record(user=user, track_id=track.pk, kind="play")
+    yield username
+    with django_db_blocker.unblock():
+        User.objects.filter(pk=user.pk).delete()
+
+
+def test_count_axes_tick_in_whole_numbers(
+    page: Page, light_listener: str, artifacts_dir: Path
+) -> None:
+    _open(page, light_listener)
+    expect(page.locator("#chart-top-tracks[data-drawn]")).to_have_count(1)
+
+    # the value axis of every count chart (hbar: x, bar and line: y) and of no share chart
+    ticks = page.evaluate(
+        """() => Object.fromEntries(["days", "hours", "top-artists", "top-tracks", "genre-trend"]
+            .map((key) => {
+                const figure = document.getElementById("chart-" + key);
+                const chart = Chart.getChart(figure.querySelector("canvas"));
+                const axis = chart.options.indexAxis === "y" ? chart.scales.x : chart.scales.y;
+                return [key, axis.ticks.map((t) => t.value)];
+            }))"""
+    )
+    for key in ("days", "hours", "top-artists", "top-tracks"):
+        assert ticks[key] and all(float(v).is_integer() for v in ticks[key]), (key, ticks[key])
+        assert max(ticks[key]) >= 2, (key, ticks[key])
+    # shares keep their fractions (0 %, 20 % … 100 %)
+    assert any(not float(v).is_integer() for v in ticks["genre-trend"]), ticks["genre-trend"]
+    page.screenshot(path=artifacts_dir / "insights-few-plays.png", full_page=True)

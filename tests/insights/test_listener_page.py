@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import random
 import re
+import zoneinfo
 
 import pytest
 from django.utils import timezone
@@ -167,3 +168,28 @@ def test_catalog_text_is_escaped(listener, listener_web):
     assert "&lt;b&gt;Bold&lt;/b&gt;" in html  # the table and the reading
     # the chart data escapes < too (json_script)
     assert "\\u003Cb\\u003EBold" in html
+
+
+def test_readings_of_a_first_few_plays_read_as_sentences(listener, listener_web):
+    """What a new listener met: "9 plays in 90 days, on 1 of them; the most on 30 Nov (9)" and
+    "(1 plays)". Counts agree with their nouns, and one day is said as one day."""
+    artist = ArtistFactory(name="Ins Few Artist")
+    other = ArtistFactory(name="Ins Few Other")
+    once = TrackFactory(title="Ins Few Once", artists=[artist])
+    also = TrackFactory(title="Ins Few Also", artists=[other])
+    interaction_record(user=listener, track_id=once.pk, kind="play")
+    interaction_record(user=listener, track_id=also.pk, kind="play")
+
+    html = listener_web.get(URL).content.decode()
+
+    today = timezone.localdate(timezone=zoneinfo.ZoneInfo(listener.time_zone))
+    assert f"2 plays in the last 90 days, all on {today.day} {today:%b}." in html
+    assert "Ins Few Artist and Ins Few Other lead (1 play each)." in html
+    assert "(1 play)." in html and "1 plays" not in html
+    assert "on 1 of them" not in html
+
+
+def test_the_empty_page_does_not_promise_a_play_button(listener_web):
+    # plays come from imports and apps; the web's recommendations have like, not play
+    html = listener_web.get(URL).content.decode()
+    assert "like the tracks you enjoy in" in html and "play and like" not in html

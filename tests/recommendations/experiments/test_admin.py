@@ -187,7 +187,15 @@ def test_stop_now_stops_the_selected_experiments(superuser_web, started):
     assert response.status_code == 200
     started.refresh_from_db()
     assert started.stopped_at is not None
-    assert "1 experiment(s) stopped" in response.content.decode()
+    assert "Stopped 1 experiment. Nobody is assigned" in response.content.decode()
+
+    # stopping it again says it was already stopped
+    response = superuser_web.post(
+        LIST, {"action": "stop_now", "_selected_action": [str(started.pk)]}, follow=True
+    )
+    assert "Nothing stopped; 1 was already stopped or ended, left as it was." in (
+        response.content.decode()
+    )
 
 
 def test_the_list_shows_status_mode_share_variants_and_impressions(
@@ -256,3 +264,22 @@ def test_the_add_form_offers_two_variants_and_says_what_parameters_may_set(super
     # the help text names the engine's real fields
     for name in ("history_scale", "popularity_floor", "demographic", "relevance", "discovery"):
         assert name in page
+
+
+def test_the_variants_help_is_written_out_not_only_in_a_tooltip(superuser_web):
+    page = superuser_web.get(ADD).content.decode()
+
+    # the tabular inline puts help in an icon's title only: here it is a visible list too
+    help_block = page.split('id="variant-help"', 1)[1].split("</div>", 1)[0]
+    assert "The first variant is the control" in help_block
+    assert "<dt>Parameters</dt>" in help_block and "history_scale" in help_block
+    assert "<dt>Weight</dt>" in help_block and "1 and 1 is half each" in help_block
+    assert "<dt>Key</dt>" in help_block
+
+
+def test_parameters_that_are_not_json_say_how_to_write_them(superuser_web):
+    response = superuser_web.post(ADD, _form(variants=[("control", "{}"), ("b", "{weights: 0.3")]))
+
+    assert response.status_code == 200
+    assert "Not valid JSON. Names and text take double quotes" in _errors(response)
+    assert not Experiment.objects.exists()

@@ -4,6 +4,7 @@ report API (GET /api/v1/experiments/{id}/report/): who may see them, what they s
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -56,7 +57,10 @@ def test_the_list_shows_each_experiment_with_its_status(curator_web):
 
 def test_the_list_without_experiments_says_what_to_do(curator_web):
     html = curator_web.get(LIST).content.decode()
-    assert "No experiments yet" in html and 'href="/admin/"' in html
+    assert "No experiments yet" in html
+    # the link leads straight to the form that defines one
+    add = reverse("admin:recommendations_experiment_add")
+    assert f'href="{add}">Define one in the admin' in html
 
 
 def test_the_report_page_shows_figures_intervals_and_verdict(curator_web, split_data, low_minimum):
@@ -67,7 +71,8 @@ def test_the_report_page_shows_figures_intervals_and_verdict(curator_web, split_
     # test_report.py)
     assert "37.5 % (13.7 %–69.4 %)" in html
     assert "87.5 % (52.9 %–97.8 %)" in html
-    assert "+50.0 points" in html
+    # the difference says its unit once: "+50.0 points (+x to +y)"
+    assert re.search(r"\+50\.0 points \([+\u2212]\d+\.\d to \+\d+\.\d\)", html), html
     assert "More content is better than Control" in html
     assert "played or liked within the attribution window" in html
     assert "within 30 minutes after the list was served" in html
@@ -87,6 +92,35 @@ def test_the_report_of_an_experiment_without_lists(curator_web):
     html = curator_web.get(_report_url(experiment)).content.decode()
     assert "No lists served in this experiment yet" in html
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+    # said once: no per-variant "not enough data yet" lines under the empty table
+    assert "Control: not enough data yet" not in html
+
+
+def test_the_report_links_to_the_experiment_in_the_admin_to_stop_it(curator_web, split_data):
+    html = curator_web.get(_report_url(split_data)).content.decode()
+    changelist = reverse("admin:recommendations_experiment_changelist")
+    assert f'href="{changelist}?id__exact={split_data.pk}">Stop it (or change it) in the admin' in (
+        html
+    )
+    assert "until stopped" in html and " , until" not in html
+
+
+def test_a_stopped_experiment_reads_stopped_at_once_not_a_minute_later(curator_web, split_data):
+    assert "status-running" in curator_web.get(_report_url(split_data)).content.decode()
+
+    split_data.stopped_at = timezone.now()
+    split_data.save(update_fields=["stopped_at"])
+
+    # the report kept in the cache was of the running experiment: not shown any more
+    html = curator_web.get(_report_url(split_data)).content.decode()
+    assert "status-stopped" in html and "status-running" not in html
+    assert "See it in the admin" in html
+
+
+def test_an_interleaving_report_without_lists_shows_no_p_value(curator_web):
+    experiment = _experiment(mode="interleave")
+    html = curator_web.get(_report_url(experiment)).content.decode()
+    assert "p-value (exact binomial, two-sided)</dt><dd>–</dd>" in html
 
 
 def test_the_interleaving_report_page(curator_web, interleaved_data, low_minimum):
