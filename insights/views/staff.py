@@ -47,8 +47,8 @@ def _activity_charts(d: StaffDashboard) -> list[Chart]:
             kind="line",
             title=f"Active listeners per day, last {len(days)} days",
             reading=(
-                f"{sum(listeners) / len(days):.1f} listeners a day on average; the busiest day "
-                f"was {_day(busiest.day)} with {busiest.listeners}."
+                f"About {sum(listeners) / len(days):,.0f} listeners a day; the busiest day "
+                f"was {_day(busiest.day)} with {busiest.listeners:,}."
                 if busiest
                 else ""
             ),
@@ -63,8 +63,8 @@ def _activity_charts(d: StaffDashboard) -> list[Chart]:
             kind="bar",
             title=f"Interactions by kind per day, last {len(days)} days",
             reading=(
-                f"{events} interactions in {len(days)} days; the most common kind is "
-                f"{InteractionKind(top_kind).label.lower()} ({total_by_kind[top_kind]})."
+                f"{events:,} interactions in {len(days)} days; the most common kind is "
+                f"{InteractionKind(top_kind).label.lower()} ({total_by_kind[top_kind]:,})."
                 if top_kind and events
                 else ""
             ),
@@ -117,6 +117,10 @@ def _period_labels(popular: PopularOverTime) -> list[str]:
     return labels
 
 
+def _capital(sentence: str) -> str:
+    return sentence[:1].upper() + sentence[1:]
+
+
 def _popular_chart(key: str, what: str, popular: PopularOverTime, days: int) -> Chart:
     per = "week" if popular.period == "week" else "day"
     leader = popular.rows[0] if popular.rows else None
@@ -125,7 +129,10 @@ def _popular_chart(key: str, what: str, popular: PopularOverTime, days: int) -> 
         kind="line",
         title=f"Most played {what}, last {days} days (plays per {per})",
         reading=(
-            f"{leader.name} leads with {leader.plays} plays in {days} days." if leader else ""
+            # a genre is lower case ("metal"): the sentence still starts with a capital
+            _capital(f"{leader.name} leads with {leader.plays:,} plays in {days} days.")
+            if leader
+            else ""
         ),
         labels=_period_labels(popular),
         series=[Series(row.name, row.counts) for row in popular.rows],

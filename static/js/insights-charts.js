@@ -5,8 +5,16 @@
   "use strict";
   if (typeof window.Chart === "undefined") return;
 
-  var LABEL_MAX = window.matchMedia && window.matchMedia("(max-width: 600px)").matches ? 18 : 32;
+  var PHONE = window.matchMedia && window.matchMedia("(max-width: 600px)").matches;
+  var LABEL_MAX = PHONE ? 18 : 32;  // an axis label: beside the bars
+  var LEGEND_MAX = PHONE ? 40 : 56;  // a legend entry: a line of its own at most
   var PALETTE = ["#3b6fd8", "#e07b39", "#2f9e6e", "#b5459b", "#8a6d3b", "#5a5f73", "#c9a227", "#2aa1b3"];
+
+  function shorten(label, most) {
+    label = String(label);
+    most = most || LABEL_MAX;
+    return label.length > most ? label.slice(0, most - 1) + "…" : label;
+  }
 
   function formatter(format) {
     if (format === "percent") return function (v) { return v == null ? "–" : Math.round(v * 100) + " %"; };
@@ -41,7 +49,16 @@
       maintainAspectRatio: false,
       animation: false,
       plugins: {
-        legend: { display: many || kind === "doughnut", position: "bottom" },
+        legend: { display: many || kind === "doughnut", position: "bottom", labels: {
+          // a long series name ("title — artists") would run off a phone's screen: the legend
+          // shows its start; the tooltip and the table's header the whole name
+          generateLabels: function (chart) {
+            var own = (window.Chart.overrides[chart.config.type] || {}).plugins;
+            var make = (own && own.legend && own.legend.labels && own.legend.labels.generateLabels)
+              || window.Chart.defaults.plugins.legend.labels.generateLabels;
+            return make(chart).map(function (item) { item.text = shorten(item.text, LEGEND_MAX); return item; });
+          }
+        } },
         tooltip: { callbacks: { label: function (ctx) {
           var value = ctx.parsed && typeof ctx.parsed === "object" ? (spec.kind === "hbar" ? ctx.parsed.x : (kind === "radar" ? ctx.parsed.r : ctx.parsed.y)) : ctx.parsed;
           return (ctx.dataset.label ? ctx.dataset.label + ": " : "") + format(value);
@@ -58,8 +75,7 @@
       // long names (artists, "title — artists") would squeeze the bars on a phone: the axis
       // shows the start, the tooltip and the table the whole name
       if (spec.kind === "hbar") labelAxis.ticks.callback = function (value) {
-        var label = String(this.getLabelForValue(value));
-        return label.length > LABEL_MAX ? label.slice(0, LABEL_MAX - 1) + "…" : label;
+        return shorten(this.getLabelForValue(value));
       };
       if (spec.kind === "hbar") {
         options.indexAxis = "y";

@@ -243,3 +243,48 @@ def test_count_axes_tick_in_whole_numbers(
     # shares keep their fractions (0 %, 20 % … 100 %)
     assert any(not float(v).is_integer() for v in ticks["genre-trend"]), ticks["genre-trend"]
     page.screenshot(path=artifacts_dir / "insights-few-plays.png", full_page=True)
+
+
+def test_on_a_phone_a_long_series_name_is_shortened_in_the_legend_only(
+    page: Page, light_listener: str
+) -> None:
+    """The staff dashboard's popular tracks name each line "title — artists": at 390 px a long
+    one ran off the screen. The legend shows its start; the data keep the whole name."""
+    page.set_viewport_size(PHONE)
+    _open(page, light_listener)
+    expect(page.locator("#chart-top-tracks[data-drawn]")).to_have_count(1)
+    long_name = "Running Up That Hill (A Deal With God) - 2018 Remaster — Kate Bush"
+
+    # a chart of the same kind as the dashboard's, drawn by the page's own script
+    page.evaluate(
+        """(name) => {
+            const spec = {kind: "line", format: "count", labels: ["Week 1", "Week 2"],
+                          series: [{label: name, values: [1, 2]},
+                                   {label: "Short", values: [2, 1]}]};
+            const figure = document.createElement("figure");
+            figure.className = "chart";
+            figure.id = "chart-long";
+            figure.setAttribute("data-chart", "chart-long-data");
+            figure.innerHTML = '<div class="chart-canvas" hidden><canvas></canvas></div>';
+            const data = document.createElement("script");
+            data.type = "application/json";
+            data.id = "chart-long-data";
+            data.textContent = JSON.stringify(spec);
+            document.querySelector("main").append(data, figure);
+            window.musicrecCharts.drawAll();
+        }""",
+        long_name,
+    )
+    expect(page.locator("#chart-long[data-drawn]")).to_have_count(1)
+
+    drawn = page.evaluate(
+        """() => {
+            const chart = Chart.getChart(document.querySelector("#chart-long canvas"));
+            return {legend: chart.legend.legendItems.map((i) => i.text),
+                    data: chart.data.datasets.map((d) => d.label)};
+        }"""
+    )
+    assert drawn["data"] == [long_name, "Short"]
+    assert drawn["legend"][1] == "Short"
+    assert drawn["legend"][0].endswith("…") and long_name.startswith(drawn["legend"][0][:-1])
+    assert len(drawn["legend"][0]) <= 40

@@ -283,3 +283,11 @@ def test_parameters_that_are_not_json_say_how_to_write_them(superuser_web):
     assert response.status_code == 200
     assert "Not valid JSON. Names and text take double quotes" in _errors(response)
     assert not Experiment.objects.exists()
+
+
+def test_admin_pages_name_the_site_s_icon(superuser_web):
+    # without it the browser asks for /favicon.ico, a 404 on every admin page
+    for url in (ADD, LIST, "/admin/"):
+        assert (
+            'rel="icon" href="/static/img/favicon.svg"' in superuser_web.get(url).content.decode()
+        )
