@@ -53,6 +53,11 @@ def test_the_list_shows_each_experiment_with_its_status(curator_web):
     assert "Running" in html and "Scheduled" in html and "Split test" in html
     assert "&lt;b&gt;later&lt;/b&gt;" in html and "<b>later</b>" not in html
     assert "control, b" in html
+    # and where to define another or stop one
+    assert (
+        f'href="{reverse("admin:recommendations_experiment_add")}">Define a new experiment' in html
+    )
+    assert f'href="{reverse("admin:recommendations_experiment_changelist")}">stop one' in html
 
 
 def test_the_list_without_experiments_says_what_to_do(curator_web):
