@@ -282,7 +282,10 @@ def test_huge_or_junk_parameters_are_refused_not_a_server_error(superuser_web, p
     assert not Experiment.objects.exists()
 
 
-@pytest.mark.parametrize(("share", "weight"), [("nan", "1"), ("inf", "1"), ("1e-9x", "1"), ("1", "99999"), ("1", "0"), ("1", "-1")])
+@pytest.mark.parametrize(
+    ("share", "weight"),
+    [("nan", "1"), ("inf", "1"), ("1e-9x", "1"), ("1", "99999"), ("1", "0"), ("1", "-1")],
+)
 def test_a_share_or_weight_out_of_range_is_refused_not_a_server_error(superuser_web, share, weight):
     form = _form(share=share)
     form["variants-1-weight"] = weight
