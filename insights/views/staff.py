@@ -16,6 +16,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from history.models import ImportStatus, InteractionKind
 from insights.charts import Chart, Series
@@ -282,4 +283,9 @@ def staff_insights_page(request: HttpRequest) -> HttpResponse:
         return redirect_to_login(request.get_full_path())
     if not request.user.is_staff:
         raise PermissionDenied("The dashboard is for staff.")
+    return _staff_insights(request)
+
+
+@require_safe  # a page to read: GET and HEAD (after the sign-in and staff checks), else 405
+def _staff_insights(request: HttpRequest) -> HttpResponse:
     return render(request, "insights/staff.html", dashboard_context(staff_dashboard()))

@@ -408,11 +408,21 @@ def _interleaving(
 def experiment_report(*, experiment: Experiment) -> ExperimentReport:
     """:func:`experiment_report_compute`, kept in the cache for
     ``RECOMMENDER["experiments"]["report_cache_seconds"]`` (with the cache down: computed on
-    each call)."""
+    each call). Only the figures are kept: the experiment's definition (name, status, stop
+    and end) is that of ``experiment`` as given, so a stop shows at once."""
     key = CACHE_KEY.format(id=experiment.pk)
     found = cache.get(key)
     if isinstance(found, ExperimentReport):
-        return found
+        return replace(
+            found,
+            name=experiment.name,
+            description=experiment.description,
+            status=experiment_status(experiment=experiment),
+            share=experiment.share,
+            starts_at=experiment.starts_at,
+            ends_at=experiment.ends_at,
+            stopped_at=experiment.stopped_at,
+        )
     report = experiment_report_compute(experiment=experiment)
     cache.set(key, report, _options()["report_cache_seconds"])
     return report

@@ -58,6 +58,19 @@ def test_staff_see_it_curators_and_superusers(curator_web, superuser_web):
         assert "<h1>Platform dashboard</h1>" in response.content.decode()
 
 
+def test_it_is_read_only_every_method_refused_as_get_is_and_writes_405(
+    client, listener_web, curator_web
+):
+    for method in ("head", "post", "put", "delete", "options"):
+        # a visitor is sent to sign in and a listener refused, whatever the method
+        assert getattr(client, method)(URL).status_code == 302
+        assert getattr(listener_web, method)(URL).status_code == 403
+    # staff may read it (HEAD too); a write is no request this page answers
+    assert curator_web.head(URL).status_code == 200
+    for method in ("post", "put", "delete"):
+        assert getattr(curator_web, method)(URL).status_code == 405
+
+
 def test_the_nav_links_the_dashboard_for_staff_only(curator_web, listener_web):
     link = f'href="{URL}"'
     assert link in curator_web.get(reverse("history:page")).content.decode()
