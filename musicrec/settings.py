@@ -494,7 +494,7 @@ RECOMMENDER: dict[str, Any] = {
     # ---- the staff dashboard (/staff/insights/, insights.selectors.dashboard,
     # insights.services.dashboard; docs/insights.md)
     "dashboard": {
-        # the heavy figures (activity, popularity, cohorts, imports, served lists: 10 grouped
+        # the heavy figures (activity, popularity, cohorts, imports, served lists: 12 grouped
         # queries, ~10 s at 10k listeners and 1M interactions, scripts/bench_dashboard.py) are
         # computed by the Celery task insights.refresh_dashboard every this many minutes (beat,
         # CELERY_BEAT_SCHEDULE below), never in a request; the "every 5 minutes"

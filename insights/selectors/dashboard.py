@@ -1,7 +1,7 @@
 """Everything the staff dashboard (``/staff/insights/``) shows, in two parts.
 
 - The heavy figures (:class:`DashboardFigures`: activity, popularity, cohorts, imports, served
-  lists; 10 grouped SQL queries over bounded windows, ~10 s at 10k listeners and 1M
+  lists; 12 grouped SQL queries over bounded windows, ~10 s at 10k listeners and 1M
   interactions) are never computed in a request: the Celery task ``insights.refresh_dashboard``
   (``insights.services.dashboard.dashboard_refresh``, every
   ``RECOMMENDER["dashboard"]["refresh_minutes"]``) computes them with
