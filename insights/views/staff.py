@@ -323,12 +323,13 @@ def staff_insights_page(request: HttpRequest) -> HttpResponse:
     if stored.figures is None and stored.available and not stored.pending:
         requested = dashboard_refresh_request()  # once for a burst of views (its marker)
         if requested is RefreshRequest.ENQUEUED:
-            stored = stored_dashboard_figures()  # eager mode (development) computed it here
+            # the marker is now there (pending); in eager mode (development) the task ran here
+            stored = stored_dashboard_figures()
     figures = stored.figures
     context: dict[str, Any] = {
         "figures": figures,
         "figures_available": stored.available,
-        "figures_pending": stored.pending or requested is RefreshRequest.ENQUEUED,
+        "figures_pending": stored.pending,
         "figures_not_queued": requested is RefreshRequest.NOT_QUEUED,
         "refresh_minutes": int(dashboard_options()["refresh_minutes"]),
         "attribution_minutes": int(attribution_window().total_seconds() // 60),

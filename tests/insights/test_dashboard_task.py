@@ -258,6 +258,7 @@ def test_in_eager_mode_the_first_view_computes_and_shows_them(curator_web, eager
 
     assert "Figures computed" in page and COMPUTING not in page
     assert "Heavy Rotation" in page
+    assert "Refresh now" in page  # done: nothing pending
 
 
 # --------------------------------------------------------------------------- "Refresh now"
