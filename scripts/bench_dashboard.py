@@ -17,7 +17,9 @@ Then it times the Celery task's work, ``insights.services.dashboard.dashboard_re
 the heavy figures and store them: the first call, then the median of ``--repeat``) with its
 query count, a page view's own reads (the stored figures and the cheap, always fresh part:
 ``stored_dashboard_figures`` and ``health_figures``), each selector alone (median), and
-``LatencyBatch.observe`` per request (no flush, and with a flush every 10 s of requests).
+a listener's insights (``insights.selectors.listener.listener_insights``, the page's and the
+API's one call) for the ten busiest listeners, and ``LatencyBatch.observe`` per request (no
+flush, and with a flush every 10 s of requests).
 Figures, not a test: docs/insights.md records them.
 """
 
@@ -225,6 +227,37 @@ def main() -> None:
     }
     for name, call in parts.items():
         print(f"  {name:34s} {_median_ms(call, args.repeat):8.1f} ms")
+
+    # a listener's insights (/insights/ and GET /api/v1/me/insights/: one selector call) for
+    # the ten busiest listeners: the platform average computed (cache emptied), then cached
+    from django.core.cache import cache
+    from django.db.models import Count
+
+    from insights.selectors.listener import PLATFORM_CACHE_KEY, listener_insights
+
+    busiest = list(
+        User.objects.filter(username__startswith="bench")
+        .annotate(events=Count("interactions"))
+        .order_by("-events")[:10]
+    )
+    cache.delete(PLATFORM_CACHE_KEY)
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        listener_insights(user=busiest[0], now=now)
+        cold = (time.perf_counter() - started) * 1000
+    cold_queries = len(queries)
+    timings = []
+    with CaptureQueriesContext(connection) as queries:
+        for user in busiest:
+            started = time.perf_counter()
+            listener_insights(user=user, now=now)
+            timings.append((time.perf_counter() - started) * 1000)
+    print(
+        f"listener_insights, busiest listener ({busiest[0].events} events), platform average "
+        f"computed: {cold:.0f} ms, {cold_queries} queries; ten busiest with it cached: median "
+        f"{statistics.median(timings):.1f} ms, max {max(timings):.1f} ms, "
+        f"{len(queries) // len(busiest)} queries each"
+    )
 
     # the middleware's share: LatencyBatch.observe per request
     calls = 200_000
