@@ -9,4 +9,5 @@ app_name = "insights"
 urlpatterns = [
     path("insights/", listener.insights_page, name="mine"),
     path("staff/insights/", staff.staff_insights_page, name="staff"),
+    path("staff/insights/refresh/", staff.staff_insights_refresh, name="staff_refresh"),
 ]

@@ -19,6 +19,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from catalog.models import ID_MAX
 from recommendations.engine.experiments import Interval
@@ -41,14 +42,16 @@ RATES = (
 
 def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Sign-in first (a visitor is redirected to the login page), then staff only (a listener
-    gets a 403, not a redirect to a login they already have)."""
+    gets a 403, not a redirect to a login they already have), then GET or HEAD only (the
+    pages are read: any other method is a 405)."""
+    readable = require_safe(view)
 
     @wraps(view)
     @login_required
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_staff:
             raise PermissionDenied
-        return view(request, *args, **kwargs)
+        return readable(request, *args, **kwargs)
 
     return wrapped
 

@@ -1,11 +1,17 @@
-"""Everything the staff dashboard (``/staff/insights/``) shows, computed at once and cached.
+"""Everything the staff dashboard (``/staff/insights/``) shows, in two parts.
 
-:func:`staff_dashboard` runs the selectors of ``platform`` and ``health`` (14 SQL queries, two
-Redis reads; ``tests/insights/test_staff_page.py`` holds the count) and keeps the result under
-one cache key for ``RECOMMENDER["dashboard"]["cache_seconds"]``: a reload, or several staff
-members, cost one computation per interval. With Redis down the cache answers nothing (the
-cache backend ignores its errors) and the figures are computed on each request, never an
-error.
+- The heavy figures (:class:`DashboardFigures`: activity, popularity, cohorts, imports, served
+  lists; 12 grouped SQL queries over bounded windows, ~10 s at 10k listeners and 1M
+  interactions) are never computed in a request: the Celery task ``insights.refresh_dashboard``
+  (``insights.services.dashboard.dashboard_refresh``, every
+  ``RECOMMENDER["dashboard"]["refresh_minutes"]``) computes them with
+  :func:`dashboard_figures_compute` and stores them under :data:`FIGURES_KEY` with their
+  ``computed_at``; the page reads them with :func:`stored_dashboard_figures`.
+- The cheap ones (:class:`HealthFigures`: model versions, list cache, latency, running
+  experiments; two queries and two Redis reads, milliseconds) are read on every page view by
+  :func:`health_figures`, so they are always fresh.
+
+:func:`staff_dashboard_compute` computes both at once (``scripts/bench_dashboard.py``, tests).
 """
 
 from __future__ import annotations
@@ -16,7 +22,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.utils import timezone
 
 from insights.selectors.health import (
     LatencyFigures,
@@ -45,12 +50,22 @@ from insights.selectors.platform import (
 )
 from recommendations.selectors.cache import CacheFigures
 
-#: the one cache key of the dashboard's figures (v: bump when StaffDashboard changes shape)
-CACHE_KEY = "insights:staff-dashboard:v2"
+#: the stored heavy figures (v: bump when DashboardFigures changes shape: an old worker's
+#: pickle is then never read by a new page)
+FIGURES_KEY = "insights:staff-dashboard:v3"
+#: held by the computation running now (``cache.add``: SET NX with a timeout)
+LOCK_KEY = "insights:staff-dashboard:lock"
+#: set when a page view or "Refresh now" enqueued the task, until the task ends (or times out):
+#: a burst of page views or clicks enqueues one task
+REQUESTED_KEY = "insights:staff-dashboard:requested"
+_PROBE_KEY = "insights:staff-dashboard:probe"
 
 #: defaults of RECOMMENDER["dashboard"] (musicrec/settings.py says what each means)
 DEFAULTS: dict[str, Any] = {
-    "cache_seconds": 300,
+    "refresh_minutes": 5,
+    "keep_seconds": 24 * 3600,
+    "lock_seconds": 600,
+    "requested_seconds": 120,
     "top_n": 5,
     "popularity_days": 90,
     "activity_days": 30,
@@ -68,7 +83,9 @@ def dashboard_options() -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class StaffDashboard:
+class DashboardFigures:
+    """The heavy figures, as computed by the task at ``computed_at``."""
+
     computed_at: dt.datetime
     options: dict[str, Any]
     active: ActiveListeners
@@ -77,21 +94,45 @@ class StaffDashboard:
     popular_genres: PopularOverTime
     imports: ImportFigures
     cohorts: list[Cohort]
+    served: ServedFigures
+
+
+@dataclass(frozen=True)
+class HealthFigures:
+    """The cheap figures, read on each page view."""
+
     model_versions: list[ModelVersionRow]
     list_cache: CacheFigures
     latency: LatencyFigures
-    served: ServedFigures
     experiments: list[RunningExperiment]
 
 
-def staff_dashboard_compute(*, now: dt.datetime) -> StaffDashboard:
-    """Every figure as of ``now`` (no cache)."""
+@dataclass(frozen=True)
+class StaffDashboard:
+    """Both parts, computed together (the benchmark and the tests)."""
+
+    figures: DashboardFigures
+    health: HealthFigures
+
+
+@dataclass(frozen=True)
+class StoredFigures:
+    """What the page finds: the figures (None when nothing is stored), whether Redis answered,
+    and whether a computation is running or enqueued."""
+
+    figures: DashboardFigures | None
+    available: bool
+    pending: bool
+
+
+def dashboard_figures_compute(*, now: dt.datetime) -> DashboardFigures:
+    """The heavy figures as of ``now`` (no cache): the Celery task's work."""
     options = dashboard_options()
     today = now.astimezone(dt.UTC).date()
     served_since = now - dt.timedelta(days=int(options["served_days"]))
     popularity_days = int(options["popularity_days"])
     period: Period = "day" if popularity_days <= 31 else "week"
-    return StaffDashboard(
+    return DashboardFigures(
         computed_at=now,
         options=options,
         active=active_listeners(now=now),
@@ -104,20 +145,36 @@ def staff_dashboard_compute(*, now: dt.datetime) -> StaffDashboard:
         ),
         imports=import_figures(days=int(options["activity_days"]), today=today),
         cohorts=listener_cohorts(weeks=int(options["cohort_weeks"]), today=today),
+        served=served_rates(since=served_since),
+    )
+
+
+def health_figures(*, now: dt.datetime) -> HealthFigures:
+    """The cheap figures as of ``now``: two queries and two Redis reads."""
+    return HealthFigures(
         model_versions=model_versions(limit=MODEL_VERSIONS),
         list_cache=list_cache(),
         latency=route_latencies(hours=LATENCY_HOURS, limit=LATENCY_ROUTES),
-        served=served_rates(since=served_since),
         experiments=running_experiments(now=now),
     )
 
 
-def staff_dashboard() -> StaffDashboard:
-    """The dashboard's figures: from the cache when computed less than
-    ``RECOMMENDER["dashboard"]["cache_seconds"]`` ago, else computed now and kept."""
-    cached = cache.get(CACHE_KEY)
-    if isinstance(cached, StaffDashboard):
-        return cached
-    figures = staff_dashboard_compute(now=timezone.now())
-    cache.set(CACHE_KEY, figures, timeout=int(dashboard_options()["cache_seconds"]))
-    return figures
+def staff_dashboard_compute(*, now: dt.datetime) -> StaffDashboard:
+    """Every figure as of ``now`` (no cache)."""
+    return StaffDashboard(
+        figures=dashboard_figures_compute(now=now), health=health_figures(now=now)
+    )
+
+
+def stored_dashboard_figures() -> StoredFigures:
+    """The figures the task stored last (one Redis read; with nothing stored, one more to
+    tell an empty Redis from one that does not answer, and one for the pending markers).
+    Never raises: the cache backend ignores Redis' errors."""
+    values = cache.get_many([FIGURES_KEY, LOCK_KEY, REQUESTED_KEY])
+    figures = values.get(FIGURES_KEY)
+    pending = LOCK_KEY in values or REQUESTED_KEY in values
+    if isinstance(figures, DashboardFigures):
+        return StoredFigures(figures=figures, available=True, pending=pending)
+    # nothing stored, or Redis down (django-redis then answers {}): a probe tells which
+    available = cache.add(_PROBE_KEY, 1, timeout=1) is not None
+    return StoredFigures(figures=None, available=available, pending=pending)

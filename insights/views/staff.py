@@ -1,9 +1,13 @@
 """The platform dashboard for staff: ``/staff/insights/``.
 
 Staff only: an anonymous visitor is sent to sign in, a signed-in listener who is not staff gets
-a 403 (not a sign-in page: signing in again would not help). The figures come from one cached
-selector (``insights.selectors.dashboard.staff_dashboard``); this module only turns them into
-charts (``insights.charts.Chart``) and tables with a one-line reading each.
+a 403 (not a sign-in page: signing in again would not help). The heavy figures are never
+computed here: the page reads those the Celery task stored
+(``insights.selectors.dashboard.stored_dashboard_figures``) and, when there are none yet,
+enqueues the task once (``insights.services.dashboard.dashboard_refresh_request``); the cheap
+ones (model versions, list cache, latency, experiments) are read on each view. "Refresh now"
+(POST) enqueues the task. This module only turns the figures into charts
+(``insights.charts.Chart``) and tables with a one-line reading each.
 """
 
 from __future__ import annotations
@@ -12,16 +16,26 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST, require_safe
 
 from history.models import ImportStatus, InteractionKind
 from insights.charts import Chart, Series
-from insights.selectors.dashboard import StaffDashboard, staff_dashboard
+from insights.selectors.dashboard import (
+    DashboardFigures,
+    HealthFigures,
+    dashboard_options,
+    health_figures,
+    stored_dashboard_figures,
+)
 from insights.selectors.health import ServedRates
 from insights.selectors.platform import Cohort, PopularOverTime
+from insights.services.dashboard import RefreshRequest, dashboard_refresh_request
 from recommendations.selectors.outcomes import attribution_window
 
 
@@ -33,7 +47,7 @@ def _percent(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.0f} %"
 
 
-def _activity_charts(d: StaffDashboard) -> list[Chart]:
+def _activity_charts(d: DashboardFigures) -> list[Chart]:
     days = d.activity
     labels = [_day(row.day) for row in days]
     listeners = [row.listeners for row in days]
@@ -81,7 +95,7 @@ def _activity_charts(d: StaffDashboard) -> list[Chart]:
     ]
 
 
-def _imports_chart(d: StaffDashboard) -> Chart:
+def _imports_chart(d: DashboardFigures) -> Chart:
     imports = d.imports
     uploads = sum(sum(counts.values()) for _, counts in imports.per_day)
     failed = sum(counts[ImportStatus.FAILED] for _, counts in imports.per_day)
@@ -154,7 +168,7 @@ def _retention(cohorts: Sequence[Cohort]) -> list[float | None]:
     return shares
 
 
-def _cohort_chart(d: StaffDashboard) -> Chart:
+def _cohort_chart(d: DashboardFigures) -> Chart:
     shares = _retention(d.cohorts)
     later = [share for share in shares[1:] if share is not None]
     return Chart(
@@ -236,12 +250,12 @@ def _cohort_rows(cohorts: Sequence[Cohort], weeks: int) -> list[dict[str, Any]]:
     return rows
 
 
-def dashboard_context(d: StaffDashboard) -> dict[str, Any]:
+def figures_context(d: DashboardFigures) -> dict[str, Any]:
+    """The heavy figures' charts and tables."""
     days = int(d.options["popularity_days"])
     served_days = int(d.options["served_days"])
     retention = _retention(d.cohorts)
     return {
-        "dashboard": d,
         "activity_charts": _activity_charts(d),
         "imports_chart": _imports_chart(d),
         "popular_charts": [
@@ -268,6 +282,14 @@ def dashboard_context(d: StaffDashboard) -> dict[str, Any]:
                 "position {}",
             ),
         ],
+        "import_statuses": [(status.label, d.imports.by_status[status]) for status in ImportStatus],
+    }
+
+
+def health_context(health: HealthFigures) -> dict[str, Any]:
+    """The cheap figures' tables (read on every view)."""
+    return {
+        "health": health,
         "latency_rows": [
             {
                 "series": row.series,
@@ -277,16 +299,68 @@ def dashboard_context(d: StaffDashboard) -> dict[str, Any]:
                 "p95": _ms(row.p95),
                 "p99": _ms(row.p99),
             }
-            for row in d.latency.routes
+            for row in health.latency.routes
         ],
-        "attribution_minutes": int(attribution_window().total_seconds() // 60),
-        "import_statuses": [(status.label, d.imports.by_status[status]) for status in ImportStatus],
     }
 
 
-def staff_insights_page(request: HttpRequest) -> HttpResponse:
+#: what the page says of a refresh request (a message after "Refresh now")
+_REQUEST_MESSAGES = {
+    RefreshRequest.ENQUEUED: "The figures are being computed; reload in a minute.",
+    RefreshRequest.PENDING: "The figures are already being computed; reload in a minute.",
+    RefreshRequest.NOT_QUEUED: "The task queue did not answer: the figures could not be "
+    "recomputed now; the scheduled run will compute them.",
+    RefreshRequest.UNAVAILABLE: "Redis did not answer: the figures cannot be recomputed now.",
+}
+
+
+def _staff_only(request: HttpRequest) -> HttpResponse | None:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if not request.user.is_staff:
         raise PermissionDenied("The dashboard is for staff.")
-    return render(request, "insights/staff.html", dashboard_context(staff_dashboard()))
+    return None
+
+
+def staff_insights_page(request: HttpRequest) -> HttpResponse:
+    if (refused := _staff_only(request)) is not None:
+        return refused
+    return _staff_insights(request)
+
+
+@require_safe  # a page to read: GET and HEAD (after the sign-in and staff checks), else 405
+def _staff_insights(request: HttpRequest) -> HttpResponse:
+    stored = stored_dashboard_figures()
+    requested: RefreshRequest | None = None
+    if stored.figures is None and stored.available and not stored.pending:
+        requested = dashboard_refresh_request()  # once for a burst of views (its marker)
+        if requested is RefreshRequest.ENQUEUED:
+            # the marker is now there (pending); in eager mode (development) the task ran here
+            stored = stored_dashboard_figures()
+    figures = stored.figures
+    context: dict[str, Any] = {
+        "figures": figures,
+        "figures_available": stored.available,
+        "figures_pending": stored.pending,
+        "figures_not_queued": requested is RefreshRequest.NOT_QUEUED,
+        "refresh_minutes": int(dashboard_options()["refresh_minutes"]),
+        "attribution_minutes": int(attribution_window().total_seconds() // 60),
+        **health_context(health_figures(now=timezone.now())),
+    }
+    if figures is not None:
+        context |= figures_context(figures)
+    return render(request, "insights/staff.html", context)
+
+
+@require_POST
+def staff_insights_refresh(request: HttpRequest) -> HttpResponse:
+    """ "Refresh now": enqueue the task (unless it is running or enqueued: the lock and the
+    marker rate-limit it) and go back to the page, which says what happened."""
+    if (refused := _staff_only(request)) is not None:
+        return refused
+    outcome = dashboard_refresh_request()
+    level = messages.SUCCESS if outcome is RefreshRequest.ENQUEUED else messages.WARNING
+    if outcome is RefreshRequest.PENDING:
+        level = messages.INFO
+    messages.add_message(request, level, _REQUEST_MESSAGES[outcome])
+    return redirect("insights:staff")

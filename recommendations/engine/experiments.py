@@ -53,7 +53,10 @@ class VariantParametersError(ValueError):
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too large for a float (valid JSON): out of any range
+        return None
     return number if math.isfinite(number) else None
 
 

@@ -29,7 +29,6 @@ listener reaches Python at most); a report is cached for ``["report_cache_second
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -409,24 +408,21 @@ def _interleaving(
 def experiment_report(*, experiment: Experiment) -> ExperimentReport:
     """:func:`experiment_report_compute`, kept in the cache for
     ``RECOMMENDER["experiments"]["report_cache_seconds"]`` (with the cache down: computed on
-    each call)."""
-    # the definition is part of the key: a report kept from before a curator stopped, ended
-    # or renamed the experiment is not shown after it (the figures may be a minute old, its
-    # status never)
-    definition = (
-        experiment.name,
-        experiment.description,
-        experiment.mode,
-        experiment.share,
-        experiment.starts_at,
-        experiment.ends_at,
-        experiment.stopped_at,
-    )
-    digest = hashlib.sha1(repr(definition).encode(), usedforsecurity=False).hexdigest()[:16]
-    key = f"{CACHE_KEY.format(id=experiment.pk)}:{digest}"
+    each call). Only the figures are kept: the experiment's definition (name, status, stop
+    and end) is that of ``experiment`` as given, so a stop shows at once."""
+    key = CACHE_KEY.format(id=experiment.pk)
     found = cache.get(key)
     if isinstance(found, ExperimentReport):
-        return found
+        return replace(
+            found,
+            name=experiment.name,
+            description=experiment.description,
+            status=experiment_status(experiment=experiment),
+            share=experiment.share,
+            starts_at=experiment.starts_at,
+            ends_at=experiment.ends_at,
+            stopped_at=experiment.stopped_at,
+        )
     report = experiment_report_compute(experiment=experiment)
     cache.set(key, report, _options()["report_cache_seconds"])
     return report

@@ -3,10 +3,12 @@ listener is in. docs/experiments.md "Assignment".
 
 :func:`running_experiments` answers from ONE cache read (``RUNNING_KEY``, an empty tuple cached
 too): the experiments not stopped and not yet ended, with their variants, as small frozen
-dataclasses. The experiment services (``services.experiments``) delete the key after every
-change; the key's timeout (``RECOMMENDER["experiments"]["lookup_timeout_seconds"]``) bounds a
-change made some other way, and the one race left (a reader that queried just before a change
-committed stores the old rows after the services deleted the key). Start and end times are
+dataclasses. The experiment services (``services.experiments``) store the rows anew on commit
+of every change; a reader stores what it read only where the key is empty (``cache.add``), so a
+reader that queried just before a change committed cannot put the old rows back over the new
+ones. The key's timeout (``RECOMMENDER["experiments"]["lookup_timeout_seconds"]``) bounds a
+change made some other way, and the race left: two changes committed at once whose refreshes
+store in the reverse order. Start and end times are
 compared with the clock on every read, so a scheduled experiment starts, and one ends, on time.
 With Redis down the read answers nothing and the database is asked instead (one query with its
 variants), never an error.
@@ -147,23 +149,28 @@ def running_experiments(*, now: dt.datetime | None = None) -> tuple[RunningExper
     """The experiments running at ``now``, in (starts_at, id) order: one cache read (see the
     module docstring); the database when the cache has nothing (stored for the next reader)."""
     now = now or timezone.now()
+    unreadable = False
     try:
         current = cache.get(RUNNING_KEY)
     except (AttributeError, ImportError, TypeError, ValueError, pickle.UnpicklingError):
         # an entry pickled by another release of these dataclasses (during a deploy): read anew
         logger.warning("cached running experiments unreadable: read from the database")
-        current = None
+        current, unreadable = None, True
     if current is None:
         current = experiments_current_from_db(now=now)
-        # a scheduled experiment is kept too: it starts by the clock, not by a new lookup
-        cache.set(RUNNING_KEY, current, timeout=lookup_timeout())
+        # a scheduled experiment is kept too: it starts by the clock, not by a new lookup.
+        # Stored only where nothing is (an unreadable entry is replaced): a change that
+        # committed since this read has stored its own rows, newer than these
+        store = cache.set if unreadable else cache.add
+        store(RUNNING_KEY, current, timeout=lookup_timeout())
     return tuple(experiment for experiment in current if experiment.is_running(now))
 
 
 def running_experiments_forget() -> None:
-    """Make the next :func:`running_experiments` read the database (the services call it on
-    commit of every change to an experiment or a variant)."""
-    cache.delete(RUNNING_KEY)
+    """Store the experiments as the database holds them now, for the next
+    :func:`running_experiments` (the services call it on commit of every change to an
+    experiment or a variant; with the cache down, nothing is stored and nothing fails)."""
+    cache.set(RUNNING_KEY, experiments_current_from_db(), timeout=lookup_timeout())
 
 
 def _unit(text: str) -> float:

@@ -211,16 +211,26 @@ def recommendation_list_serve(
 
 def _same_list(*, user: User, impression_id: uuid.UUID, payload: dict[str, Any]) -> bool:
     """Whether ``user``'s impression ``impression_id`` recorded exactly the list of
-    ``payload`` (its tracks, in order). One primary-key read."""
-    items = (
+    ``payload``: its tracks in order, and its experiment, variant and (interleaved) teams: the
+    same tracks served under another enrolment are another impression, or the report would
+    miss them. One primary-key read."""
+    row = (
         Impression.objects.filter(pk=impression_id, user=user)
-        .values_list("items", flat=True)
+        .values_list("items", "experiment_id", "variant")
         .first()
     )
-    if items is None:
+    if row is None:
         return False
-    recorded = [item["track_id"] for item in sorted(items, key=lambda item: item["position"])]
-    return recorded == [result["track"]["id"] for result in payload["results"]]
+    items, experiment_id, variant = row
+    experiment = payload.get(EXPERIMENT_KEY) or {}
+    if (experiment_id, variant) != (experiment.get("id"), experiment.get("variant", "")):
+        return False
+    ordered = sorted(items, key=lambda item: item["position"])
+    recorded = [item["track_id"] for item in ordered]
+    if recorded != [result["track"]["id"] for result in payload["results"]]:
+        return False
+    teams = experiment.get("teams")
+    return not teams or [item.get("team") for item in ordered] == list(teams)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ import logging
 import pytest
 import redis as redis_py
 from django_redis import get_redis_connection
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from insights.selectors import health
 from insights.selectors.health import route_latencies
@@ -141,9 +143,17 @@ def test_the_dashboard_reads_percentiles_per_route_recommendations_first(redis_d
     assert api.p95 == pytest.approx(0.25 + 0.25 * 0.9)
 
 
+def _dead_redis() -> redis_py.Redis:
+    """A client of a Redis that does not answer (a port nothing listens on), without redis-py's
+    default retries with back-off (seconds per call), as django-redis' connections are."""
+    return redis_py.Redis(
+        host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0)
+    )
+
+
 def test_redis_down_skips_the_flush_and_logs_once(caplog):
     # given a Redis that does not answer (a port nothing listens on)
-    dead = redis_py.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    dead = _dead_redis()
     batch = LatencyBatch(interval=0, redis=lambda: dead)
 
     # when three requests cross the interval
@@ -159,7 +169,7 @@ def test_redis_down_skips_the_flush_and_logs_once(caplog):
 
 
 def test_the_dashboard_says_unavailable_when_redis_is_down(monkeypatch):
-    dead = redis_py.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    dead = _dead_redis()
     # the dashboard's reader, pointed at it (latency_buckets takes its client as an argument)
     monkeypatch.setattr(
         health, "latency_buckets", lambda hours: latency_buckets(hours=hours, redis=lambda: dead)

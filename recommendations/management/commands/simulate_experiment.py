@@ -54,6 +54,10 @@ DEFAULT_COUNTS = (
 )
 
 
+#: the largest impressions × tracks per list simulated (about 80 MB per array of a run)
+MAX_SERVED_TRACKS = 10_000_000
+
+
 class Command(BaseCommand):
     help = (
         "Simulate a split test and an interleaving experiment between two rankers on a listens "
@@ -109,6 +113,13 @@ class Command(BaseCommand):
             raise CommandError("--impressions must be at least 4 each")
         if not 1 <= options["n"] <= 100:
             raise CommandError("--n must be from 1 to 100")
+        if counts[-1] * options["n"] > MAX_SERVED_TRACKS:
+            # each run holds every impression's clicks in memory (a few float arrays of
+            # impressions × n): bounded before anything is read or fitted
+            raise CommandError(
+                f"--impressions × --n must be at most {MAX_SERVED_TRACKS:,} served tracks "
+                f"(at most {MAX_SERVED_TRACKS // 10:,} lists of 10)"
+            )
         if options["min_tracks"] < 2:
             raise CommandError("--min-tracks must be at least 2 (one to rank from, one to like)")
         for name in ("relevant", "noise"):

@@ -71,3 +71,13 @@ def test_variant_parameters():
             }
         )
     assert len(error.value.problems) == 4
+
+
+def test_an_integer_too_large_for_a_float_is_a_problem_not_an_overflow():
+    with pytest.raises(VariantParametersError) as raised:
+        variant_parameters_clean({"pool": 10**400, "weights": {"content": -(10**400)}})
+
+    assert raised.value.problems == [
+        "weights.content must be a number from 0 to 100",
+        "pool must be a whole number from 10 to 2000",
+    ]

@@ -291,3 +291,42 @@ def test_admin_pages_name_the_site_s_icon(superuser_web):
         assert (
             'rel="icon" href="/static/img/favicon.svg"' in superuser_web.get(url).content.decode()
         )
+
+
+HUGE = "1" + "0" * 400  # valid JSON: an integer too large for a float
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        (f'{{"pool": {HUGE}}}', "pool must be a whole number from 10 to 2000"),
+        (f'{{"weights": {{"content": {HUGE}}}}}', "weights.content must be a number from 0 to 100"),
+        (f'{{"discovery": -{HUGE}}}', "discovery must be a number from 0 to 1"),
+        ('{"relevance": NaN}', "relevance must be a number from 0 to 1"),
+        ('{"artist_prior": Infinity}', "artist_prior must be a number from 0 to 1000"),
+        ('{"weights": {"content": {"deep": [1, {"x": 2}]}}}', "weights.content must be a number"),
+        ('{"predictors": [true]}', "predictors must be an object"),
+        ("[1, 2]", "parameters must be an object"),
+    ],
+)
+def test_huge_or_junk_parameters_are_refused_not_a_server_error(superuser_web, parameters, message):
+    response = superuser_web.post(ADD, _form(variants=[("control", "{}"), ("b", parameters)]))
+
+    assert response.status_code == 200
+    assert message in _errors(response)
+    assert not Experiment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("share", "weight"),
+    [("nan", "1"), ("inf", "1"), ("1e-9x", "1"), ("1", "99999"), ("1", "0"), ("1", "-1")],
+)
+def test_a_share_or_weight_out_of_range_is_refused_not_a_server_error(superuser_web, share, weight):
+    form = _form(share=share)
+    form["variants-1-weight"] = weight
+
+    response = superuser_web.post(ADD, form)
+
+    assert response.status_code == 200
+    assert 'class="errorlist' in _errors(response)
+    assert not Experiment.objects.exists()

@@ -270,6 +270,36 @@ def test_the_lookup_is_one_cache_read_and_is_forgotten_on_every_change(
     assert cache.get(RUNNING_KEY) is not None
 
 
+def test_a_reader_that_queried_before_a_stop_does_not_cache_the_stopped_experiment(
+    curator, monkeypatch, django_capture_on_commit_callbacks
+):
+    from recommendations.selectors import experiments as lookup
+
+    with django_capture_on_commit_callbacks(execute=True):
+        experiment = experiment_create(name="Racing", variants=TWO, by=curator)
+    cache.delete(RUNNING_KEY)
+    read = lookup.experiments_current_from_db
+    raced: list[bool] = []
+
+    def read_then_stop_commits(**kwargs):
+        # a request reads the experiments while it still runs; a curator's stop commits
+        # (and its on-commit work runs) before that request stores what it read
+        rows = read(**kwargs)
+        if not raced:
+            raced.append(True)
+            with django_capture_on_commit_callbacks(execute=True):
+                experiment_stop(experiment=experiment, by=curator)
+        return rows
+
+    monkeypatch.setattr(lookup, "experiments_current_from_db", read_then_stop_commits)
+    in_flight = running_experiments()
+
+    # the request in flight still saw it; every later one sees it stopped
+    assert [e.name for e in in_flight] == ["Racing"]
+    assert running_experiments() == ()
+    assert experiment_assignment(user_id=5) is None
+
+
 def test_a_change_that_does_not_commit_leaves_the_lookup(curator):
     # given the lookup cached empty; an experiment created, its transaction not committed
     assert running_experiments() == ()

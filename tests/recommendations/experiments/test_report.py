@@ -288,3 +288,22 @@ def test_status_of_each_experiment():
         "over": "ended",
         "halted": "stopped",
     }
+
+
+def test_a_kept_report_shows_the_experiment_as_it_is_now(split_data, low_minimum):
+    # given a report computed (and kept) while the experiment runs
+    assert experiment_report(experiment=split_data).status == "running"
+
+    # when a curator stops it and renames it within the minute
+    split_data.stopped_at = timezone.now()
+    split_data.name = "Blend split (stopped)"
+    split_data.save()
+    with CaptureQueriesContext(connection) as queries:
+        report = experiment_report(experiment=split_data)
+
+    # then the kept figures come with its status, stop time and name of now (no query)
+    assert len(queries) == 0
+    assert report.status == "stopped"
+    assert report.stopped_at == split_data.stopped_at
+    assert report.name == "Blend split (stopped)"
+    assert report.variants[1].click_through.value == pytest.approx(0.875)

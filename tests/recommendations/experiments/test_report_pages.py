@@ -42,6 +42,18 @@ def test_a_visitor_is_sent_to_sign_in_and_a_listener_refused(client, listener_we
         assert listener_web.get(url).status_code == 403
 
 
+def test_the_pages_are_read_only_every_method_refused_as_get_is_and_writes_405(
+    client, listener_web, curator_web, split_data
+):
+    for url in (LIST, _report_url(split_data)):
+        for method in ("head", "post", "put", "delete", "options"):
+            assert getattr(client, method)(url).status_code == 302
+            assert getattr(listener_web, method)(url).status_code == 403
+        assert curator_web.head(url).status_code == 200
+        for method in ("post", "put", "delete"):
+            assert getattr(curator_web, method)(url).status_code == 405
+
+
 def test_the_list_shows_each_experiment_with_its_status(curator_web):
     now = timezone.now()
     running = _experiment()

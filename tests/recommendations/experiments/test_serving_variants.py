@@ -354,3 +354,54 @@ def test_a_live_update_serves_and_records_the_variant(listener, curator):
     assert [result["track"]["id"] for result in message["results"]] == [
         item["track_id"] for item in impression.items
     ]
+
+
+def test_a_shown_list_from_outside_the_experiment_is_not_reused_for_the_variant_s(
+    with_history, split
+):
+    # given a list served before the experiment (recorded without one)
+    before = recommendation_list_serve(user=with_history, n=10, surface=ImpressionSurface.WEB)
+    # and an experiment whose variants change nothing, so its lists hold the same tracks
+    experiment = split({}, {})
+
+    # when the page names the earlier impression as the list it shows (?impression=)
+    served = recommendation_list_serve(
+        user=with_history, n=10, surface=ImpressionSurface.WEB, shown=before.impression_id
+    )
+
+    # then the same tracks are a new impression, recorded under the listener's variant
+    assert _ids(served.payload) == _ids(before.payload)
+    assert served.impression_id != before.impression_id
+    impression = Impression.objects.get(pk=served.impression_id)
+    assert impression.experiment_id == experiment.pk
+    assert impression.variant == experiment_assignment(user_id=with_history.pk).variant
+
+
+def test_a_shown_list_of_a_stopped_experiment_is_not_reused_outside_it(
+    with_history, split, committed
+):
+    experiment = split({}, {})
+    during = recommendation_list_serve(user=with_history, n=10, surface=ImpressionSurface.WEB)
+    with committed():
+        experiment_stop(experiment=experiment, by=None)
+
+    served = recommendation_list_serve(
+        user=with_history, n=10, surface=ImpressionSurface.WEB, shown=during.impression_id
+    )
+
+    assert _ids(served.payload) == _ids(during.payload)
+    assert served.impression_id != during.impression_id
+    assert Impression.objects.get(pk=served.impression_id).experiment_id is None
+    assert Impression.objects.filter(experiment=experiment).count() == 1
+
+
+def test_a_shown_list_of_the_same_variant_is_still_reused(with_history, split):
+    split({}, {})
+    first = recommendation_list_serve(user=with_history, n=10, surface=ImpressionSurface.WEB)
+
+    again = recommendation_list_serve(
+        user=with_history, n=10, surface=ImpressionSurface.WEB, shown=first.impression_id
+    )
+
+    assert again.impression_id == first.impression_id
+    assert Impression.objects.filter(user=with_history).count() == 1

@@ -154,3 +154,17 @@ def test_the_command_refuses_bad_input(tmp_path, listens):
         call_command("simulate_experiment", str(listens), "--impressions", "2")
     with pytest.raises(CommandError, match="nothing to simulate"):
         call_command("simulate_experiment", str(listens), "--min-tracks", "500", "--no-progress")
+
+
+def test_the_command_refuses_an_impression_count_too_large_to_simulate(listens):
+    # 10^10 lists of 10 would need terabytes: refused before anything is read or fitted
+    with pytest.raises(CommandError, match="at most 1,000,000"):
+        call_command(
+            "simulate_experiment", str(listens), "--impressions", "10000000000", "--no-progress"
+        )
+    with pytest.raises(CommandError, match="at most 1,000,000"):
+        call_command(
+            "simulate_experiment",
+            str(listens),
+            *("--impressions", "200000", "--n", "100", "--no-progress"),
+        )
