@@ -32,6 +32,7 @@ from musicrec.errors import ApplicationError
 from recommendations.engine.ensemble import SOURCES, WeightParams
 from recommendations.engine.experiments import VariantParametersError, variant_parameters_clean
 from recommendations.models import Experiment, ExperimentMode, ExperimentVariant, Impression
+from recommendations.selectors.experiments import experiment_reach
 from recommendations.services.experiments import (
     experiment_delete,
     experiment_delete_refusal,
@@ -244,6 +245,28 @@ class ExperimentAdmin(admin.ModelAdmin):
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
         experiment_variants_saved(experiment=form.instance)
+        self._warn_of_reach(request, form.instance)
+
+    def _warn_of_reach(self, request: HttpRequest, experiment: Experiment) -> None:
+        """Say so when experiments ahead of this one take listeners it would have had (a
+        listener is in one experiment at a time): with one at 100 % it gets nobody."""
+        if experiment.stopped_at is not None:
+            return
+        reach = experiment_reach(experiment=experiment)
+        if not reach.ahead or reach.reach >= reach.share - 1e-9:
+            return
+        names = ", ".join(f"“{name}”" for name in reach.ahead)
+        if reach.reach < 0.005:
+            outcome = "it will enrol nobody while they run"
+        else:
+            outcome = f"it will enrol about {reach.reach:.0%} of listeners, not {reach.share:.0%}"
+        self.message_user(
+            request,
+            f"A listener is in one experiment at a time, and {names} (started earlier, running "
+            f"at the same time) take{'s' if len(reach.ahead) == 1 else ''} theirs first: "
+            f"{outcome}. Lower their share or stop them to give this one listeners.",
+            messages.WARNING,
+        )
 
     def delete_model(self, request: HttpRequest, obj: Experiment) -> None:
         try:

@@ -231,3 +231,34 @@ def interleave_seed(*, salt: str, user_id: int, generation: Any) -> int:
     list and a recomputed one agree), another after a training."""
     digest = hashlib.sha256(f"{salt}:{user_id}:{generation!r}".encode()).digest()
     return int.from_bytes(digest[:8], "big")
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Who an experiment can actually enrol: ``share`` as set, ``reach`` once the experiments
+    that come before it in the assignment order (started earlier, or as early with a lower id)
+    and run at the same time have taken their listeners (a listener is in one experiment at a
+    time), and those ``ahead`` by name."""
+
+    share: float
+    reach: float
+    ahead: tuple[str, ...]
+
+
+def experiment_reach(*, experiment: Experiment) -> Reach:
+    """:class:`Reach` of ``experiment`` against the experiments neither stopped nor ended whose
+    time overlaps its own (one query). Hashes are independent, so each one ahead keeps a
+    ``1 - share`` part of the listeners it does not take: reach = share × Π (1 - share)."""
+    overlapping = Experiment.objects.filter(stopped_at__isnull=True).exclude(pk=experiment.pk)
+    overlapping = overlapping.filter(
+        Q(starts_at__lt=experiment.starts_at)
+        | Q(starts_at=experiment.starts_at, pk__lt=experiment.pk or 0)
+    ).filter(Q(ends_at__isnull=True) | Q(ends_at__gt=max(experiment.starts_at, timezone.now())))
+    if experiment.ends_at is not None:
+        overlapping = overlapping.filter(starts_at__lt=experiment.ends_at)
+    reach = float(experiment.share)
+    ahead: list[str] = []
+    for name, share in overlapping.order_by("starts_at", "id").values_list("name", "share"):
+        reach *= 1.0 - float(share)
+        ahead.append(name)
+    return Reach(share=float(experiment.share), reach=reach, ahead=tuple(ahead))

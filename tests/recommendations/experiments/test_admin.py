@@ -330,3 +330,67 @@ def test_a_share_or_weight_out_of_range_is_refused_not_a_server_error(superuser_
     assert response.status_code == 200
     assert 'class="errorlist' in _errors(response)
     assert not Experiment.objects.exists()
+
+
+def _spec(key: str) -> VariantSpec:
+    return VariantSpec(key=key, name=key, weight=1, parameters={})
+
+
+def test_an_experiment_behind_one_at_full_share_is_told_it_will_enrol_nobody(superuser_web):
+    # given an experiment running at 100 % (listeners are in one experiment at a time)
+    experiment_create(
+        name="Everyone",
+        variants=[_spec("a"), _spec("b")],
+        by=None,
+        share=1.0,
+        starts_at=timezone.now() - dt.timedelta(hours=1),
+    )
+
+    # when a curator defines another that runs at the same time
+    response = superuser_web.post(ADD, _form(name="Behind", share="0.5"), follow=True)
+
+    # then it is saved, with a warning that names the one ahead and what it means
+    assert Experiment.objects.filter(name="Behind").exists()
+    page = response.content.decode()
+    assert "“Everyone”" in page
+    assert "it will enrol nobody while they run" in page
+
+
+def test_the_warning_gives_the_reach_left_by_a_partial_share(superuser_web):
+    experiment_create(
+        name="Half",
+        variants=[_spec("a"), _spec("b")],
+        by=None,
+        share=0.5,
+        starts_at=timezone.now() - dt.timedelta(hours=1),
+    )
+
+    response = superuser_web.post(ADD, _form(name="Next", share="0.8"), follow=True)
+
+    # 0.8 × (1 - 0.5) = 40 %
+    assert "it will enrol about 40% of listeners, not 80%" in response.content.decode()
+
+
+def test_no_warning_without_an_experiment_ahead(superuser_web):
+    # a stopped one and one that ends before this one starts take nobody from it
+    stopped = experiment_create(
+        name="Stopped",
+        variants=[_spec("a"), _spec("b")],
+        by=None,
+        share=1.0,
+        starts_at=timezone.now() - dt.timedelta(hours=2),
+    )
+    Experiment.objects.filter(pk=stopped.pk).update(stopped_at=timezone.now())
+    experiment_create(
+        name="Over",
+        variants=[_spec("a"), _spec("b")],
+        by=None,
+        share=1.0,
+        starts_at=timezone.now() - dt.timedelta(days=3),
+        ends_at=timezone.now() - dt.timedelta(days=2),
+    )
+
+    response = superuser_web.post(ADD, _form(name="Alone"), follow=True)
+
+    assert Experiment.objects.filter(name="Alone").exists()
+    assert "one experiment at a time" not in response.content.decode()

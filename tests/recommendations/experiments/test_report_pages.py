@@ -132,6 +132,13 @@ def test_a_stopped_experiment_reads_stopped_at_once_not_a_minute_later(curator_w
     html = curator_web.get(_report_url(split_data)).content.decode()
     assert "status-stopped" in html and "status-running" not in html
     assert "See it in the admin" in html
+    # and its figures are said to be final (a "not enough data yet" will not fill up)
+    assert "This experiment is stopped: no list is served in it any more" in html
+
+
+def test_a_running_experiment_is_not_said_to_be_over(curator_web, split_data):
+    html = curator_web.get(_report_url(split_data)).content.decode()
+    assert "these figures are final" not in html
 
 
 def test_an_interleaving_report_without_lists_shows_no_p_value(curator_web):
