@@ -96,12 +96,12 @@ async def connect(*, headers=(), query: str = "", origin: bytes | None = b"http:
     accepted, code = await communicator.connect(timeout=10)
     if not accepted:
         # the client's disconnect ends the consumer's task here, not at the loop's shutdown
-        await communicator.disconnect(code=code or CLOSE_UNAUTHORISED, timeout=5)
+        await communicator.disconnect(code=code or CLOSE_UNAUTHORISED, timeout=0.5)
         return communicator, code
     await communicator.send_json_to({"type": "ping"})
     output = await communicator.receive_output(timeout=10)
     if output["type"] == "websocket.close":
-        await communicator.disconnect(code=CLOSE_UNAUTHORISED, timeout=5)
+        await communicator.disconnect(code=CLOSE_UNAUTHORISED, timeout=0.5)
         return communicator, output.get("code", CLOSE_UNAUTHORISED)
     assert json.loads(output["text"]) == {"type": "pong"}
     return communicator, None
